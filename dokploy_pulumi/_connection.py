@@ -1,0 +1,138 @@
+"""Where a resource's Dokploy lives, and how its API key is found, without ever storing the key.
+
+Pulumi state records every resource input. So a resource carries at most a `Connection`: the URL and
+the *name* of the stack config key or environment variable that holds the key. The key itself is
+read inside the provider process, in `configure` (whole stack config, secrets decrypted) or from the
+environment, every time the provider starts; a rotated key therefore works for refresh and destroy
+without an `up` first.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping, Optional, Union
+
+from ._client import DEFAULT_TIMEOUT, DokployClient
+
+CONFIG_URL = "dokploy:url"
+CONFIG_API_KEY = "dokploy:apiKey"
+CONFIG_TIMEOUT = "dokploy:timeout"
+CONFIG_CA_BUNDLE = "dokploy:caBundle"
+CONFIG_INSECURE = "dokploy:insecureSkipVerify"
+ENV_URL = "DOKPLOY_URL"
+ENV_API_KEY = "DOKPLOY_API_KEY"
+ENV_TIMEOUT = "DOKPLOY_TIMEOUT"
+ENV_CA_BUNDLE = "DOKPLOY_CA_BUNDLE"
+ENV_INSECURE = "DOKPLOY_INSECURE_SKIP_VERIFY"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """An explicit Dokploy instance, for stacks that manage more than one.
+
+    Holds nothing secret, so it is safe in Pulumi state. Name where the API key is:
+    `api_key_config` (a stack config key such as "dokploy-eu:apiKey"; set it with
+    `pulumi config set --secret`) and/or `api_key_env` (an environment variable). The config key
+    wins when both are set and present.
+    """
+
+    url: str
+    api_key_config: Optional[str] = None
+    api_key_env: Optional[str] = None
+    ca_bundle: Optional[str] = None
+    insecure_skip_verify: bool = False
+    timeout: Optional[float] = None
+
+    def to_input(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, False)}
+
+    @classmethod
+    def from_input(cls, value: Union["Connection", Mapping[str, Any], None]) -> Optional["Connection"]:
+        if value is None or isinstance(value, Connection):
+            return value
+        known = {f: value.get(f) for f in cls.__dataclass_fields__ if value.get(f) is not None}
+        known.setdefault("url", "")
+        if "timeout" in known:
+            known["timeout"] = float(known["timeout"])
+        known["insecure_skip_verify"] = bool(known.get("insecure_skip_verify", False))
+        return cls(**known)
+
+
+class CredentialError(Exception):
+    """The URL or API key for a Dokploy instance cannot be found. Never contains a key."""
+
+
+class ConfigSource:
+    """Looks up settings in the stack config given to `configure`, then in the environment."""
+
+    def __init__(self, config: Any = None, environ: Optional[Mapping[str, str]] = None) -> None:
+        self._config = config
+        self._environ = environ if environ is not None else os.environ
+
+    def config(self, key: str) -> Optional[str]:
+        if self._config is None:
+            return None
+        value = self._config.get(key)
+        return None if value in (None, "") else str(value)
+
+    def env(self, name: str) -> Optional[str]:
+        value = self._environ.get(name)
+        return value or None
+
+    def setting(self, config_key: str, env_name: str) -> Optional[str]:
+        return self.config(config_key) or self.env(env_name)
+
+    def default_url(self) -> Optional[str]:
+        return self.setting(CONFIG_URL, ENV_URL)
+
+
+def _truthy(value: Optional[str]) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+class ClientPool:
+    """One `DokployClient` (one connection pool) per distinct instance, shared across threads."""
+
+    def __init__(self, source: ConfigSource) -> None:
+        self.source = source
+        self._clients: dict[tuple[Any, ...], DokployClient] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, connection: Optional[Connection]) -> tuple[str, str, Union[bool, str], float]:
+        src = self.source
+        if connection is None:
+            url = src.default_url()
+            key = src.setting(CONFIG_API_KEY, ENV_API_KEY)
+            where_url, where_key = f"config {CONFIG_URL} or ${ENV_URL}", f"config {CONFIG_API_KEY} or ${ENV_API_KEY}"
+            ca = src.setting(CONFIG_CA_BUNDLE, ENV_CA_BUNDLE)
+            insecure = _truthy(src.setting(CONFIG_INSECURE, ENV_INSECURE))
+            timeout = src.setting(CONFIG_TIMEOUT, ENV_TIMEOUT)
+        else:
+            url = connection.url
+            key = None
+            if connection.api_key_config:
+                key = src.config(connection.api_key_config)
+            if key is None and connection.api_key_env:
+                key = src.env(connection.api_key_env)
+            where_url = "the connection's url"
+            names = [n for n in (connection.api_key_config and f"config {connection.api_key_config}",
+                                 connection.api_key_env and f"${connection.api_key_env}") if n]
+            where_key = " or ".join(names) or "nowhere (the connection names neither api_key_config nor api_key_env)"
+            ca, insecure, timeout = connection.ca_bundle, connection.insecure_skip_verify, connection.timeout
+        if not url:
+            raise CredentialError(f"No Dokploy URL: set {where_url}.")
+        if not key:
+            raise CredentialError(f"No Dokploy API key for {url}: set {where_key}.")
+        verify: Union[bool, str] = False if insecure else (ca or True)
+        return url, key, verify, float(timeout) if timeout else DEFAULT_TIMEOUT
+
+    def client(self, connection: Optional[Connection]) -> DokployClient:
+        url, key, verify, timeout = self.resolve(connection)
+        ident = (url, key, verify, timeout)
+        with self._lock:
+            found = self._clients.get(ident)
+            if found is None:
+                found = self._clients[ident] = DokployClient(url, key, verify=verify, timeout=timeout)
+            return found

@@ -1,0 +1,145 @@
+"""The Dokploy environment, declared for the shared lifecycle engine.
+
+Requests per operation: create 1 (`environment.create`) plus 1 `environment.update` when env is
+set, because `environment.create` silently ignores env; adopting the default "production"
+environment 1 (`project.one`) plus 1 update when description or env differ; read 1
+(`environment.one`); update 1; delete 1 (`environment.remove`, or for the default environment an
+`environment.update` that restores its defaults, since Dokploy cannot delete it).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+from pulumi.dynamic import CheckFailure
+
+from ._client import OMIT, DokployClient
+from ._dotenv import parse_env, serialize_env
+from ._exceptions import BadRequestError, NotFoundError, RefusedError
+from ._lifecycle import Attr, Lifecycle, is_unknown
+from ._models import EnvironmentRow
+
+DEFAULT_NAME = "production"
+DEFAULT_DESCRIPTION = "Production environment"
+
+
+def server_values(row: EnvironmentRow) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": row.name,
+        "description": row.description or "",
+        "env": parse_env(row.env),
+        "is_default": row.is_default,
+    }
+    if row.project_id:
+        out["project_id"] = row.project_id
+    if row.created_at:  # environment.one has no createdAt: keep what create stored
+        out["created_at"] = row.created_at
+    return out
+
+
+class EnvironmentLifecycle(Lifecycle):
+    type_name = "Environment"
+    inputs = (
+        Attr("project_id", "id", required=True, replace=True),
+        Attr("name", "name", required=True),
+        Attr("description", "text"),
+        Attr("env", "env"),
+        Attr("connection", "connection", state_only=True),
+        Attr("adopt_id", "id", create_only=True),
+    )
+    computed = ("is_default", "created_at")
+
+    def validate(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[CheckFailure]:
+        old, new = olds.get("name"), news.get("name")
+        if is_unknown(new) or not olds:
+            return []
+        if old == DEFAULT_NAME and new != DEFAULT_NAME:
+            return [CheckFailure("name", "the default 'production' environment cannot be renamed (Dokploy refuses)")]
+        if new == DEFAULT_NAME and old != DEFAULT_NAME:
+            return [
+                CheckFailure(
+                    "name",
+                    "'production' is not a name you can give an environment: it is the name that adopts "
+                    "the project's default environment. Declare a new Environment named 'production' instead.",
+                )
+            ]
+        return []
+
+    # -- create ------------------------------------------------------------------------------------
+    def create(self, client: DokployClient, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        if inputs.get("adopt_id"):
+            row = client.environment.one(inputs["adopt_id"])
+            if row.project_id != inputs["project_id"]:
+                raise RefusedError(
+                    f"environment {inputs['adopt_id']} belongs to project {row.project_id}, not "
+                    f"{inputs['project_id']}; adopt it with that project_id"
+                )
+            return self._converge(client, row, inputs)
+        if inputs["name"] == DEFAULT_NAME:
+            # Dokploy created it with the project and refuses to create another: adopt it.
+            detail = client.project.one(inputs["project_id"])
+            default = detail.default_environment()
+            if default is None:
+                raise RefusedError(
+                    f"project {inputs['project_id']} has no default 'production' environment "
+                    "(servers before v0.25, or an interrupted project.create); declare another name"
+                )
+            default.project_id = default.project_id or inputs["project_id"]
+            return self._converge(client, default, inputs)
+        row = client.environment.create(
+            inputs["project_id"], inputs["name"], description=inputs["description"] or OMIT
+        )
+        out = server_values(row)
+        if inputs["env"]:
+            out.update(server_values(client.environment.update(row.environment_id, env=serialize_env(inputs["env"]))))
+            out["created_at"] = row.created_at
+        return row.environment_id, out
+
+    def _converge(self, client: DokployClient, row: EnvironmentRow, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        out = server_values(row)
+        changed = {k for k in ("name", "description", "env") if out[k] != inputs[k]}
+        if changed:
+            out.update(self._push(client, row.environment_id, inputs, changed, is_default=row.is_default))
+        return row.environment_id, out
+
+    def _push(
+        self, client: DokployClient, id_: str, inputs: Mapping[str, Any], changed: set[str], *, is_default: bool
+    ) -> dict[str, Any]:
+        row = client.environment.update(
+            id_,
+            # Sending `name` at all to the default environment fails, even unchanged.
+            name=inputs["name"] if "name" in changed and not is_default else OMIT,
+            # null is rejected here; "" clears.
+            description=inputs["description"] if "description" in changed else OMIT,
+            env=serialize_env(inputs["env"]) if "env" in changed else OMIT,
+        )
+        return server_values(row)
+
+    # -- read / update / delete ----------------------------------------------------------------------
+    def read(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+        try:
+            return server_values(client.environment.one(id_))
+        except NotFoundError:
+            return None
+
+    def update(
+        self, client: DokployClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], changed: set[str]
+    ) -> dict[str, Any]:
+        return self._push(client, id_, news, changed, is_default=bool(olds.get("is_default")))
+
+    def delete(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> None:
+        try:
+            if olds.get("is_default"):
+                # Dokploy cannot delete it: restore what project.create made, then forget it.
+                client.environment.update(id_, description=DEFAULT_DESCRIPTION, env="")
+                return
+            client.environment.remove(id_)
+        except NotFoundError:
+            return  # already gone
+        except BadRequestError as exc:
+            if "active services" in (exc.server_message or ""):
+                raise RefusedError(
+                    f"{exc.server_message} Delete or move the applications, databases and compose stacks "
+                    "in this environment (or protect it with `retain_on_delete`), then destroy again."
+                ) from None
+            raise

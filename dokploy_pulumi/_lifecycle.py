@@ -1,0 +1,298 @@
+"""The lifecycle engine every Dokploy resource shares.
+
+A resource is *declared* (`Lifecycle.inputs`: which inputs exist, which are required, which force
+replacement, which are only read at create, which change nothing on the server) and supplies four
+small API functions (create, read, update, delete). This module turns that into Pulumi's
+check / diff / create / read / update / delete, with the same normalisation, unknown handling,
+credential lookup and error wording for every resource.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Mapping, Optional
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+
+from ._client import DokployClient, normalize_url
+from ._connection import ClientPool, ConfigSource, Connection, CredentialError
+from ._dotenv import ENV_KEY_RE, env_as_dict
+from ._exceptions import DokployError
+
+PROVIDER_KEY = "__provider"
+
+
+def is_unknown(value: Any) -> bool:
+    """True for a preview-time unknown, at the top level or anywhere inside lists and dicts."""
+    if isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(is_unknown(v) for v in value)
+    if isinstance(value, Mapping):
+        return any(is_unknown(v) for v in value.values())
+    return False
+
+
+class ProviderError(Exception):
+    """A failed operation, worded for a Pulumi user: resource, operation, and the server's reason."""
+
+
+@dataclass(frozen=True)
+class Attr:
+    """One input of a resource, declared once.
+
+    kind: "name" (required non-empty string), "text" (optional string; null == ""), "id" (an object
+    id), "env" (dict or dotenv text, compared as key/values), "bool", "connection", "list".
+    replace: a change forces replacement. create_only: read at create only; later changes are ignored.
+    state_only: a change needs no API call (it only alters what Pulumi does, e.g. force_destroy).
+    """
+
+    name: str
+    kind: str = "text"
+    required: bool = False
+    replace: bool = False
+    create_only: bool = False
+    state_only: bool = False
+
+
+def normalize(attr: Attr, value: Any) -> Any:
+    """The canonical form stored in state and compared in diff."""
+    if is_unknown(value):
+        return value
+    if attr.kind == "env":
+        return env_as_dict(value)
+    if attr.kind == "bool":
+        return bool(value) if value is not None else False
+    if attr.kind == "text":
+        return "" if value is None else value
+    if attr.kind == "connection":
+        conn = Connection.from_input(value)
+        return conn.to_input() if conn is not None else None
+    if attr.kind == "list":
+        return list(value or [])
+    return value
+
+
+def _validate(attr: Attr, value: Any) -> Optional[str]:
+    """A reason the value cannot be accepted, or None. Unknowns always pass (checked at apply)."""
+    if is_unknown(value):
+        return None
+    if value is None:
+        return f"{attr.name} is required" if attr.required else None
+    if attr.kind in ("name", "text", "id") and not isinstance(value, str):
+        return f"{attr.name} must be a string, got {type(value).__name__}"
+    if attr.kind in ("name", "id") and value == "":
+        return f"{attr.name} must not be empty"
+    if attr.kind == "bool" and not isinstance(value, bool):
+        return f"{attr.name} must be true or false"
+    if attr.kind == "env":
+        if not isinstance(value, (str, Mapping)):
+            return "env must be a dict of strings or dotenv text"
+        if isinstance(value, Mapping):
+            odd = sorted(str(k) for k, v in value.items() if not isinstance(v, str) and not is_unknown(v))
+            if odd:
+                # Name the keys only: the values may be secret.
+                return f"env values must be strings (keys {', '.join(odd)})"
+        bad = sorted(k for k in env_as_dict(value) if not ENV_KEY_RE.match(k))
+        if bad:
+            shown = ", ".join(repr(k) for k in bad[:10])
+            return f"env keys must be valid variable names ([A-Za-z_][A-Za-z0-9_]*): {shown}"
+    if attr.kind == "connection":
+        conn = value if isinstance(value, Connection) else None
+        if conn is None and isinstance(value, Mapping):
+            conn = Connection.from_input(value)
+        if conn is None:
+            return "connection must be a dokploy_pulumi.Connection"
+        if not conn.url:
+            return "connection has no url"
+        try:
+            normalize_url(conn.url)
+        except ValueError as exc:
+            return str(exc)
+        if not conn.api_key_config and not conn.api_key_env:
+            return "connection must name api_key_config or api_key_env (where its API key is)"
+    return None
+
+
+class Lifecycle:
+    """What one resource type declares and does against the API. Subclasses fill this in."""
+
+    type_name: ClassVar[str]
+    inputs: ClassVar[tuple[Attr, ...]]
+    #: Output-only properties (besides the id).
+    computed: ClassVar[tuple[str, ...]] = ()
+    #: Inputs that name the object on the server, for messages.
+    label_key: ClassVar[str] = "name"
+
+    def validate(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[CheckFailure]:
+        """Resource-specific check failures on the normalised new inputs."""
+        return []
+
+    def create(self, client: DokployClient, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        raise NotImplementedError
+
+    def read(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+        """Server values of the outputs, or None when the object no longer exists."""
+        raise NotImplementedError
+
+    def update(
+        self, client: DokployClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], changed: set[str]
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def delete(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> None:
+        raise NotImplementedError
+
+    # -- helpers the generic provider uses ------------------------------------------------------------
+    def attr(self, name: str) -> Attr:
+        return next(a for a in self.inputs if a.name == name)
+
+    def label(self, props: Mapping[str, Any], id_: Optional[str] = None) -> str:
+        name = props.get(self.label_key)
+        shown = f"{name!r}" if isinstance(name, str) else "(unnamed)"
+        return f"{self.type_name} {shown}" + (f" ({id_})" if id_ else "")
+
+
+class DokployProvider(ResourceProvider):
+    """The dynamic provider behind every resource: generic over a `Lifecycle`.
+
+    Instances hold nothing when constructed, so the pickled `__provider` blob is just a reference to
+    the class; everything else is set up in `configure`, inside the provider process.
+    """
+
+    lifecycle: ClassVar[Lifecycle]
+    # Nothing secret is ever pickled (no attributes at construction), so the blob need not be
+    # encrypted: that saves two encryptions and most of the blob's size per resource.
+    serialize_as_secret_always = False
+
+    _init_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def configure(self, req: ConfigureRequest) -> None:
+        self._pool = ClientPool(ConfigSource(req.config))
+
+    def _clients(self) -> ClientPool:
+        pool = self.__dict__.get("_pool")
+        if pool is None:
+            # configure() is not called by set_mocks or direct calls: fall back to the environment.
+            with self._init_lock:
+                pool = self.__dict__.get("_pool") or ClientPool(ConfigSource(None))
+                self._pool = pool
+        return pool
+
+    def _client(self, props: Mapping[str, Any]) -> DokployClient:
+        return self._clients().client(Connection.from_input(props.get("connection")))
+
+    def _run(self, op: str, props: Mapping[str, Any], id_: Optional[str], fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except (DokployError, CredentialError) as exc:
+            raise ProviderError(f"{self.lifecycle.label(props, id_)}: {op} failed: {exc}") from None
+
+    # -- check ------------------------------------------------------------------------------------
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        lc = self.lifecycle
+        failures: list[CheckFailure] = []
+        inputs: dict[str, Any] = {}
+        for attr in lc.inputs:
+            value = news.get(attr.name)
+            reason = _validate(attr, value)
+            if reason:
+                failures.append(CheckFailure(attr.name, reason))
+                inputs[attr.name] = value
+            else:
+                inputs[attr.name] = normalize(attr, value)
+        if not failures:
+            failures.extend(lc.validate(olds, inputs))
+            conn = inputs.get("connection")
+            if not is_unknown(conn):
+                try:
+                    self._clients().resolve(Connection.from_input(conn))
+                except CredentialError as exc:
+                    failures.append(CheckFailure("connection", str(exc)))
+        return CheckResult(inputs, failures)
+
+    # -- diff -------------------------------------------------------------------------------------
+    def changed_inputs(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+        changed: list[str] = []
+        replaces: list[str] = []
+        for attr in self.lifecycle.inputs:
+            if attr.create_only:
+                continue
+            new = news.get(attr.name)
+            if is_unknown(new):
+                # Unknown until apply: it may change, and if it does on a replace field, it replaces.
+                changed.append(attr.name)
+                if attr.replace:
+                    replaces.append(attr.name)
+                continue
+            old, new = normalize(attr, olds.get(attr.name)), normalize(attr, new)
+            if old == new:
+                continue
+            changed.append(attr.name)
+            if attr.replace:
+                replaces.append(attr.name)
+            elif attr.kind == "connection" and _conn_url(old) != _conn_url(new):
+                # Another server holds other objects: the id would mean nothing there.
+                replaces.append(attr.name)
+        return changed, replaces
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed, replaces = self.changed_inputs(olds, news)
+        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+
+    # -- create / read / update / delete ---------------------------------------------------------
+    def _outputs(self, inputs: Mapping[str, Any], server: Mapping[str, Any]) -> dict[str, Any]:
+        outs = {a.name: inputs.get(a.name) for a in self.lifecycle.inputs}
+        outs.update({k: None for k in self.lifecycle.computed})
+        outs.update(server)
+        return outs
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = {a.name: normalize(a, props.get(a.name)) for a in self.lifecycle.inputs}
+        id_, server = self._run("create", inputs, None, lambda: self.lifecycle.create(self._client(inputs), inputs))
+        return CreateResult(id_, self._outputs(inputs, server))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        lc = self.lifecycle
+        server = self._run("read", props, id_, lambda: lc.read(self._client(props), id_, props))
+        if server is None:
+            return ReadResult(None, {})  # deleted out of band: the engine drops it from state
+        olds = {a.name: normalize(a, props.get(a.name)) for a in lc.inputs}
+        outs = self._outputs(olds, server)
+        # Rewrite the stored inputs to what the server holds, so the next `up` shows the drift.
+        inputs = {a.name: outs.get(a.name) for a in lc.inputs}
+        return ReadResult(id_, outs, inputs=inputs)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        lc = self.lifecycle
+        inputs = {a.name: normalize(a, news.get(a.name)) for a in lc.inputs}
+        changed, _ = self.changed_inputs(olds, inputs)
+        api_fields = {n for n in changed if not lc.attr(n).state_only}
+        server: dict[str, Any] = {k: olds.get(k) for k in lc.computed}
+        if api_fields:
+            server.update(self._run("update", inputs, id_, lambda: lc.update(self._client(inputs), id_, olds, inputs, api_fields)))
+        return UpdateResult(self._outputs(inputs, server))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        self._run("delete", props, id_, lambda: self.lifecycle.delete(self._client(props), id_, props))
+
+
+def _conn_url(conn: Any) -> Optional[str]:
+    if not isinstance(conn, Mapping) or not conn.get("url"):
+        return None
+    try:
+        return normalize_url(conn["url"])
+    except ValueError:
+        return conn["url"]

@@ -1,0 +1,116 @@
+"""The Dokploy project, declared for the shared lifecycle engine.
+
+Requests per operation (the API's minimum): create 1 (`project.create` returns the row and its
+default environment); read 1 (`project.one`); update 1 (`project.update`); delete 2 without
+force_destroy (`project.one` to find services, `project.remove`) and 1 with it. Adoption by id adds
+a `project.one` and skips the update when nothing differs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+from ._client import OMIT, DokployClient
+from ._dotenv import parse_env, serialize_env
+from ._exceptions import NotFoundError, RefusedError
+from ._lifecycle import Attr, Lifecycle
+from ._models import ProjectDetail, ProjectRow
+
+
+def _server_values(row: ProjectRow) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "description": row.description or "",
+        "env": parse_env(row.env),
+        "created_at": row.created_at,
+        "organization_id": row.organization_id,
+    }
+
+
+def describe_services(detail: ProjectDetail) -> str:
+    return "; ".join(
+        f"{svc.type} {svc.name!r} ({svc.id}) in environment {env.name!r}" for env, svc in detail.services()
+    )
+
+
+class ProjectLifecycle(Lifecycle):
+    type_name = "Project"
+    inputs = (
+        Attr("name", "name", required=True),
+        Attr("description", "text"),
+        Attr("env", "env"),
+        Attr("force_destroy", "bool", state_only=True),
+        Attr("connection", "connection", state_only=True),
+        Attr("adopt_id", "id", create_only=True),
+    )
+    computed = ("created_at", "organization_id", "default_environment_id")
+
+    def create(self, client: DokployClient, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        if inputs.get("adopt_id"):
+            return self._adopt(client, inputs["adopt_id"], inputs)
+        result = client.project.create(
+            inputs["name"],
+            description=inputs["description"] or OMIT,
+            env=serialize_env(inputs["env"]) if inputs["env"] else OMIT,
+        )
+        out = _server_values(result.project)
+        # Servers before v0.25 return the bare row and have no environments.
+        out["default_environment_id"] = result.environment.environment_id if result.environment else None
+        return result.project.project_id, out
+
+    def _adopt(self, client: DokployClient, id_: str, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        detail = client.project.one(id_)
+        out = _server_values(detail)
+        default = detail.default_environment()
+        out["default_environment_id"] = default.environment_id if default else None
+        changed = {k for k in ("name", "description", "env") if out[k] != inputs[k]}
+        if changed:
+            out.update(self._push(client, id_, inputs, changed))
+        return detail.project_id, out
+
+    def _push(self, client: DokployClient, id_: str, inputs: Mapping[str, Any], changed: set[str]) -> dict[str, Any]:
+        row = client.project.update(
+            id_,
+            name=inputs["name"] if "name" in changed else OMIT,
+            # An explicit "" clears the description (null would too; absent would keep it).
+            description=inputs["description"] if "description" in changed else OMIT,
+            env=serialize_env(inputs["env"]) if "env" in changed else OMIT,
+        )
+        return _server_values(row)
+
+    def read(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+        try:
+            detail = client.project.one(id_)
+        except NotFoundError:
+            return None
+        out = _server_values(detail)
+        default = detail.default_environment()
+        out["default_environment_id"] = default.environment_id if default else None
+        return out
+
+    def update(
+        self, client: DokployClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], changed: set[str]
+    ) -> dict[str, Any]:
+        out = self._push(client, id_, news, changed)
+        out["default_environment_id"] = olds.get("default_environment_id")
+        return out
+
+    def delete(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> None:
+        if not olds.get("force_destroy"):
+            # project.remove silently cascades through every environment and service record and
+            # orphans their containers, so refuse while anything is inside unless told otherwise.
+            try:
+                detail = client.project.one(id_)
+            except NotFoundError:
+                return
+            held = detail.services()
+            if held:
+                raise RefusedError(
+                    f"it still holds {len(held)} service(s): {describe_services(detail)}. Dokploy would "
+                    "delete their records and orphan their containers. Remove them first, or set "
+                    "force_destroy=True on the resource and run `pulumi up` before destroying."
+                )
+        try:
+            client.project.remove(id_)
+        except NotFoundError:
+            return  # already gone

@@ -1,0 +1,144 @@
+"""The public Pulumi resource classes: typed Args, typed outputs, docstrings.
+
+Each class only gathers its arguments into props; the providers do the work. env is wrapped as a
+secret input and declared a secret output, so its values are encrypted in state whatever the
+program passed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Mapping, Optional, Union
+
+from pulumi import Input, Output, ResourceOptions
+from pulumi.dynamic import Resource
+
+from ._connection import Connection
+from ._lifecycle import DokployProvider
+from .providers import EnvironmentProvider, ProjectProvider
+
+EnvInput = Union[str, Mapping[str, Input[str]]]
+
+_SECRET_OUTPUTS = ["env"]
+
+
+def _props(provider: DokployProvider, args: Any) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for attr in provider.lifecycle.inputs:
+        value = getattr(args, attr.name, None)
+        if attr.kind == "connection" and isinstance(value, Connection):
+            value = value.to_input()
+        if attr.kind == "env" and value is not None:
+            value = Output.secret(value)
+        props[attr.name] = value
+    for name in provider.lifecycle.computed:
+        props[name] = None  # declare every output so it is known to exist
+    return props
+
+
+def _opts(opts: Optional[ResourceOptions]) -> ResourceOptions:
+    return ResourceOptions.merge(opts, ResourceOptions(additional_secret_outputs=_SECRET_OUTPUTS))
+
+
+def _args(cls: type, args: Any, kwargs: dict[str, Any]) -> Any:
+    if args is not None and kwargs:
+        raise TypeError(f"pass either a {cls.__name__} or keyword arguments, not both")
+    if args is None:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise TypeError(f"{cls.__name__} got unexpected arguments: {', '.join(unknown)}")
+        args = cls(**kwargs)
+    return args
+
+
+@dataclass
+class ProjectArgs:
+    """Arguments of a `Project`.
+
+    name: the project's name (not unique in Dokploy). description: optional; removing it clears it.
+    env: project-wide variables, a dict or dotenv text (secret). force_destroy: allow destroying a
+    project that still holds services (Dokploy would delete them with it). connection: another
+    Dokploy instance than the stack's `dokploy:url`. adopt_id: manage this existing project instead
+    of creating one (opt-in, by id only).
+    """
+
+    name: Input[str]
+    description: Optional[Input[str]] = None
+    env: Optional[Input[EnvInput]] = None
+    force_destroy: Optional[Input[bool]] = None
+    connection: Optional[Connection] = None
+    adopt_id: Optional[Input[str]] = None
+
+
+class Project(Resource, module="dokploy", name="Project"):
+    """A Dokploy project. Its id is the Dokploy `projectId`.
+
+    Dokploy creates a default environment named "production" with every project; its id is
+    `default_environment_id`, and declaring `Environment(..., name="production")` manages it.
+    """
+
+    name: Output[str]
+    description: Output[str]
+    env: Output[dict[str, str]]
+    force_destroy: Output[bool]
+    created_at: Output[str]
+    organization_id: Output[str]
+    default_environment_id: Output[Optional[str]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: Optional[ProjectArgs] = None,
+        opts: Optional[ResourceOptions] = None,
+        **kwargs: Any,
+    ) -> None:
+        a = _args(ProjectArgs, args, kwargs)
+        provider = ProjectProvider()
+        super().__init__(provider, resource_name, _props(provider, a), _opts(opts))
+
+
+@dataclass
+class EnvironmentArgs:
+    """Arguments of an `Environment`.
+
+    project_id: the project it belongs to (changing it replaces the environment). name: "production"
+    adopts the project's default environment instead of creating one. description, env (secret):
+    as for Project. connection, adopt_id: as for Project.
+    """
+
+    project_id: Input[str]
+    name: Input[str]
+    description: Optional[Input[str]] = None
+    env: Optional[Input[EnvInput]] = None
+    connection: Optional[Connection] = None
+    adopt_id: Optional[Input[str]] = None
+
+
+class Environment(Resource, module="dokploy", name="Environment"):
+    """An environment inside a Dokploy project. Its id is the Dokploy `environmentId`.
+
+    Named "production", it is the project's default environment: adopted rather than created,
+    never renamed, and on destroy restored to its defaults and forgotten (Dokploy cannot delete it).
+    """
+
+    project_id: Output[str]
+    name: Output[str]
+    description: Output[str]
+    env: Output[dict[str, str]]
+    is_default: Output[bool]
+    created_at: Output[Optional[str]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: Optional[EnvironmentArgs] = None,
+        opts: Optional[ResourceOptions] = None,
+        **kwargs: Any,
+    ) -> None:
+        a = _args(EnvironmentArgs, args, kwargs)
+        provider = EnvironmentProvider()
+        super().__init__(provider, resource_name, _props(provider, a), _opts(opts))
+
+
+__all__ = ["Project", "ProjectArgs", "Environment", "EnvironmentArgs"]

@@ -1,0 +1,20 @@
+"""The dynamic provider classes, one per resource type.
+
+Pulumi state refers to these by module path and class name (the `__provider` blob is a pickled
+reference), and delete/refresh load them from state. NEVER rename or move them: stacks created with
+an older version could no longer be refreshed or destroyed. Their behaviour lives elsewhere.
+"""
+
+from __future__ import annotations
+
+from ._environment import EnvironmentLifecycle
+from ._lifecycle import DokployProvider
+from ._project import ProjectLifecycle
+
+
+class ProjectProvider(DokployProvider):
+    lifecycle = ProjectLifecycle()
+
+
+class EnvironmentProvider(DokployProvider):
+    lifecycle = EnvironmentLifecycle()
