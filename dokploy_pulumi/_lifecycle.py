@@ -270,7 +270,9 @@ class DokployProvider(ResourceProvider):
         if server is None:
             return ReadResult(None, {})  # deleted out of band: the engine drops it from state
         olds = {a.name: normalize(a, props.get(a.name)) for a in lc.inputs}
-        outs = self._outputs(olds, server)
+        # Computed values the read does not return (environment.one has no createdAt) are kept.
+        kept = {k: props.get(k) for k in lc.computed}
+        outs = self._outputs(olds, {**kept, **server})
         # Rewrite the stored inputs to what the server holds, so the next `up` shows the drift.
         inputs = {a.name: outs.get(a.name) for a in lc.inputs}
         return ReadResult(id_, outs, inputs=inputs)
