@@ -11,7 +11,7 @@ import ipaddress
 import random
 import warnings
 from email.utils import parsedate_to_datetime
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Union
 from urllib.parse import urlsplit
 
 import httpx
@@ -340,6 +340,20 @@ def _query_value(v: Any) -> str:
     return str(v)
 
 
+SEARCH_PAGE_MAX = 100  # the largest `limit` project.search / environment.search accept
+
+
+def _all_pages(search: Callable[..., "SearchPage[Any]"], filters: dict[str, Any]) -> Iterator[Any]:
+    """Every item of a search, newest first, fetching pages of the largest size the API allows."""
+    offset = 0
+    while True:
+        page = search(limit=SEARCH_PAGE_MAX, offset=offset, **filters)
+        yield from page.items
+        offset += len(page.items)
+        if not page.items or offset >= page.total:
+            return
+
+
 class _Router:
     def __init__(self, client: DokployClient) -> None:
         self._c = client
@@ -375,6 +389,12 @@ class ProjectAPI(_Router):
             {"q": q, "name": name, "description": description, "limit": limit, "offset": offset},
         )
         return SearchPage[ProjectRow].model_validate(data)
+
+    def search_all(
+        self, q: Optional[str] = None, *, name: Optional[str] = None, description: Optional[str] = None
+    ) -> Iterator[ProjectRow]:
+        """Every match of `search`, paging lazily (stop iterating to stop fetching)."""
+        return _all_pages(self.search, {"q": q, "name": name, "description": description})
 
     def update(self, project_id: str, *, name: Any = OMIT, description: Any = OMIT, env: Any = OMIT) -> ProjectRow:
         # Never send organizationId/createdAt: the server would write them.
@@ -448,6 +468,17 @@ class EnvironmentAPI(_Router):
             },
         )
         return SearchPage[EnvironmentRow].model_validate(data)
+
+    def search_all(
+        self,
+        q: Optional[str] = None,
+        *,
+        name: Optional[str] = None,
+        description: Optional[str] = None,
+        project_id: Optional[str] = None,
+    ) -> Iterator[EnvironmentRow]:
+        """Every match of `search`, paging lazily (stop iterating to stop fetching)."""
+        return _all_pages(self.search, {"q": q, "name": name, "description": description, "project_id": project_id})
 
     def update(
         self,

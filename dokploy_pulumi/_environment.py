@@ -9,15 +9,17 @@ environment 1 (`project.one`) plus 1 update when description or env differ; read
 
 from __future__ import annotations
 
+import time
 from typing import Any, Mapping, Optional
 
 from pulumi.dynamic import CheckFailure
 
 from ._client import OMIT, DokployClient
 from ._dotenv import parse_env, serialize_env
-from ._exceptions import BadRequestError, NotFoundError, RefusedError
+from ._exceptions import APIConnectionError, BadRequestError, NotFoundError, RefusedError
 from ._lifecycle import Attr, Lifecycle, is_unknown
 from ._models import EnvironmentRow
+from ._reconcile import find_created
 
 DEFAULT_NAME = "production"
 DEFAULT_DESCRIPTION = "Production environment"
@@ -86,9 +88,22 @@ class EnvironmentLifecycle(Lifecycle):
                 )
             default.project_id = default.project_id or inputs["project_id"]
             return self._converge(client, default, inputs)
-        row = client.environment.create(
-            inputs["project_id"], inputs["name"], description=inputs["description"] or OMIT
-        )
+        started = time.time()
+        try:
+            row = client.environment.create(inputs["project_id"], inputs["name"], description=inputs["description"] or OMIT)
+        except APIConnectionError as lost:
+            if not lost.request_sent:
+                raise
+            row = find_created(
+                "environment",
+                inputs["name"],
+                started,
+                lambda: client.environment.search_all(name=inputs["name"], project_id=inputs["project_id"]),
+                id_of=lambda r: r.environment_id,
+                created_of=lambda r: r.created_at,
+                lost=lost,
+                wait_budget=client.timeout,
+            )
         out = server_values(row)
         if inputs["env"]:
             out.update(server_values(client.environment.update(row.environment_id, env=serialize_env(inputs["env"]))))

@@ -30,6 +30,7 @@ from ._client import DokployClient, normalize_url
 from ._connection import ClientPool, ConfigSource, Connection, CredentialError
 from ._dotenv import ENV_KEY_RE, env_as_dict
 from ._exceptions import DokployError
+from ._reconcile import remember
 
 PROVIDER_KEY = "__provider"
 
@@ -262,6 +263,7 @@ class DokployProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = {a.name: normalize(a, props.get(a.name)) for a in self.lifecycle.inputs}
         id_, server = self._run("create", inputs, None, lambda: self.lifecycle.create(self._client(inputs), inputs))
+        remember(id_)
         return CreateResult(id_, self._outputs(inputs, server))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -269,6 +271,7 @@ class DokployProvider(ResourceProvider):
         server = self._run("read", props, id_, lambda: lc.read(self._client(props), id_, props))
         if server is None:
             return ReadResult(None, {})  # deleted out of band: the engine drops it from state
+        remember(id_)
         olds = {a.name: normalize(a, props.get(a.name)) for a in lc.inputs}
         # Computed values the read does not return (environment.one has no createdAt) are kept.
         kept = {k: props.get(k) for k in lc.computed}
@@ -282,6 +285,7 @@ class DokployProvider(ResourceProvider):
         inputs = {a.name: normalize(a, news.get(a.name)) for a in lc.inputs}
         changed, _ = self.changed_inputs(olds, inputs)
         api_fields = {n for n in changed if not lc.attr(n).state_only}
+        remember(id_)
         server: dict[str, Any] = {k: olds.get(k) for k in lc.computed}
         if api_fields:
             server.update(self._run("update", inputs, id_, lambda: lc.update(self._client(inputs), id_, olds, inputs, api_fields)))
