@@ -11,10 +11,11 @@ import ipaddress
 import random
 import warnings
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Iterator, Mapping, Optional, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, TypeVar, Union
 from urllib.parse import urlsplit
 
 import httpx
+import pydantic
 import tenacity
 
 from . import _exceptions as E
@@ -247,35 +248,39 @@ class DokployClient:
         request = self._http.build_request(method, procedure, params=params, json=json_body)
         if not auth:
             del request.headers["x-api-key"]
-        # Exceptions below are raised `from None`: httpx's own carry the request and its key header.
+        # The errors below are raised after the `try`, not inside `except`: httpx's own exceptions carry
+        # the request and its key header, and `raise ... from None` would still chain them as __context__.
+        error: Optional[E.APIConnectionError] = None
         try:
             response = self._http.send(request)
-        except httpx.ConnectTimeout as exc:
-            raise E.APITimeoutError(
+        except httpx.ConnectTimeout:
+            error = E.APITimeoutError(
                 f"Dokploy {where}: timed out connecting to {self.base_url} after {self.timeout:g}s",
                 request_sent=False,
                 **ctx,
-            ) from None
-        except httpx.TimeoutException as exc:
-            raise E.APITimeoutError(
+            )
+        except httpx.TimeoutException:
+            error = E.APITimeoutError(
                 f"Dokploy {where}: no answer within {self.timeout:g}s; the request may have been applied",
                 **ctx,
-            ) from None
+            )
         except httpx.ConnectError as exc:
-            raise E.APIConnectionError(
+            error = E.APIConnectionError(
                 f"Dokploy {where}: cannot connect to {self.base_url}: {type(exc).__name__}",
                 request_sent=False,
                 **ctx,
-            ) from None
+            )
         except httpx.TransportError as exc:
-            raise E.APIConnectionError(
+            error = E.APIConnectionError(
                 f"Dokploy {where}: the connection was lost before an answer ({type(exc).__name__}); "
                 "the request may have been applied",
                 **ctx,
-            ) from None
-        return self._handle(response, where, ctx)
+            )
+        if error is not None:
+            raise error
+        return self._handle(response, where, ctx, auth)
 
-    def _handle(self, response: httpx.Response, where: str, ctx: dict[str, Any]) -> Any:
+    def _handle(self, response: httpx.Response, where: str, ctx: dict[str, Any], auth: bool = True) -> Any:
         status = response.status_code
         text = response.text
         try:
@@ -292,7 +297,8 @@ class DokployClient:
                     status=status,
                     **ctx,
                 )
-            self._key_worked = True
+            if auth:  # /api/health answers without a key, so it proves nothing about the key
+                self._key_worked = True
             return body
 
         reason = _server_message(body, text)
@@ -334,6 +340,26 @@ class DokployClient:
         raise E.APIStatusError(head, **kw)
 
 
+_T = TypeVar("_T")
+
+
+def _parse(procedure: str, parse: Callable[[Any], _T], data: Any) -> _T:
+    """Validate a 200 body. A wrong shape (a proxy's JSON, an incompatible server) raises
+    InvalidResponseError naming the procedure, like any other failed call; the message lists the
+    fields only, never their values (they may hold env secrets), and nothing is chained."""
+    try:
+        return parse(data)
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['msg']}" for err in exc.errors()[:5]
+        )
+    raise E.InvalidResponseError(
+        f"Dokploy {procedure}: answered 200 with a body of an unexpected shape ({problems})",
+        procedure=procedure,
+        status=200,
+    )
+
+
 def _query_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -364,13 +390,15 @@ class ProjectAPI(_Router):
 
     def create(self, name: str, *, description: Any = OMIT, env: Any = OMIT) -> ProjectCreateResult:
         data = self._c.post("project.create", {"name": name, "description": description, "env": env})
-        return ProjectCreateResult.from_response(data)
+        return _parse("project.create", ProjectCreateResult.from_response, data)
 
     def one(self, project_id: str) -> ProjectDetail:
-        return ProjectDetail.model_validate(self._c.get("project.one", {"projectId": project_id}))
+        data = self._c.get("project.one", {"projectId": project_id})
+        return _parse("project.one", ProjectDetail.model_validate, data)
 
     def all(self) -> list[ProjectDetail]:
-        return [ProjectDetail.model_validate(p) for p in self._c.get("project.all", None) or []]
+        data = self._c.get("project.all", None) or []
+        return _parse("project.all", lambda d: [ProjectDetail.model_validate(p) for p in d], data)
 
     def all_for_permissions(self) -> list[dict[str, Any]]:
         return list(self._c.get("project.allForPermissions", None) or [])
@@ -388,7 +416,7 @@ class ProjectAPI(_Router):
             "project.search",
             {"q": q, "name": name, "description": description, "limit": limit, "offset": offset},
         )
-        return SearchPage[ProjectRow].model_validate(data)
+        return _parse("project.search", SearchPage[ProjectRow].model_validate, data)
 
     def search_all(
         self, q: Optional[str] = None, *, name: Optional[str] = None, description: Optional[str] = None
@@ -401,10 +429,11 @@ class ProjectAPI(_Router):
         data = self._c.post(
             "project.update", {"projectId": project_id, "name": name, "description": description, "env": env}
         )
-        return ProjectRow.model_validate(data)
+        return _parse("project.update", ProjectRow.model_validate, data)
 
     def remove(self, project_id: str) -> ProjectRow:
-        return ProjectRow.model_validate(self._c.post("project.remove", {"projectId": project_id}))
+        data = self._c.post("project.remove", {"projectId": project_id})
+        return _parse("project.remove", ProjectRow.model_validate, data)
 
     def duplicate(
         self,
@@ -428,7 +457,7 @@ class ProjectAPI(_Router):
                 "duplicateInSameProject": duplicate_in_same_project,
             },
         )
-        return EnvironmentRow.model_validate(data)
+        return _parse("project.duplicate", EnvironmentRow.model_validate, data)
 
 
 class EnvironmentAPI(_Router):
@@ -437,14 +466,15 @@ class EnvironmentAPI(_Router):
     def create(self, project_id: str, name: str, *, description: Any = OMIT) -> EnvironmentRow:
         # No env field: the server silently ignores one here, so callers set env with update().
         data = self._c.post("environment.create", {"projectId": project_id, "name": name, "description": description})
-        return EnvironmentRow.model_validate(data)
+        return _parse("environment.create", EnvironmentRow.model_validate, data)
 
     def one(self, environment_id: str) -> EnvironmentDetail:
-        return EnvironmentDetail.model_validate(self._c.get("environment.one", {"environmentId": environment_id}))
+        data = self._c.get("environment.one", {"environmentId": environment_id})
+        return _parse("environment.one", EnvironmentDetail.model_validate, data)
 
     def by_project_id(self, project_id: str) -> list[EnvironmentDetail]:
         data = self._c.get("environment.byProjectId", {"projectId": project_id}) or []
-        return [EnvironmentDetail.model_validate(e) for e in data]
+        return _parse("environment.byProjectId", lambda d: [EnvironmentDetail.model_validate(e) for e in d], data)
 
     def search(
         self,
@@ -467,7 +497,7 @@ class EnvironmentAPI(_Router):
                 "offset": offset,
             },
         )
-        return SearchPage[EnvironmentRow].model_validate(data)
+        return _parse("environment.search", SearchPage[EnvironmentRow].model_validate, data)
 
     def search_all(
         self,
@@ -499,13 +529,14 @@ class EnvironmentAPI(_Router):
                 "projectId": project_id,
             },
         )
-        return EnvironmentRow.model_validate(data)
+        return _parse("environment.update", EnvironmentRow.model_validate, data)
 
     def remove(self, environment_id: str) -> EnvironmentRow:
-        return EnvironmentRow.model_validate(self._c.post("environment.remove", {"environmentId": environment_id}))
+        data = self._c.post("environment.remove", {"environmentId": environment_id})
+        return _parse("environment.remove", EnvironmentRow.model_validate, data)
 
     def duplicate(self, environment_id: str, name: str, *, description: Any = OMIT) -> EnvironmentRow:
         data = self._c.post(
             "environment.duplicate", {"environmentId": environment_id, "name": name, "description": description}
         )
-        return EnvironmentRow.model_validate(data)
+        return _parse("environment.duplicate", EnvironmentRow.model_validate, data)

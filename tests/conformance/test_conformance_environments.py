@@ -1,0 +1,283 @@
+"""environment.* procedures: the default environment's rules, dialects, gone objects, duplicate."""
+
+from __future__ import annotations
+
+import pytest
+
+from dokploy_pulumi import BadRequestError, InputValidationError, NotFoundError
+from dokploy_pulumi._models import SERVICE_TYPES
+
+
+@pytest.fixture
+def project(make_project):
+    return make_project("envs", description="holder", env="P=1")
+
+
+# -- create ----------------------------------------------------------------------------------------
+
+
+def test_create_returns_a_non_default_row(client, project, prefix):
+    pid = project.project.project_id
+    row = client.environment.create(pid, prefix + "staging", description="stage")
+    assert row.name == prefix + "staging"
+    assert row.description == "stage"
+    assert row.project_id == pid
+    assert row.is_default is False
+    assert row.env == ""
+    assert row.created_at
+    assert row.environment_id != project.environment.environment_id
+
+
+def test_create_refuses_the_name_production(client, project):
+    with pytest.raises(BadRequestError) as info:
+        client.environment.create(project.project.project_id, "production")
+    assert info.value.status == 400
+    assert not isinstance(info.value, (InputValidationError, NotFoundError))
+    assert "You cannot create a environment with the name 'production'" in str(info.value)
+
+
+def test_only_the_exact_name_production_is_refused(client, project):
+    # Lives in the prefixed project, so teardown removes it with the project.
+    row = client.environment.create(project.project.project_id, "Production")
+    assert row.name == "Production" and row.is_default is False
+
+
+def test_create_on_unknown_project_is_not_found(client, missing_id, prefix):
+    with pytest.raises(NotFoundError) as info:
+        client.environment.create(missing_id, prefix + "orphan")
+    assert info.value.status == 400
+
+
+def test_create_ignores_env(client, project, prefix):
+    data = client.post(
+        "environment.create",
+        {"projectId": project.project.project_id, "name": prefix + "with-env", "env": "IGNORED=1"},
+    )
+    assert data["env"] == ""
+    assert client.environment.one(data["environmentId"]).env == ""
+
+
+def test_create_description_dialects(client, project, prefix):
+    pid = project.project.project_id
+    assert client.environment.create(pid, prefix + "absent").description is None
+    empty = client.environment.create(pid, prefix + "empty", description="")
+    assert empty.description in ("", None)
+    with pytest.raises(InputValidationError) as info:
+        client.environment.create(pid, prefix + "null", description=None)
+    assert "description" in info.value.field_errors
+    assert [e.name for e in client.environment.by_project_id(pid)] == ["production", prefix + "absent", prefix + "empty"]
+
+
+def test_names_are_not_unique(client, project, prefix):
+    pid = project.project.project_id
+    a = client.environment.create(pid, prefix + "twin")
+    b = client.environment.create(pid, prefix + "twin")
+    assert a.environment_id != b.environment_id
+
+
+def test_create_requires_name_and_project(client, project):
+    with pytest.raises(InputValidationError) as info:
+        client.environment.create(project.project.project_id, "")
+    assert "name" in info.value.field_errors
+    with pytest.raises(InputValidationError) as info:
+        client.post("environment.create", {"name": "x"})
+    assert "projectId" in info.value.field_errors
+
+
+# -- the default environment ------------------------------------------------------------------------
+
+
+def test_default_environment_cannot_be_removed(client, project):
+    env_id = project.environment.environment_id
+    with pytest.raises(BadRequestError) as info:
+        client.environment.remove(env_id)
+    assert info.value.status == 400
+    assert "You cannot delete the default environment" in str(info.value)
+    assert client.environment.one(env_id).is_default is True
+
+
+@pytest.mark.parametrize("name", ["production", "renamed"])
+def test_default_environment_cannot_be_renamed_even_to_its_name(client, project, name, prefix):
+    env_id = project.environment.environment_id
+    with pytest.raises(BadRequestError) as info:
+        client.environment.update(env_id, name=name if name == "production" else prefix + name)
+    assert info.value.status == 400
+    assert "You cannot rename the default environment" in str(info.value)
+    assert client.environment.one(env_id).name == "production"
+
+
+def test_default_environment_description_and_env_can_change(client, project):
+    env_id = project.environment.environment_id
+    row = client.environment.update(env_id, description="main", env="A=1")
+    assert row.description == "main" and row.env == "A=1" and row.is_default is True
+    one = client.environment.one(env_id)
+    assert one.description == "main" and one.env == "A=1"
+
+
+def test_a_non_default_environment_may_be_renamed_to_production(client, project, prefix):
+    row = client.environment.create(project.project.project_id, prefix + "to-prod")
+    renamed = client.environment.update(row.environment_id, name="production")
+    assert renamed.name == "production" and renamed.is_default is False
+    client.environment.remove(row.environment_id)  # still removable: it is not the default
+
+
+# -- update dialects ------------------------------------------------------------------------------
+
+
+def test_update_description_dialects(client, project, prefix):
+    env_id = client.environment.create(project.project.project_id, prefix + "ud", description="keep").environment_id
+    assert client.environment.update(env_id, env="X=1").description == "keep"  # absent: unchanged
+    with pytest.raises(InputValidationError) as info:  # null: rejected
+        client.environment.update(env_id, description=None)
+    assert "description" in info.value.field_errors
+    assert client.environment.one(env_id).description == "keep"
+    assert client.environment.update(env_id, description="").description in ("", None)  # "" clears
+    assert client.environment.one(env_id).description in ("", None)
+
+
+def test_update_env_dialects(client, project, prefix):
+    env_id = client.environment.create(project.project.project_id, prefix + "ue").environment_id
+    assert client.environment.update(env_id, env="A=1\nB=2").env == "A=1\nB=2"
+    assert client.environment.update(env_id, description="d").env == "A=1\nB=2"  # absent: unchanged
+    with pytest.raises(InputValidationError) as info:
+        client.environment.update(env_id, env=None)
+    assert "env" in info.value.field_errors
+    assert client.environment.update(env_id, env="C=3").env == "C=3"  # replaced whole
+    assert client.environment.update(env_id, env="").env == ""
+    assert client.environment.one(env_id).env == ""
+
+
+def test_update_name_and_move(client, project, make_project, prefix):
+    env_id = client.environment.create(project.project.project_id, prefix + "mover").environment_id
+    assert client.environment.update(env_id, name=prefix + "moved").name == prefix + "moved"
+    other = make_project("envs-other")
+    moved = client.environment.update(env_id, project_id=other.project.project_id)
+    assert moved.project_id == other.project.project_id
+    assert env_id in [e.environment_id for e in client.environment.by_project_id(other.project.project_id)]
+
+
+def test_update_missing_is_not_found_wrapped_as_400(client, missing_id):
+    with pytest.raises(NotFoundError) as info:
+        client.environment.update(missing_id, description="x")
+    assert info.value.status == 400
+    assert "Error updating the environment" in str(info.value)
+
+
+# -- reads ------------------------------------------------------------------------------------------
+
+
+def test_one_has_no_created_at_and_carries_the_project(client, project):
+    env_id = project.environment.environment_id
+    data = client.get("environment.one", {"environmentId": env_id})
+    assert "createdAt" not in data
+    assert data["environmentId"] == env_id and data["isDefault"] is True
+    assert data["env"] == ""
+    for array in SERVICE_TYPES:
+        assert data[array] == []
+    assert data["project"]["projectId"] == project.project.project_id
+    assert data["project"]["env"] == "P=1"
+    one = client.environment.one(env_id)
+    assert one.created_at is None
+    assert one.project is not None and one.project.name == project.project.name
+
+
+def test_one_and_remove_on_missing_are_404(client, missing_id):
+    for call in (lambda: client.environment.one(missing_id), lambda: client.environment.remove(missing_id)):
+        with pytest.raises(NotFoundError) as info:
+            call()
+        assert info.value.status == 404
+        assert "Environment not found" in str(info.value)
+
+
+def test_by_project_id_is_oldest_first_and_short(client, project, prefix):
+    pid = project.project.project_id
+    a = client.environment.create(pid, prefix + "b-first")
+    b = client.environment.create(pid, prefix + "a-second")
+    items = client.get("environment.byProjectId", {"projectId": pid})
+    assert [i["environmentId"] for i in items] == [
+        project.environment.environment_id,
+        a.environment_id,
+        b.environment_id,
+    ]
+    for item in items:
+        assert {"name", "description", "environmentId", "isDefault", "project"} <= set(item)
+        assert not {"createdAt", "env", "projectId"} & set(item)
+        assert item["project"]["projectId"] == pid
+    typed = client.environment.by_project_id(pid)
+    assert [e.is_default for e in typed] == [True, False, False]
+
+
+def test_by_project_id_of_unknown_project_is_empty(client, missing_id):
+    assert client.environment.by_project_id(missing_id) == []
+
+
+def test_remove_returns_the_deleted_row(client, project, prefix):
+    row = client.environment.create(project.project.project_id, prefix + "gone")
+    removed = client.environment.remove(row.environment_id)
+    assert removed.environment_id == row.environment_id and removed.name == prefix + "gone"
+    with pytest.raises(NotFoundError) as info:
+        client.environment.one(row.environment_id)
+    assert info.value.status == 404
+    with pytest.raises(NotFoundError):
+        client.environment.remove(row.environment_id)
+
+
+@pytest.mark.hook
+def test_remove_refused_while_services_exist(client, project, prefix, emulator):
+    row = client.environment.create(project.project.project_id, prefix + "busy")
+    emulator.add_service(row.environment_id, "compose", "stack")
+    with pytest.raises(BadRequestError) as info:
+        client.environment.remove(row.environment_id)
+    assert info.value.status == 400
+    assert "Cannot delete environment: it has active services" in str(info.value)
+    assert client.environment.one(row.environment_id).compose[0]["name"] == "stack"
+
+
+# -- duplicate ----------------------------------------------------------------------------------------
+
+
+def test_duplicate_copies_env_into_the_same_project(client, project, prefix):
+    src = client.environment.create(project.project.project_id, prefix + "dsrc", description="source desc")
+    client.environment.update(src.environment_id, env="K=v\nL=w")
+    copy = client.environment.duplicate(src.environment_id, prefix + "dcopy", description="own desc")
+    assert copy.environment_id != src.environment_id
+    assert copy.project_id == project.project.project_id
+    assert copy.name == prefix + "dcopy"
+    assert copy.description == "own desc"
+    assert copy.env == "K=v\nL=w"
+    assert copy.is_default is False
+
+
+@pytest.mark.parametrize("description", ["", None], ids=["empty", "absent"])
+def test_duplicate_description_falls_back_to_the_source(client, project, prefix, description):
+    src = client.environment.create(project.project.project_id, prefix + "fb-src", description="from source")
+    kwargs = {} if description is None else {"description": description}
+    copy = client.environment.duplicate(src.environment_id, prefix + "fb-copy", **kwargs)
+    assert copy.description == "from source"
+
+
+def test_duplicate_of_the_default_environment_is_not_default(client, project, prefix):
+    copy = client.environment.duplicate(project.environment.environment_id, prefix + "not-default")
+    assert copy.is_default is False
+    assert copy.description == "Production environment"
+
+
+def test_duplicate_missing_is_not_found_wrapped_as_400(client, missing_id, prefix):
+    with pytest.raises(NotFoundError) as info:
+        client.environment.duplicate(missing_id, prefix + "never")
+    assert info.value.status == 400
+
+
+def test_duplicate_requires_a_name(client, project):
+    with pytest.raises(InputValidationError) as info:
+        client.environment.duplicate(project.environment.environment_id, "")
+    assert "name" in info.value.field_errors
+
+
+@pytest.mark.hook
+def test_duplicate_does_not_copy_services(client, project, prefix, emulator):
+    src = client.environment.create(project.project.project_id, prefix + "svc-src")
+    emulator.add_service(src.environment_id, "application", "web")
+    copy = client.environment.duplicate(src.environment_id, prefix + "svc-copy")
+    assert client.environment.one(copy.environment_id).services() == []
+    assert len(client.environment.one(src.environment_id).services()) == 1
