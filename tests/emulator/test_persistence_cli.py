@@ -1,0 +1,112 @@
+"""State file persistence, the ``serve`` CLI and import hygiene."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dokploy_pulumi.testing import DokployEmulator
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = "persist-secret-key"
+
+
+def test_state_file_survives_restart(tmp_path: Path) -> None:
+    state = tmp_path / "state" / "dokploy.json"
+    with DokployEmulator(KEY, state_file=state) as emu:
+        client = httpx.Client(base_url=emu.url, headers={"x-api-key": KEY})
+        created = client.post("/api/project.create", json={"name": "kept", "env": "A=1"}).json()
+        env_id = created["environment"]["environmentId"]
+        emu.add_service(env_id, "redis", "cache")
+        staging = client.post(
+            "/api/environment.create", json={"projectId": created["project"]["projectId"], "name": "staging"}
+        ).json()
+        client.close()
+        organization = emu.organization_id
+    document = json.loads(state.read_text())
+    assert KEY not in state.read_text()  # keys are never written
+    assert [p["name"] for p in document["projects"]] == ["kept"]
+    assert not list(state.parent.glob("*.tmp"))  # atomic writes leave no temp file
+
+    with DokployEmulator(KEY, state_file=state) as again:
+        assert again.organization_id == organization
+        client = httpx.Client(base_url=again.url, headers={"x-api-key": KEY})
+        one = client.get("/api/project.one", params={"projectId": created["project"]["projectId"]}).json()
+        assert one["env"] == "A=1"
+        assert [e["name"] for e in one["environments"]] == ["production", "staging"]
+        assert len(one["environments"][0]["redis"]) == 1
+        newer = client.post("/api/project.create", json={"name": "newer"}).json()["project"]
+        assert newer["createdAt"] > created["project"]["createdAt"]
+        assert [p["name"] for p in client.get("/api/project.all").json()] == ["newer", "kept"]
+        removed = client.post("/api/environment.remove", json={"environmentId": staging["environmentId"]})
+        assert removed.status_code == 200
+        client.close()
+    assert len(json.loads(state.read_text())["environments"]) == 2
+
+
+def test_import_has_no_side_effects_and_no_pulumi() -> None:
+    # The parent package is stubbed so this checks the emulator package itself,
+    # whatever dokploy_pulumi/__init__.py imports.
+    code = (
+        "import sys, types, threading\n"
+        "parent = types.ModuleType('dokploy_pulumi'); parent.__path__ = [sys.argv[1]]\n"
+        "sys.modules['dokploy_pulumi'] = parent\n"
+        "before = threading.active_count()\n"
+        "import dokploy_pulumi.testing as t\n"
+        "assert 'pulumi' not in sys.modules, 'pulumi imported'\n"
+        "assert 'pytest' not in sys.modules, 'pytest imported'\n"
+        "assert threading.active_count() == before, 'thread started'\n"
+        "assert t.DokployEmulator\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "dokploy_pulumi")], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals")
+def test_cli_serve_subprocess(tmp_path: Path) -> None:
+    state = tmp_path / "cli-state.json"
+    command = [
+        sys.executable, "-m", "dokploy_pulumi.testing", "serve",
+        "--port", "0", "--api-key", "cli-secret", "--state", str(state), "--latency", "0",
+    ]  # fmt: skip
+
+    def start() -> tuple[subprocess.Popen[str], str]:
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert match, (line, process.stderr.read() if process.poll() is not None else "")
+        return process, match.group(0)
+
+    process, url = start()
+    try:
+        headers = {"x-api-key": "cli-secret"}
+        assert httpx.get(f"{url}/api/health").json() == {"ok": True}
+        assert httpx.post(f"{url}/api/project.create", json={"name": "cli"}, headers=headers).status_code == 200
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert "cli-secret" not in out + err
+    assert out == ""  # exactly one line (already read) and nothing logged per request
+
+    process, url = start()  # restart on the same state file
+    try:
+        projects = httpx.get(f"{url}/api/project.all", headers={"x-api-key": "cli-secret"}).json()
+        assert [p["name"] for p in projects] == ["cli"]
+    finally:
+        os.kill(process.pid, signal.SIGINT)
+        process.communicate(timeout=10)
+    assert process.returncode == 0
