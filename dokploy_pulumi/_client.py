@@ -8,7 +8,9 @@ body; errors use tRPC's shape, except 401 which is a bare `{"message": "Unauthor
 from __future__ import annotations
 
 import ipaddress
+import os
 import random
+import ssl
 import warnings
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Iterator, Mapping, Optional, TypeVar, Union
@@ -90,6 +92,23 @@ def _retry_after_seconds(response: httpx.Response) -> Optional[float]:
         return None
 
 
+def _tls_verify(verify: Union[bool, str]) -> Union[bool, ssl.SSLContext]:
+    """httpx's `verify`: a CA-bundle path (file or directory) becomes an SSL context that trusts it
+    (httpx deprecates `verify=<path>`); a path that does not exist or holds no certificate is an
+    error naming it, rather than a bare FileNotFoundError at the first request."""
+    if not isinstance(verify, str):
+        return verify
+    path = os.path.expanduser(verify)
+    try:
+        if os.path.isdir(path):
+            return ssl.create_default_context(capath=path)
+        if os.path.isfile(path):
+            return ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, OSError) as exc:
+        raise ValueError(f"the CA bundle {verify!r} cannot be loaded: {exc}") from None
+    raise ValueError(f"the CA bundle {verify!r} does not exist")
+
+
 def _server_message(body: Any, text: str) -> str:
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return body["message"]
@@ -158,7 +177,7 @@ class DokployClient:
             base_url=self.base_url,
             headers={"x-api-key": api_key, "user-agent": USER_AGENT, "accept": "application/json"},
             timeout=self.timeout,
-            verify=verify,
+            verify=_tls_verify(verify),
             transport=transport,
             follow_redirects=False,
         )
@@ -265,8 +284,15 @@ class DokployClient:
                 **ctx,
             )
         except httpx.ConnectError as exc:
+            why = type(exc).__name__
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                # Say why, and what to do: the message is the ssl module's, it holds no header.
+                why = (
+                    f"TLS certificate verification failed ({exc}). If the server's certificate is "
+                    "signed by a private CA, point config dokploy:caBundle or DOKPLOY_CA_BUNDLE at it"
+                )
             error = E.APIConnectionError(
-                f"Dokploy {where}: cannot connect to {self.base_url}: {type(exc).__name__}",
+                f"Dokploy {where}: cannot connect to {self.base_url}: {why}",
                 request_sent=False,
                 **ctx,
             )

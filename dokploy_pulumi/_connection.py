@@ -9,6 +9,7 @@ without an `up` first.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from dataclasses import asdict, dataclass
@@ -88,6 +89,17 @@ class ConfigSource:
         return self.setting(CONFIG_URL, ENV_URL)
 
 
+def parse_timeout(value: Any) -> Optional[float]:
+    """A timeout in seconds from a number or numeric string, or None if it is not a positive finite one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
+
+
 def _truthy(value: Optional[str]) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
@@ -126,7 +138,16 @@ class ClientPool:
         if not key:
             raise CredentialError(f"No Dokploy API key for {url}: set {where_key}.")
         verify: Union[bool, str] = False if insecure else (ca or True)
-        return url, key, verify, float(timeout) if timeout else DEFAULT_TIMEOUT
+        if isinstance(verify, str) and not os.path.exists(os.path.expanduser(verify)):
+            raise CredentialError(f"The CA bundle {verify!r} for {url} does not exist.")
+        seconds = DEFAULT_TIMEOUT
+        if timeout not in (None, ""):
+            parsed = parse_timeout(timeout)
+            if parsed is None:
+                where = f"config {CONFIG_TIMEOUT} or ${ENV_TIMEOUT}" if connection is None else "the connection"
+                raise CredentialError(f"The Dokploy timeout ({where}) must be a positive number of seconds, got {timeout!r}.")
+            seconds = parsed
+        return url, key, verify, seconds
 
     def client(self, connection: Optional[Connection]) -> DokployClient:
         url, key, verify, timeout = self.resolve(connection)
@@ -134,5 +155,9 @@ class ClientPool:
         with self._lock:
             found = self._clients.get(ident)
             if found is None:
-                found = self._clients[ident] = DokployClient(url, key, verify=verify, timeout=timeout)
+                try:
+                    found = DokployClient(url, key, verify=verify, timeout=timeout)
+                except ValueError as exc:  # e.g. a CA bundle that holds no certificate
+                    raise CredentialError(f"Cannot use Dokploy at {url}: {exc}") from None
+                self._clients[ident] = found
             return found

@@ -17,7 +17,7 @@ from dotenv import dotenv_values
 #: A POSIX-style environment variable name, as Dokploy's containers will see it.
 ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-_PLAIN_VALUE_RE = re.compile(r"^[A-Za-z0-9_./:,@+%=-]*$")
+_PLAIN_VALUE_RE = re.compile(r"[A-Za-z0-9_./:,@+%=-]*")
 
 
 def parse_env(text: str) -> dict[str, str]:
@@ -29,13 +29,17 @@ def parse_env(text: str) -> dict[str, str]:
 
 
 def _quote(value: str) -> str:
-    if _PLAIN_VALUE_RE.match(value) and not value.startswith("="):
+    # fullmatch, not match: `$` also matches before a trailing newline, which would then be lost.
+    if _PLAIN_VALUE_RE.fullmatch(value) and not value.startswith("="):
         return value
     if "'" not in value and "\n" not in value and "\\" not in value:
         # Single quotes are literal in both parsers: nothing to escape.
         return f"'{value}'"
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
+
+
+quote_env_value = _quote
 
 
 def serialize_env(env: Mapping[str, str]) -> str:

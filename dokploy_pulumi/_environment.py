@@ -16,10 +16,10 @@ from pulumi.dynamic import CheckFailure
 
 from ._client import OMIT, DokployClient
 from ._dotenv import parse_env, serialize_env
-from ._exceptions import APIConnectionError, BadRequestError, NotFoundError, RefusedError
+from ._exceptions import BadRequestError, DokployError, NotFoundError, RefusedError
 from ._lifecycle import Attr, Lifecycle, is_unknown
 from ._models import EnvironmentRow
-from ._reconcile import find_created
+from ._reconcile import answer_lost, confirm_gone, find_created
 
 DEFAULT_NAME = "production"
 DEFAULT_DESCRIPTION = "Production environment"
@@ -37,6 +37,24 @@ def server_values(row: EnvironmentRow) -> dict[str, Any]:
     if row.created_at:  # environment.one has no createdAt: keep what create stored
         out["created_at"] = row.created_at
     return out
+
+
+def _rolled_back(client: DokployClient, id_: str, cause: DokployError) -> DokployError:
+    """Remove an environment whose creation failed half-way; the error to raise says what happened."""
+    try:
+        client.environment.remove(id_)
+    except NotFoundError:
+        pass
+    except DokployError as exc:
+        return DokployError(
+            f"setting env on the new environment {id_} failed: {cause} Removing that environment again "
+            f"failed too ({exc}), so it is left in Dokploy without Pulumi knowing. Delete it in Dokploy, "
+            f"or declare it with adopt_id={id_!r}, then run `pulumi up` again."
+        )
+    return DokployError(
+        f"setting env on the new environment failed: {cause} The environment it had just created ({id_}) "
+        "was removed again: nothing was created. Run `pulumi up` again."
+    )
 
 
 class EnvironmentLifecycle(Lifecycle):
@@ -91,8 +109,8 @@ class EnvironmentLifecycle(Lifecycle):
         started = time.time()
         try:
             row = client.environment.create(inputs["project_id"], inputs["name"], description=inputs["description"] or OMIT)
-        except APIConnectionError as lost:
-            if not lost.request_sent:
+        except DokployError as lost:
+            if not answer_lost(lost):
                 raise
             row = find_created(
                 "environment",
@@ -106,7 +124,13 @@ class EnvironmentLifecycle(Lifecycle):
             )
         out = server_values(row)
         if inputs["env"]:
-            out.update(server_values(client.environment.update(row.environment_id, env=serialize_env(inputs["env"]))))
+            try:
+                updated = client.environment.update(row.environment_id, env=serialize_env(inputs["env"]))
+            except DokployError as exc:
+                # A failed create leaves nothing in Pulumi state: remove what was just made, or the
+                # environment would be an orphan that no later `pulumi up` knows about.
+                raise _rolled_back(client, row.environment_id, exc) from None
+            out.update(server_values(updated))
             out["created_at"] = row.created_at
         return row.environment_id, out
 
@@ -158,3 +182,8 @@ class EnvironmentLifecycle(Lifecycle):
                     "in this environment (or protect it with `retain_on_delete`), then destroy again."
                 ) from None
             raise
+        except DokployError as lost:
+            if olds.get("is_default") or not answer_lost(lost):
+                raise
+            # environment.remove may have been applied: look, rather than fail a delete that happened.
+            confirm_gone(f"environment {id_}", lambda: client.environment.one(id_), lost, wait_budget=client.timeout)

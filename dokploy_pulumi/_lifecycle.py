@@ -9,6 +9,7 @@ credential lookup and error wording for every resource.
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Mapping, Optional
@@ -27,8 +28,8 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from ._client import DokployClient, normalize_url
-from ._connection import ClientPool, ConfigSource, Connection, CredentialError
-from ._dotenv import ENV_KEY_RE, env_as_dict
+from ._connection import ClientPool, ConfigSource, Connection, CredentialError, parse_timeout
+from ._dotenv import ENV_KEY_RE, env_as_dict, quote_env_value
 from ._exceptions import DokployError
 from ._reconcile import remember
 
@@ -44,6 +45,28 @@ def is_unknown(value: Any) -> bool:
     if isinstance(value, Mapping):
         return any(is_unknown(v) for v in value.values())
     return False
+
+
+#: Env values shorter than this are not redacted from error messages: "1", "true" or "info" are
+#: not secrets, and replacing them everywhere would garble the message.
+REDACT_MIN_LENGTH = 4
+
+
+def redact_env(text: str, *props: Mapping[str, Any]) -> str:
+    """`text` with every env value of `props` (and its quoted/escaped forms) replaced by ***."""
+    secrets: set[str] = set()
+    for p in props:
+        env = p.get("env") if isinstance(p, Mapping) else None
+        if isinstance(env, str) and not is_unknown(env):
+            env = env_as_dict(env)
+        if not isinstance(env, Mapping):
+            continue
+        for value in env.values():
+            if isinstance(value, str) and len(value) >= REDACT_MIN_LENGTH:
+                secrets.update({value, quote_env_value(value), json.dumps(value)[1:-1]})
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 class ProviderError(Exception):
@@ -86,6 +109,18 @@ def normalize(attr: Attr, value: Any) -> Any:
     return value
 
 
+def _connection_field_problem(value: Mapping[str, Any]) -> Optional[str]:
+    """A reason a connection given as a mapping (as state stores it) has a field of the wrong type."""
+    for name in ("url", "api_key_config", "api_key_env", "ca_bundle"):
+        if value.get(name) is not None and not isinstance(value.get(name), str):
+            return f"connection.{name} must be a string"
+    if value.get("insecure_skip_verify") is not None and not isinstance(value.get("insecure_skip_verify"), bool):
+        return "connection.insecure_skip_verify must be true or false"
+    if value.get("timeout") is not None and parse_timeout(value.get("timeout")) is None:
+        return "connection.timeout must be a positive number of seconds"
+    return None
+
+
 def _validate(attr: Attr, value: Any) -> Optional[str]:
     """A reason the value cannot be accepted, or None. Unknowns always pass (checked at apply)."""
     if is_unknown(value):
@@ -113,6 +148,9 @@ def _validate(attr: Attr, value: Any) -> Optional[str]:
     if attr.kind == "connection":
         conn = value if isinstance(value, Connection) else None
         if conn is None and isinstance(value, Mapping):
+            problem = _connection_field_problem(value)
+            if problem:
+                return problem
             conn = Connection.from_input(value)
         if conn is None:
             return "connection must be a dokploy_pulumi.Connection"
@@ -195,11 +233,23 @@ class DokployProvider(ResourceProvider):
     def _client(self, props: Mapping[str, Any]) -> DokployClient:
         return self._clients().client(Connection.from_input(props.get("connection")))
 
-    def _run(self, op: str, props: Mapping[str, Any], id_: Optional[str], fn: Callable[[], Any]) -> Any:
+    def _run(
+        self,
+        op: str,
+        props: Mapping[str, Any],
+        id_: Optional[str],
+        fn: Callable[[], Any],
+        olds: Optional[Mapping[str, Any]] = None,
+    ) -> Any:
         try:
             return fn()
         except (DokployError, CredentialError) as exc:
-            raise ProviderError(f"{self.lifecycle.label(props, id_)}: {op} failed: {exc}") from None
+            # A server may echo what it was sent (e.g. a failed SQL query with its parameters):
+            # never let the env values, which are secrets, into the message Pulumi prints.
+            message = redact_env(str(exc), props, olds or {})
+        # Raised outside the handler so that not even a suppressed __context__ keeps the original
+        # error (and the server's answer, with whatever it echoed) attached.
+        raise ProviderError(f"{self.lifecycle.label(props, id_)}: {op} failed: {message}")
 
     # -- check ------------------------------------------------------------------------------------
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
@@ -288,7 +338,9 @@ class DokployProvider(ResourceProvider):
         remember(id_)
         server: dict[str, Any] = {k: olds.get(k) for k in lc.computed}
         if api_fields:
-            server.update(self._run("update", inputs, id_, lambda: lc.update(self._client(inputs), id_, olds, inputs, api_fields)))
+            server.update(
+                self._run("update", inputs, id_, lambda: lc.update(self._client(inputs), id_, olds, inputs, api_fields), olds)
+            )
         return UpdateResult(self._outputs(inputs, server))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

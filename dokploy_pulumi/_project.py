@@ -13,10 +13,10 @@ from typing import Any, Mapping, Optional
 
 from ._client import OMIT, DokployClient
 from ._dotenv import parse_env, serialize_env
-from ._exceptions import APIConnectionError, NotFoundError, RefusedError
+from ._exceptions import DokployError, NotFoundError, RefusedError
 from ._lifecycle import Attr, Lifecycle
 from ._models import ProjectDetail, ProjectRow
-from ._reconcile import find_created
+from ._reconcile import answer_lost, confirm_gone, find_created
 
 
 def _server_values(row: ProjectRow) -> dict[str, Any]:
@@ -57,8 +57,8 @@ class ProjectLifecycle(Lifecycle):
                 description=inputs["description"] or OMIT,
                 env=serialize_env(inputs["env"]) if inputs["env"] else OMIT,
             )
-        except APIConnectionError as lost:
-            if not lost.request_sent:
+        except DokployError as lost:
+            if not answer_lost(lost):
                 raise
             row = find_created(
                 "project",
@@ -132,3 +132,8 @@ class ProjectLifecycle(Lifecycle):
             client.project.remove(id_)
         except NotFoundError:
             return  # already gone
+        except DokployError as lost:
+            if not answer_lost(lost):
+                raise
+            # It may have been applied: look, rather than fail a delete that happened.
+            confirm_gone(f"project {id_}", lambda: client.project.one(id_), lost, wait_budget=client.timeout)

@@ -16,7 +16,13 @@ import threading
 import time
 from typing import Callable, Iterable, Optional, TypeVar
 
-from ._exceptions import APIConnectionError, DokployError
+from ._exceptions import (
+    APIConnectionError,
+    DokployError,
+    InternalServerError,
+    InvalidResponseError,
+    NotFoundError,
+)
 
 #: How far the server's clock may lag ours and still count an object as "created after we asked".
 CLOCK_SKEW_SECONDS = 120.0
@@ -38,6 +44,53 @@ def is_managed(id_: str) -> bool:
 
 class AmbiguousCreateError(DokployError):
     """A create's answer was lost and the object could not be identified with certainty."""
+
+
+class UnconfirmedDeleteError(DokployError):
+    """A delete's answer was lost and the object is still there."""
+
+
+def answer_lost(exc: BaseException) -> bool:
+    """True when a mutation may have been applied although its answer is missing or unreadable.
+
+    That is: the connection dropped or timed out after the request was sent; a 2xx whose body is
+    not the JSON Dokploy sends (a proxy mangled or replaced it); or a gateway's 502/504 (a proxy in
+    front of Dokploy lost the upstream connection or gave up waiting, while Dokploy may go on).
+    """
+    if isinstance(exc, APIConnectionError):
+        return exc.request_sent
+    if isinstance(exc, InvalidResponseError):
+        return True
+    if isinstance(exc, InternalServerError):
+        return exc.status in (502, 504)
+    return False
+
+
+def confirm_gone(
+    what: str,
+    lookup: Callable[[], object],
+    lost: DokployError,
+    wait_budget: float,
+    poll_interval: float = 0.5,
+) -> None:
+    """After a delete whose answer was lost: return once `lookup` raises NotFoundError (the delete
+    was applied), or raise UnconfirmedDeleteError if the object is still there after `wait_budget`
+    seconds (the server may still have been working on it, as after a timeout)."""
+    deadline = time.monotonic() + max(0.0, wait_budget)
+    while True:
+        try:
+            lookup()
+        except NotFoundError:
+            return
+        except DokployError:
+            pass  # cannot tell this time; look again until the budget is spent
+        if time.monotonic() >= deadline:
+            raise UnconfirmedDeleteError(
+                f"the answer to deleting {what} was lost ({lost}), and it still exists on the server: "
+                "it was not deleted. Run the operation again."
+            )
+        time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
+        poll_interval = min(poll_interval * 2, 4.0)
 
 
 def _parse_time(value: Optional[str]) -> Optional[float]:

@@ -8,14 +8,19 @@ program passed.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 from pulumi import Input, Output, ResourceOptions
 from pulumi.dynamic import Resource
 
 from ._connection import Connection
 from ._lifecycle import DokployProvider
-from .providers import EnvironmentProvider, ProjectProvider
+from .providers import (
+    EnvironmentDuplicateProvider,
+    EnvironmentProvider,
+    ProjectDuplicateProvider,
+    ProjectProvider,
+)
 
 EnvInput = Union[str, Mapping[str, Input[str]]]
 
@@ -141,4 +146,110 @@ class Environment(Resource, module="dokploy", name="Environment"):
         super().__init__(provider, resource_name, _props(provider, a), _opts(opts))
 
 
-__all__ = ["Project", "ProjectArgs", "Environment", "EnvironmentArgs"]
+@dataclass
+class EnvironmentDuplicateArgs:
+    """Arguments of an `EnvironmentDuplicate`.
+
+    source_environment_id: the environment to copy (changing it replaces the copy). name: the copy's
+    name (never "production"). description: as for Environment (the server would otherwise copy the
+    source's). env (secret): variables that replace the copied ones; omitted or empty, the copied
+    variables are kept and not tracked. connection: as for Project.
+    """
+
+    source_environment_id: Input[str]
+    name: Input[str]
+    description: Optional[Input[str]] = None
+    env: Optional[Input[EnvInput]] = None
+    connection: Optional[Connection] = None
+
+
+class EnvironmentDuplicate(Resource, module="dokploy", name="EnvironmentDuplicate"):
+    """A copy of an environment, in the same project, made by Dokploy's `environment.duplicate`.
+
+    Dokploy copies the env but not the services. Its id is the new `environmentId`; name,
+    description and env are updated in place; destroy deletes the copy (refused while it holds
+    services).
+    """
+
+    source_environment_id: Output[str]
+    project_id: Output[str]
+    name: Output[str]
+    description: Output[str]
+    env: Output[dict[str, str]]
+    is_default: Output[bool]
+    created_at: Output[Optional[str]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: Optional[EnvironmentDuplicateArgs] = None,
+        opts: Optional[ResourceOptions] = None,
+        **kwargs: Any,
+    ) -> None:
+        a = _args(EnvironmentDuplicateArgs, args, kwargs)
+        provider = EnvironmentDuplicateProvider()
+        super().__init__(provider, resource_name, _props(provider, a), _opts(opts))
+
+
+@dataclass
+class ProjectDuplicateArgs:
+    """Arguments of a `ProjectDuplicate`.
+
+    source_environment_id: the environment whose services are copied. name, description: the new
+    project's (updated in place). include_services: copy `selected_services` (default True).
+    selected_services: `[{"id": ..., "type": "application" | "compose" | "libsql" | "mariadb" |
+    "mongo" | "mysql" | "postgres" | "redis"}]`, services of the source environment; none selected,
+    nothing is copied. A change of source, include_services or selected_services replaces the
+    project. force_destroy, connection: as for Project.
+    """
+
+    source_environment_id: Input[str]
+    name: Input[str]
+    description: Optional[Input[str]] = None
+    include_services: Optional[Input[bool]] = True
+    selected_services: Optional[Input[Sequence[Mapping[str, Input[str]]]]] = None
+    force_destroy: Optional[Input[bool]] = None
+    connection: Optional[Connection] = None
+
+
+class ProjectDuplicate(Resource, module="dokploy", name="ProjectDuplicate"):
+    """A new project holding copies of an environment's services, made by `project.duplicate`.
+
+    Its id (and `project_id`) is the new project's id; `default_environment_id` is its new
+    "production" environment, where the copies are. The source project's env is not copied.
+    Destroy deletes the project, refused while it holds services unless force_destroy is set.
+    """
+
+    source_environment_id: Output[str]
+    name: Output[str]
+    description: Output[str]
+    include_services: Output[bool]
+    selected_services: Output[list[dict[str, str]]]
+    force_destroy: Output[bool]
+    project_id: Output[str]
+    default_environment_id: Output[str]
+    created_at: Output[Optional[str]]
+    organization_id: Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: Optional[ProjectDuplicateArgs] = None,
+        opts: Optional[ResourceOptions] = None,
+        **kwargs: Any,
+    ) -> None:
+        a = _args(ProjectDuplicateArgs, args, kwargs)
+        provider = ProjectDuplicateProvider()
+        super().__init__(provider, resource_name, _props(provider, a), _opts(opts))
+
+
+__all__ = [
+    "Project",
+    "ProjectArgs",
+    "Environment",
+    "EnvironmentArgs",
+    "EnvironmentDuplicate",
+    "EnvironmentDuplicateArgs",
+    "ProjectDuplicate",
+    "ProjectDuplicateArgs",
+]

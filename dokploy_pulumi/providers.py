@@ -7,6 +7,7 @@ an older version could no longer be refreshed or destroyed. Their behaviour live
 
 from __future__ import annotations
 
+from ._duplicates import EnvironmentDuplicateLifecycle, ProjectDuplicateLifecycle
 from ._environment import EnvironmentLifecycle
 from ._lifecycle import DokployProvider
 from ._project import ProjectLifecycle
@@ -18,3 +19,11 @@ class ProjectProvider(DokployProvider):
 
 class EnvironmentProvider(DokployProvider):
     lifecycle = EnvironmentLifecycle()
+
+
+class EnvironmentDuplicateProvider(DokployProvider):
+    lifecycle = EnvironmentDuplicateLifecycle()
+
+
+class ProjectDuplicateProvider(DokployProvider):
+    lifecycle = ProjectDuplicateLifecycle()

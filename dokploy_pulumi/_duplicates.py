@@ -1,0 +1,192 @@
+"""Copies made by Dokploy's duplicate procedures, declared for the shared lifecycle engine.
+
+EnvironmentDuplicate (`environment.duplicate`): a new environment in the source's project with the
+source's env and without its services. Requests: create 1, plus 1 `environment.update` when the
+declared env differs from the copied one or the declared description differs from what the server
+chose (it falls back to the source's description when none is sent); read 1 (`environment.one`);
+update 1; delete 1 (`environment.remove`).
+
+ProjectDuplicate (`project.duplicate`, never in same-project mode): a new project with a new
+default environment holding copies of the selected services. Requests: create 3
+(`environment.one` to check the source and the selected services first, because project.duplicate
+is not one transaction and would leave a project behind if a copy failed; `project.duplicate`;
+`project.one` for the project's createdAt and organizationId, which its answer lacks); read 1;
+update 1; delete as `Project` (2, or 1 with force_destroy).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+from pulumi.dynamic import CheckFailure
+
+from ._client import OMIT, DokployClient
+from ._dotenv import serialize_env
+from ._environment import DEFAULT_NAME, EnvironmentLifecycle, _rolled_back, server_values
+from ._exceptions import DokployError, RefusedError
+from ._lifecycle import Attr, is_unknown
+from ._project import ProjectLifecycle
+
+#: The `type` values project.duplicate accepts in selectedServices (a zod enum on the server).
+SERVICE_TYPES = ("application", "compose", "libsql", "mariadb", "mongo", "mysql", "postgres", "redis")
+
+
+class EnvironmentDuplicateLifecycle(EnvironmentLifecycle):
+    """A copy of an environment. Delete is Environment's (404 is success; services are refused).
+
+    env is managed only when declared: empty or omitted leaves the copied variables alone and does
+    not track them (the engine compares old outputs with new inputs, so tracking variables the
+    program never declared would show a change on every preview).
+    """
+
+    type_name = "EnvironmentDuplicate"
+    inputs = (
+        Attr("source_environment_id", "id", required=True, replace=True),
+        Attr("name", "name", required=True),
+        Attr("description", "text"),
+        Attr("env", "env"),
+        Attr("connection", "connection", state_only=True),
+    )
+    computed = ("project_id", "is_default", "created_at")
+
+    def validate(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[CheckFailure]:
+        if news.get("name") == DEFAULT_NAME:
+            return [
+                CheckFailure(
+                    "name",
+                    "a copy cannot be named 'production': that name belongs to the project's default "
+                    "environment (manage it with Environment(name='production'))",
+                )
+            ]
+        return []
+
+    @staticmethod
+    def _tracked(out: dict[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        if not inputs.get("env"):
+            out.pop("env", None)  # not declared: the output keeps the (empty) declared value
+        return out
+
+    def create(self, client: DokployClient, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        row = client.environment.duplicate(
+            inputs["source_environment_id"], inputs["name"], description=inputs["description"] or OMIT
+        )
+        out = server_values(row)
+        # The server copies env and, when no description is sent, the source's description: make
+        # the copy what the program declares (env only when declared).
+        changed = {"description"} if out["description"] != inputs["description"] else set()
+        if inputs["env"] and out["env"] != inputs["env"]:
+            changed.add("env")
+        if changed:
+            try:
+                out.update(self._push(client, row.environment_id, inputs, changed, is_default=False))
+            except DokployError as exc:
+                # As for Environment: a failed create leaves nothing in state, so remove the copy.
+                raise _rolled_back(client, row.environment_id, exc) from None
+        return row.environment_id, self._tracked(out, inputs)
+
+    def read(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+        out = super().read(client, id_, olds)
+        return None if out is None else self._tracked(out, olds)
+
+    def update(
+        self, client: DokployClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], changed: set[str]
+    ) -> dict[str, Any]:
+        if not news.get("env"):
+            changed = changed - {"env"}  # no longer declared: leave the variables as they are
+        if not changed:
+            return {}
+        return self._tracked(self._push(client, id_, news, changed, is_default=False), news)
+
+
+def _selected_services_failure(value: Any) -> Optional[str]:
+    if is_unknown(value) or value is None:
+        return None
+    if not isinstance(value, (list, tuple)):
+        return "selected_services must be a list of {id, type}"
+    for i, entry in enumerate(value):
+        if is_unknown(entry):
+            continue
+        where = f"selected_services[{i}]"
+        if not isinstance(entry, Mapping):
+            return f"{where} must be a dict with id and type"
+        extra = sorted(set(entry) - {"id", "type"})
+        if extra:
+            return f"{where} has unknown keys {', '.join(extra)} (only id and type)"
+        sid, kind = entry.get("id"), entry.get("type")
+        if not is_unknown(sid) and (not isinstance(sid, str) or not sid):
+            return f"{where}.id must be a non-empty string"
+        if not is_unknown(kind) and kind not in SERVICE_TYPES:
+            return f"{where}.type must be one of {', '.join(SERVICE_TYPES)}, got {kind!r}"
+    return None
+
+
+class ProjectDuplicateLifecycle(ProjectLifecycle):
+    """A new project made from an environment's services. Read, update and delete are Project's."""
+
+    type_name = "ProjectDuplicate"
+    inputs = (
+        Attr("source_environment_id", "id", required=True, replace=True),
+        Attr("name", "name", required=True),
+        Attr("description", "text"),
+        Attr("include_services", "bool", replace=True),
+        Attr("selected_services", "list", replace=True),
+        Attr("force_destroy", "bool", state_only=True),
+        Attr("connection", "connection", state_only=True),
+    )
+    computed = ("project_id", "created_at", "organization_id", "default_environment_id")
+
+    def validate(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[CheckFailure]:
+        reason = _selected_services_failure(news.get("selected_services"))
+        return [CheckFailure("selected_services", reason)] if reason else []
+
+    @staticmethod
+    def _shaped(out: dict[str, Any], id_: str) -> dict[str, Any]:
+        out.pop("env", None)  # the copy's env is not managed here (project.duplicate never copies it)
+        out["project_id"] = id_
+        return out
+
+    def create(self, client: DokployClient, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        source_id = inputs["source_environment_id"]
+        selected = [{"id": s["id"], "type": s["type"]} for s in inputs["selected_services"]]
+        # In this mode the server never reads sourceEnvironmentId, and it creates the project before
+        # copying services: check both first, so a typo fails before anything exists.
+        source = client.environment.one(source_id)
+        held = {(s.type, s.id) for s in source.services()}
+        missing = [s for s in selected if (s["type"], s["id"]) not in held]
+        if missing and inputs["include_services"]:
+            shown = ", ".join(f"{s['type']} {s['id']}" for s in missing)
+            raise RefusedError(f"environment {source.name!r} ({source_id}) holds no {shown}")
+        row = client.project.duplicate(
+            source_id,
+            inputs["name"],
+            description=inputs["description"] or OMIT,  # null is rejected
+            include_services=inputs["include_services"],
+            selected_services=selected or OMIT,
+            duplicate_in_same_project=False,
+        )
+        if not row.project_id:
+            raise RefusedError(
+                f"project.duplicate answered without the new project's id (its default environment is "
+                f"{row.environment_id}); the project {inputs['name']!r} exists but is not managed"
+            )
+        try:
+            out = self.read(client, row.project_id, inputs)
+        except DokployError:
+            out = None
+        if out is None:
+            # The project exists: record it rather than leak it. The server took name and
+            # description as sent; createdAt is filled in by the next refresh.
+            organization = source.project.organization_id if source.project else None
+            taken = {"name": inputs["name"], "description": inputs["description"], "organization_id": organization}
+            out = self._shaped(taken, row.project_id)
+        out["default_environment_id"] = row.environment_id
+        return row.project_id, out
+
+    def read(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+        out = super().read(client, id_, olds)
+        return None if out is None else self._shaped(out, id_)
+
+    def update(
+        self, client: DokployClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], changed: set[str]
+    ) -> dict[str, Any]:
+        return self._shaped(super().update(client, id_, olds, news, changed), id_)

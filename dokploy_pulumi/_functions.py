@@ -1,0 +1,525 @@
+"""Look-ups: read existing Dokploy projects and environments into a Pulumi program.
+
+Every function comes in the Pulumi pair: a plain form (`get_project`) that calls Dokploy now and
+returns a typed, frozen result, and an `_output` form (`get_project_output`) that takes Inputs,
+waits for them, runs the plain form off the event loop and returns an Output (unknown in a preview
+while an input is unknown). Dynamic providers have no invokes, so these call the API directly from
+the program process, with the credentials the resources use: stack config `dokploy:url` /
+`dokploy:apiKey` (read through `pulumi.Config`), else DOKPLOY_URL / DOKPLOY_API_KEY, or an explicit
+`Connection`.
+
+Requests per call (limit 100 per search page; one page unless noted): get_project by id 1
+(`project.one`), by name 2 (`project.search` pages, then `project.one` of the match);
+get_environment by id 2 (`environment.one`, then `environment.search` in its project for the
+`createdAt` that environment.one omits), by project and name 1 (`environment.search` pages);
+get_default_environment 1 (`project.one`); list_projects `project.search` pages plus
+`environment.search` pages (for each project's default environment); list_environments
+`environment.search` pages, plus a `project.one` when that finds nothing (to tell an empty project
+from a missing one); search_projects / search_environments 1. Only get_environment by name adds
+requests when it fails: an `environment.search` to list what the project holds, and a `project.one`
+when that is empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Generic, Mapping, Optional, TypeVar, Union
+
+import pulumi
+from pulumi import Input, Output
+
+from ._client import DokployClient
+from ._connection import ClientPool, ConfigSource, Connection
+from ._dotenv import parse_env
+from ._exceptions import DokployError, NotFoundError
+from ._models import EnvironmentRow, ProjectDetail, ProjectRow, SearchPage
+
+#: project.search / environment.search accept limit 1..100.
+PAGE_SIZE = 100
+_SHOWN_CANDIDATES = 20
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """A project as the look-ups return it; the field names are the `Project` resource's outputs.
+
+    env is a dict in the plain forms and a secret `Output` of that dict in the `_output` forms.
+    default_environment_id is None when the server has no default environment for it (servers
+    before v0.25), and always None in `search_projects` results (project.search returns no
+    environments).
+    """
+
+    id: str
+    name: str
+    description: str
+    env: Union[dict[str, str], "Output[dict[str, str]]"] = field(repr=False)
+    created_at: Optional[str]
+    organization_id: Optional[str]
+    default_environment_id: Optional[str]
+
+
+@dataclass(frozen=True)
+class EnvironmentInfo:
+    """An environment as the look-ups return it; the field names are the `Environment` outputs.
+
+    env is a dict in the plain forms and a secret `Output` of that dict in the `_output` forms.
+    """
+
+    id: str
+    project_id: Optional[str]
+    name: str
+    description: str
+    env: Union[dict[str, str], "Output[dict[str, str]]"] = field(repr=False)
+    is_default: bool
+    created_at: Optional[str]
+
+
+@dataclass(frozen=True)
+class SearchResult(Generic[T]):
+    """One page of a search: its items (newest first) and how many match in all."""
+
+    items: list[T]
+    total: int
+
+
+class DokployLookupError(DokployError, LookupError):
+    """A look-up found nothing, or more than one object where it needs exactly one.
+
+    `query` is the call as written (e.g. "get_project(name='app')"); `candidates` are the
+    (name, id) pairs the message lists: the near matches, or every ambiguous match.
+    """
+
+    def __init__(self, message: str, *, query: str, candidates: Optional[list[tuple[str, str]]] = None) -> None:
+        super().__init__(message)
+        self.query = query
+        self.candidates: list[tuple[str, str]] = list(candidates or [])
+
+
+def _project_info(row: ProjectRow, default_environment_id: Optional[str]) -> ProjectInfo:
+    return ProjectInfo(
+        id=row.project_id,
+        name=row.name,
+        # Same conventions as the resources: a null description reads as "".
+        description=row.description or "",
+        env=parse_env(row.env),
+        created_at=row.created_at,
+        organization_id=row.organization_id,
+        default_environment_id=default_environment_id,
+    )
+
+
+def _detail_info(detail: ProjectDetail) -> ProjectInfo:
+    default = detail.default_environment()
+    return _project_info(detail, default.environment_id if default else None)
+
+
+def _environment_info(row: EnvironmentRow, project_id: Optional[str] = None) -> EnvironmentInfo:
+    return EnvironmentInfo(
+        id=row.environment_id,
+        project_id=row.project_id or project_id,
+        name=row.name,
+        description=row.description or "",
+        env=parse_env(row.env),
+        is_default=row.is_default,
+        created_at=row.created_at,
+    )
+
+
+# -- credentials -------------------------------------------------------------------------------------
+
+
+class _PulumiConfig:
+    """`ConfigSource`'s view of the program's stack config: `get("ns:key")` is `Config("ns").get("key")`.
+
+    Outside a Pulumi program every key reads as absent, so the environment variables apply.
+    """
+
+    def get(self, key: str) -> Optional[str]:
+        namespace, sep, name = key.partition(":")
+        if not sep:
+            namespace, name = "", key  # the project's own namespace
+        try:
+            return pulumi.Config(namespace or None).get(name)
+        except Exception:  # no project name outside a program: there is no such config
+            return None
+
+
+_pool: Optional[ClientPool] = None
+_pool_lock = threading.Lock()
+
+
+def _client(connection: Union[Connection, Mapping[str, Any], None]) -> DokployClient:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            # Created on first use, not at import: importing has no side effects.
+            _pool = ClientPool(ConfigSource(_PulumiConfig()))
+    return _pool.client(Connection.from_input(connection))
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+
+def _call(fn: str, **args: Any) -> str:
+    shown = ", ".join(f"{k}={v!r}" for k, v in args.items() if v is not None)
+    return f"{fn}({shown})"
+
+
+def _listing(candidates: list[tuple[str, str]]) -> str:
+    shown = ", ".join(f"{name!r} ({id_})" for name, id_ in candidates[:_SHOWN_CANDIDATES])
+    more = len(candidates) - _SHOWN_CANDIDATES
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _like_literal(text: str) -> str:
+    """Escape LIKE's metacharacters, so a search term matches literally.
+
+    Dokploy builds `%term%` for ILIKE without escaping the term, so `%` and `_` would be wildcards
+    and a backslash would escape the next character (Postgres' default escape character).
+    """
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _all_pages(search: Callable[[int, int], SearchPage[R]], key: Callable[[R], str]) -> list[R]:
+    """Every item of a search, one page of PAGE_SIZE at a time, without duplicates.
+
+    Pages are newest first, so an object created while paging can shift an item onto the next page:
+    dropping repeated ids keeps each object once.
+    """
+    found: dict[str, R] = {}
+    offset = 0
+    while True:
+        page = search(PAGE_SIZE, offset)
+        for item in page.items:
+            found.setdefault(key(item), item)
+        offset += len(page.items)
+        if not page.items or offset >= page.total:
+            return list(found.values())
+
+
+def _projects(client: DokployClient, name: Optional[str] = None) -> list[ProjectRow]:
+    return _all_pages(
+        lambda limit, offset: client.project.search(name=name, limit=limit, offset=offset), lambda r: r.project_id
+    )
+
+
+def _environments(client: DokployClient, project_id: Optional[str], name: Optional[str] = None) -> list[EnvironmentRow]:
+    return _all_pages(
+        lambda limit, offset: client.environment.search(
+            name=name, project_id=project_id, limit=limit, offset=offset
+        ),
+        lambda r: r.environment_id,
+    )
+
+
+def _project_one(client: DokployClient, project_id: str, query: str) -> ProjectDetail:
+    try:
+        return client.project.one(project_id)
+    except NotFoundError as exc:
+        raise DokployLookupError(
+            f"{query}: no project has the id {project_id!r} (Dokploy: {exc.server_message})", query=query
+        ) from None
+
+
+def _pick(
+    query: str, what: str, where: str, matches: list[Any], near: Callable[[], list[tuple[str, str]]], hint: str
+) -> Any:
+    """The one match, or a `DokployLookupError` that lists the matches or, with none, the near ones."""
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        candidates = [(m.name, _id_of(m)) for m in matches]
+        raise DokployLookupError(
+            f"{query}: {len(matches)} {what}s{where} are named exactly that: {_listing(candidates)}. "
+            f"Names are not unique in Dokploy; {hint}.",
+            query=query,
+            candidates=candidates,
+        )
+    candidates = near()
+    if candidates:
+        message = f"{query}: no {what}{where} is named exactly that (case and spaces count). Candidates: {_listing(candidates)}."
+    else:
+        message = f"{query}: no {what}{where} has a name like that."
+    raise DokployLookupError(message, query=query, candidates=candidates)
+
+
+def _id_of(row: Union[ProjectRow, EnvironmentRow]) -> str:
+    return row.project_id if isinstance(row, ProjectRow) else row.environment_id
+
+
+def _exactly_one_of(fn: str, **args: Any) -> None:
+    given = [k for k, v in args.items() if v is not None]
+    if len(given) != 1:
+        names = " or ".join(args)
+        raise ValueError(f"{fn}: give exactly one of {names}" + (f" (got {', '.join(given)})" if given else ""))
+
+
+# -- the plain forms -------------------------------------------------------------------------------------
+
+
+def get_project(
+    project_id: Optional[str] = None, name: Optional[str] = None, connection: Optional[Connection] = None
+) -> ProjectInfo:
+    """The project with this id, or the one project named exactly `name` (case-sensitive).
+
+    Raises `DokployLookupError` when there is none, or when several share the name (it lists them
+    with their ids).
+    """
+    _exactly_one_of("get_project", project_id=project_id, name=name)
+    query = _call("get_project", project_id=project_id, name=name)
+    client = _client(connection)
+    if project_id is not None:
+        return _detail_info(_project_one(client, project_id, query))
+    assert name is not None
+    # project.search is a case-insensitive substring match: filter for the exact name here.
+    rows = _projects(client, _like_literal(name))
+    exact = [r for r in rows if r.name == name]
+    match = _pick(
+        query, "project", "", exact, lambda: [(r.name, r.project_id) for r in rows], "look it up by project_id instead"
+    )
+    return _detail_info(_project_one(client, match.project_id, query))
+
+
+def get_environment(
+    environment_id: Optional[str] = None,
+    project_id: Optional[str] = None,
+    name: Optional[str] = None,
+    connection: Optional[Connection] = None,
+) -> EnvironmentInfo:
+    """The environment with this id, or the one named exactly `name` in project `project_id`.
+
+    With both environment_id and project_id, the environment must belong to that project.
+    """
+    query = _call("get_environment", environment_id=environment_id, project_id=project_id, name=name)
+    if environment_id is not None and name is not None:
+        raise ValueError("get_environment: give environment_id, or project_id and name, not both")
+    if environment_id is None and (project_id is None or name is None):
+        raise ValueError("get_environment: give environment_id, or both project_id and name")
+    client = _client(connection)
+    if environment_id is not None:
+        try:
+            row = client.environment.one(environment_id)
+        except NotFoundError as exc:
+            raise DokployLookupError(
+                f"{query}: no environment has the id {environment_id!r} (Dokploy: {exc.server_message})", query=query
+            ) from None
+        if project_id is not None and row.project_id != project_id:
+            raise DokployLookupError(
+                f"{query}: environment {row.name!r} ({environment_id}) belongs to project {row.project_id}, "
+                f"not {project_id}",
+                query=query,
+            )
+        info = _environment_info(row)
+        if row.project_id:
+            # environment.one has no createdAt; the search rows of its project do.
+            same = _environments(client, row.project_id, _like_literal(row.name))
+            created = next((r.created_at for r in same if r.environment_id == environment_id), None)
+            info = replace(info, created_at=created)
+        return info
+    assert project_id is not None and name is not None
+    rows = _environments(client, project_id, _like_literal(name))
+
+    def held() -> list[tuple[str, str]]:
+        # Nothing by that name: list what the project does hold (one page), or say it does not exist.
+        items = client.environment.search(project_id=project_id, limit=PAGE_SIZE).items
+        if not items:
+            _project_one(client, project_id, query)
+        return [(r.name, r.environment_id) for r in items]
+
+    exact = [r for r in rows if r.name == name]
+    match = _pick(query, "environment", " in this project", exact, held, "look it up by environment_id instead")
+    return _environment_info(match, project_id)
+
+
+def get_default_environment(project_id: str, connection: Optional[Connection] = None) -> EnvironmentInfo:
+    """The project's default ("production") environment, which Dokploy creates with every project."""
+    query = _call("get_default_environment", project_id=project_id)
+    detail = _project_one(_client(connection), project_id, query)
+    default = detail.default_environment()
+    if default is None:
+        held = [(e.name, e.environment_id) for e in detail.environments]
+        raise DokployLookupError(
+            f"{query}: project {detail.name!r} has no default environment (servers before v0.25, or an "
+            "interrupted project.create)" + (f"; it holds {_listing(held)}" if held else ""),
+            query=query,
+            candidates=held,
+        )
+    return _environment_info(default, project_id)
+
+
+def list_projects(connection: Optional[Connection] = None) -> list[ProjectInfo]:
+    """Every project the API key can see, newest first."""
+    client = _client(connection)
+    rows = _projects(client)
+    # project.search has no environments: find each project's default among all environments.
+    defaults = {e.project_id: e.environment_id for e in _environments(client, None) if e.is_default}
+    return [_project_info(r, defaults.get(r.project_id)) for r in rows]
+
+
+def list_environments(project_id: str, connection: Optional[Connection] = None) -> list[EnvironmentInfo]:
+    """Every environment of the project, newest first. A project that does not exist is an error."""
+    client = _client(connection)
+    rows = _environments(client, project_id)
+    if not rows:
+        _project_one(client, project_id, _call("list_environments", project_id=project_id))
+    return [_environment_info(r, project_id) for r in rows]
+
+
+def search_projects(
+    q: Optional[str] = None,
+    name: Optional[str] = None,
+    description: Optional[str] = None,
+    limit: Optional[int] = None,
+    offset: Optional[int] = None,
+    connection: Optional[Connection] = None,
+) -> SearchResult[ProjectInfo]:
+    """One page of Dokploy's project search, as the server does it.
+
+    Terms are trimmed, case-insensitive substrings in which `%` and `_` act as wildcards; `q`
+    matches name or description. limit 1..100 (server default 20), offset from 0. Items carry no
+    default_environment_id (project.search returns no environments).
+    """
+    page = _client(connection).project.search(q, name=name, description=description, limit=limit, offset=offset)
+    return SearchResult([_project_info(r, None) for r in page.items], page.total)
+
+
+def search_environments(
+    q: Optional[str] = None,
+    name: Optional[str] = None,
+    description: Optional[str] = None,
+    project_id: Optional[str] = None,
+    limit: Optional[int] = None,
+    offset: Optional[int] = None,
+    connection: Optional[Connection] = None,
+) -> SearchResult[EnvironmentInfo]:
+    """One page of Dokploy's environment search (as `search_projects`; project_id is exact)."""
+    page = _client(connection).environment.search(
+        q, name=name, description=description, project_id=project_id, limit=limit, offset=offset
+    )
+    return SearchResult([_environment_info(r) for r in page.items], page.total)
+
+
+# -- the _output forms -----------------------------------------------------------------------------------
+
+
+def _secret_env(value: Any) -> Any:
+    """Wrap every result's env in a secret Output (created here, on the event loop)."""
+    if isinstance(value, (ProjectInfo, EnvironmentInfo)):
+        return replace(value, env=Output.secret(value.env))
+    if isinstance(value, SearchResult):
+        return SearchResult([_secret_env(v) for v in value.items], value.total)
+    if isinstance(value, list):
+        return [_secret_env(v) for v in value]
+    return value
+
+
+def _lift(fn: Callable[..., Any], connection: Optional[Connection], **inputs: Any) -> Output[Any]:
+    async def run(args: dict[str, Any]) -> Any:
+        # The call blocks on HTTP: run it in a thread (with this context, so pulumi.Config works)
+        # instead of stalling every other registration waiting on the event loop.
+        result = await asyncio.to_thread(fn, **args, connection=connection)
+        return _secret_env(result)
+
+    return Output.all(**inputs).apply(run) if inputs else Output.from_input({}).apply(run)
+
+
+def get_project_output(
+    project_id: Input[Optional[str]] = None,
+    name: Input[Optional[str]] = None,
+    connection: Optional[Connection] = None,
+) -> Output[ProjectInfo]:
+    """`get_project` for Inputs; the result's env is a secret Output."""
+    return _lift(get_project, connection, project_id=project_id, name=name)
+
+
+def get_environment_output(
+    environment_id: Input[Optional[str]] = None,
+    project_id: Input[Optional[str]] = None,
+    name: Input[Optional[str]] = None,
+    connection: Optional[Connection] = None,
+) -> Output[EnvironmentInfo]:
+    """`get_environment` for Inputs; the result's env is a secret Output."""
+    return _lift(get_environment, connection, environment_id=environment_id, project_id=project_id, name=name)
+
+
+def get_default_environment_output(
+    project_id: Input[str], connection: Optional[Connection] = None
+) -> Output[EnvironmentInfo]:
+    """`get_default_environment` for Inputs; the result's env is a secret Output."""
+    return _lift(get_default_environment, connection, project_id=project_id)
+
+
+def list_projects_output(connection: Optional[Connection] = None) -> Output[list[ProjectInfo]]:
+    """`list_projects` as an Output; each env is a secret Output."""
+    return _lift(list_projects, connection)
+
+
+def list_environments_output(
+    project_id: Input[str], connection: Optional[Connection] = None
+) -> Output[list[EnvironmentInfo]]:
+    """`list_environments` for Inputs; each env is a secret Output."""
+    return _lift(list_environments, connection, project_id=project_id)
+
+
+def search_projects_output(
+    q: Input[Optional[str]] = None,
+    name: Input[Optional[str]] = None,
+    description: Input[Optional[str]] = None,
+    limit: Input[Optional[int]] = None,
+    offset: Input[Optional[int]] = None,
+    connection: Optional[Connection] = None,
+) -> Output[SearchResult[ProjectInfo]]:
+    """`search_projects` for Inputs; each env is a secret Output."""
+    return _lift(search_projects, connection, q=q, name=name, description=description, limit=limit, offset=offset)
+
+
+def search_environments_output(
+    q: Input[Optional[str]] = None,
+    name: Input[Optional[str]] = None,
+    description: Input[Optional[str]] = None,
+    project_id: Input[Optional[str]] = None,
+    limit: Input[Optional[int]] = None,
+    offset: Input[Optional[int]] = None,
+    connection: Optional[Connection] = None,
+) -> Output[SearchResult[EnvironmentInfo]]:
+    """`search_environments` for Inputs; each env is a secret Output."""
+    return _lift(
+        search_environments,
+        connection,
+        q=q,
+        name=name,
+        description=description,
+        project_id=project_id,
+        limit=limit,
+        offset=offset,
+    )
+
+
+__all__ = [
+    "DokployLookupError",
+    "EnvironmentInfo",
+    "ProjectInfo",
+    "SearchResult",
+    "get_default_environment",
+    "get_default_environment_output",
+    "get_environment",
+    "get_environment_output",
+    "get_project",
+    "get_project_output",
+    "list_environments",
+    "list_environments_output",
+    "list_projects",
+    "list_projects_output",
+    "search_environments",
+    "search_environments_output",
+    "search_projects",
+    "search_projects_output",
+]
