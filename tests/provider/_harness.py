@@ -32,7 +32,12 @@ def blob_of(provider: Any) -> str:
 
 
 def to_struct(props: dict[str, Any]) -> struct_pb2.Struct:
-    return asyncio.run(rpc.serialize_properties(props, {}))
+    # A private loop: asyncio.run() would unset the current loop that Pulumi's mocks tests expect.
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(rpc.serialize_properties(props, {}))
+    finally:
+        loop.close()
 
 
 def from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:

@@ -1,0 +1,64 @@
+"""Fixtures for e2e tests that run real Pulumi programs with the real CLI.
+
+`pulumi_bin_dir` provides the CLI through scripts/install-pulumi.sh; `pulumi_stack` makes a
+`PulumiStack` for a program folder, isolated in the test's tmp_path.
+
+tests/e2e has no __init__.py on purpose: pytest's default import mode then puts this folder on
+sys.path, which is how `_pulumi` is imported here and by the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from _pulumi import (
+    INSTALL_TIMEOUT,
+    PulumiStack,
+    PulumiStackFactory,
+    cli_ready,
+    install_pulumi,
+)
+
+E2E_DIR = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    e2e_items = [item for item in items if E2E_DIR in Path(str(item.path)).parents]
+    for item in e2e_items:
+        item.add_marker(pytest.mark.e2e)
+    # pytest-timeout also times fixture setup, and the first e2e test sets up `pulumi_bin_dir`:
+    # when the CLI still has to be built from Go modules, give that one test the build's time.
+    if e2e_items and not cli_ready():
+        e2e_items[0].add_marker(pytest.mark.timeout(INSTALL_TIMEOUT), append=False)
+
+
+@pytest.fixture(scope="session")
+def pulumi_bin_dir() -> Path:
+    """The folder holding `pulumi` and its Python plugins (built on first use)."""
+    return install_pulumi()
+
+
+@pytest.fixture
+def pulumi_stack(pulumi_bin_dir: Path, tmp_path: Path) -> PulumiStackFactory:
+    """`pulumi_stack(program_dir, env=None, stack="e2e")`: a new, not yet initialised stack.
+
+    Each call gets its own folder under tmp_path (state, PULUMI_HOME, program copy).
+    """
+    counter = 0
+
+    def make(
+        program_dir: Path,
+        env: Optional[Mapping[str, Optional[str]]] = None,
+        stack: str = "e2e",
+    ) -> PulumiStack:
+        nonlocal counter
+        counter += 1
+        return PulumiStack(
+            program_dir, tmp_path / f"stack-{counter}", pulumi_bin_dir, stack=stack, env=env
+        )
+
+    return make
