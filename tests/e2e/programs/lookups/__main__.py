@@ -1,0 +1,33 @@
+"""Lookups of objects made outside the stack, and declarative duplicates of them."""
+
+import pulumi
+
+import dokploy_pulumi as dokploy
+
+cfg = pulumi.Config()
+
+shop = dokploy.get_project_output(name=cfg.require("shopName"))
+staging = dokploy.get_environment_output(project_id=shop.id, name="staging")
+prod = dokploy.get_default_environment_output(shop.id)
+
+review = dokploy.EnvironmentDuplicate(
+    "review",
+    source_environment_id=staging.id,
+    name=cfg.get("reviewName") or "review-1",
+    description="copy of staging",
+)
+sandbox = dokploy.ProjectDuplicate(
+    "sandbox",
+    source_environment_id=prod.id,
+    name="shop-sandbox",
+    description="sandbox",
+    force_destroy=True,
+)
+
+pulumi.export("shop_id", shop.id)
+pulumi.export("staging_env", staging.env)
+pulumi.export("prod_id", prod.id)
+pulumi.export("review_id", review.id)
+pulumi.export("review_project_id", review.project_id)
+pulumi.export("sandbox_id", sandbox.id)
+pulumi.export("sandbox_default_environment_id", sandbox.default_environment_id)
