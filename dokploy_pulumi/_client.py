@@ -395,12 +395,31 @@ def _query_value(v: Any) -> str:
 SEARCH_PAGE_MAX = 100  # the largest `limit` project.search / environment.search accept
 
 
-def _all_pages(search: Callable[..., "SearchPage[Any]"], filters: dict[str, Any]) -> Iterator[Any]:
-    """Every item of a search, newest first, fetching pages of the largest size the API allows."""
+def like_literal(text: str) -> str:
+    """Escape LIKE's metacharacters so a search term matches literally.
+
+    Dokploy builds `%term%` for ILIKE without escaping the term, so `%` and `_` would be wildcards and
+    a backslash would escape the next character (Postgres' default escape character).
+    """
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _all_pages(
+    search: Callable[..., "SearchPage[Any]"], filters: dict[str, Any], key: Callable[[Any], str]
+) -> Iterator[Any]:
+    """Every item of a search, once each, fetching pages of the largest size the API allows.
+
+    Pages are newest first, so an object created while paging shifts older items onto the next
+    page: items already seen (by id) are skipped.
+    """
+    seen: set[str] = set()
     offset = 0
     while True:
         page = search(limit=SEARCH_PAGE_MAX, offset=offset, **filters)
-        yield from page.items
+        for item in page.items:
+            if key(item) not in seen:
+                seen.add(key(item))
+                yield item
         offset += len(page.items)
         if not page.items or offset >= page.total:
             return
@@ -448,7 +467,7 @@ class ProjectAPI(_Router):
         self, q: Optional[str] = None, *, name: Optional[str] = None, description: Optional[str] = None
     ) -> Iterator[ProjectRow]:
         """Every match of `search`, paging lazily (stop iterating to stop fetching)."""
-        return _all_pages(self.search, {"q": q, "name": name, "description": description})
+        return _all_pages(self.search, {"q": q, "name": name, "description": description}, lambda r: r.project_id)
 
     def update(self, project_id: str, *, name: Any = OMIT, description: Any = OMIT, env: Any = OMIT) -> ProjectRow:
         # Never send organizationId/createdAt: the server would write them.
@@ -534,7 +553,8 @@ class EnvironmentAPI(_Router):
         project_id: Optional[str] = None,
     ) -> Iterator[EnvironmentRow]:
         """Every match of `search`, paging lazily (stop iterating to stop fetching)."""
-        return _all_pages(self.search, {"q": q, "name": name, "description": description, "project_id": project_id})
+        filters = {"q": q, "name": name, "description": description, "project_id": project_id}
+        return _all_pages(self.search, filters, lambda r: r.environment_id)
 
     def update(
         self,

@@ -30,18 +30,15 @@ from typing import Any, Callable, Generic, Mapping, Optional, TypeVar, Union
 import pulumi
 from pulumi import Input, Output
 
-from ._client import DokployClient
+from ._client import SEARCH_PAGE_MAX, DokployClient, like_literal
 from ._connection import ClientPool, ConfigSource, Connection
 from ._dotenv import parse_env
 from ._exceptions import DokployError, NotFoundError
-from ._models import EnvironmentRow, ProjectDetail, ProjectRow, SearchPage
+from ._models import EnvironmentRow, ProjectDetail, ProjectRow
 
-#: project.search / environment.search accept limit 1..100.
-PAGE_SIZE = 100
 _SHOWN_CANDIDATES = 20
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 
 # -- results ---------------------------------------------------------------------------------------
@@ -179,45 +176,12 @@ def _listing(candidates: list[tuple[str, str]]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def _like_literal(text: str) -> str:
-    """Escape LIKE's metacharacters, so a search term matches literally.
-
-    Dokploy builds `%term%` for ILIKE without escaping the term, so `%` and `_` would be wildcards
-    and a backslash would escape the next character (Postgres' default escape character).
-    """
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _all_pages(search: Callable[[int, int], SearchPage[R]], key: Callable[[R], str]) -> list[R]:
-    """Every item of a search, one page of PAGE_SIZE at a time, without duplicates.
-
-    Pages are newest first, so an object created while paging can shift an item onto the next page:
-    dropping repeated ids keeps each object once.
-    """
-    found: dict[str, R] = {}
-    offset = 0
-    while True:
-        page = search(PAGE_SIZE, offset)
-        for item in page.items:
-            found.setdefault(key(item), item)
-        offset += len(page.items)
-        if not page.items or offset >= page.total:
-            return list(found.values())
-
-
 def _projects(client: DokployClient, name: Optional[str] = None) -> list[ProjectRow]:
-    return _all_pages(
-        lambda limit, offset: client.project.search(name=name, limit=limit, offset=offset), lambda r: r.project_id
-    )
+    return list(client.project.search_all(name=name))
 
 
 def _environments(client: DokployClient, project_id: Optional[str], name: Optional[str] = None) -> list[EnvironmentRow]:
-    return _all_pages(
-        lambda limit, offset: client.environment.search(
-            name=name, project_id=project_id, limit=limit, offset=offset
-        ),
-        lambda r: r.environment_id,
-    )
+    return list(client.environment.search_all(name=name, project_id=project_id))
 
 
 def _project_one(client: DokployClient, project_id: str, query: str) -> ProjectDetail:
@@ -280,7 +244,7 @@ def get_project(
         return _detail_info(_project_one(client, project_id, query))
     assert name is not None
     # project.search is a case-insensitive substring match: filter for the exact name here.
-    rows = _projects(client, _like_literal(name))
+    rows = _projects(client, like_literal(name))
     exact = [r for r in rows if r.name == name]
     match = _pick(
         query, "project", "", exact, lambda: [(r.name, r.project_id) for r in rows], "look it up by project_id instead"
@@ -320,16 +284,16 @@ def get_environment(
         info = _environment_info(row)
         if row.project_id:
             # environment.one has no createdAt; the search rows of its project do.
-            same = _environments(client, row.project_id, _like_literal(row.name))
+            same = _environments(client, row.project_id, like_literal(row.name))
             created = next((r.created_at for r in same if r.environment_id == environment_id), None)
             info = replace(info, created_at=created)
         return info
     assert project_id is not None and name is not None
-    rows = _environments(client, project_id, _like_literal(name))
+    rows = _environments(client, project_id, like_literal(name))
 
     def held() -> list[tuple[str, str]]:
         # Nothing by that name: list what the project does hold (one page), or say it does not exist.
-        items = client.environment.search(project_id=project_id, limit=PAGE_SIZE).items
+        items = client.environment.search(project_id=project_id, limit=SEARCH_PAGE_MAX).items
         if not items:
             _project_one(client, project_id, query)
         return [(r.name, r.environment_id) for r in items]
