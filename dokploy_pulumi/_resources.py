@@ -8,7 +8,7 @@ program passed.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, ClassVar, Mapping, Optional, Sequence, Union
 
 from pulumi import Input, Output, ResourceOptions
 from pulumi.dynamic import Resource
@@ -57,6 +57,28 @@ def _args(cls: type, args: Any, kwargs: dict[str, Any]) -> Any:
     return args
 
 
+class _DokployResource(Resource):
+    """What every resource class shares: `Cls(name, ArgsCls(...), opts)` or `Cls(name, **kwargs, opts=...)`.
+
+    Subclasses declare their Args dataclass and provider class; the provider's Lifecycle declares
+    the inputs and outputs, so a resource class is only its typed outputs and docstring.
+    """
+
+    _args_type: ClassVar[type]
+    _provider_type: ClassVar[type[DokployProvider]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: Optional[Any] = None,
+        opts: Optional[ResourceOptions] = None,
+        **kwargs: Any,
+    ) -> None:
+        provider = self._provider_type()
+        props = _props(provider, _args(self._args_type, args, kwargs))
+        super().__init__(provider, resource_name, props, _opts(opts))
+
+
 @dataclass
 class ProjectArgs:
     """Arguments of a `Project`.
@@ -76,7 +98,7 @@ class ProjectArgs:
     adopt_id: Optional[Input[str]] = None
 
 
-class Project(Resource, module="dokploy", name="Project"):
+class Project(_DokployResource, module="dokploy", name="Project"):
     """A Dokploy project. Its id is the Dokploy `projectId`.
 
     Dokploy creates a default environment named "production" with every project; its id is
@@ -91,16 +113,8 @@ class Project(Resource, module="dokploy", name="Project"):
     organization_id: Output[str]
     default_environment_id: Output[Optional[str]]
 
-    def __init__(
-        self,
-        resource_name: str,
-        args: Optional[ProjectArgs] = None,
-        opts: Optional[ResourceOptions] = None,
-        **kwargs: Any,
-    ) -> None:
-        a = _args(ProjectArgs, args, kwargs)
-        provider = ProjectProvider()
-        super().__init__(provider, resource_name, _props(provider, a), _opts(opts))
+    _args_type = ProjectArgs
+    _provider_type = ProjectProvider
 
 
 @dataclass
@@ -120,7 +134,7 @@ class EnvironmentArgs:
     adopt_id: Optional[Input[str]] = None
 
 
-class Environment(Resource, module="dokploy", name="Environment"):
+class Environment(_DokployResource, module="dokploy", name="Environment"):
     """An environment inside a Dokploy project. Its id is the Dokploy `environmentId`.
 
     Named "production", it is the project's default environment: adopted rather than created,
@@ -134,16 +148,8 @@ class Environment(Resource, module="dokploy", name="Environment"):
     is_default: Output[bool]
     created_at: Output[Optional[str]]
 
-    def __init__(
-        self,
-        resource_name: str,
-        args: Optional[EnvironmentArgs] = None,
-        opts: Optional[ResourceOptions] = None,
-        **kwargs: Any,
-    ) -> None:
-        a = _args(EnvironmentArgs, args, kwargs)
-        provider = EnvironmentProvider()
-        super().__init__(provider, resource_name, _props(provider, a), _opts(opts))
+    _args_type = EnvironmentArgs
+    _provider_type = EnvironmentProvider
 
 
 @dataclass
@@ -163,7 +169,7 @@ class EnvironmentDuplicateArgs:
     connection: Optional[Connection] = None
 
 
-class EnvironmentDuplicate(Resource, module="dokploy", name="EnvironmentDuplicate"):
+class EnvironmentDuplicate(_DokployResource, module="dokploy", name="EnvironmentDuplicate"):
     """A copy of an environment, in the same project, made by Dokploy's `environment.duplicate`.
 
     Dokploy copies the env but not the services. Its id is the new `environmentId`; name,
@@ -179,16 +185,8 @@ class EnvironmentDuplicate(Resource, module="dokploy", name="EnvironmentDuplicat
     is_default: Output[bool]
     created_at: Output[Optional[str]]
 
-    def __init__(
-        self,
-        resource_name: str,
-        args: Optional[EnvironmentDuplicateArgs] = None,
-        opts: Optional[ResourceOptions] = None,
-        **kwargs: Any,
-    ) -> None:
-        a = _args(EnvironmentDuplicateArgs, args, kwargs)
-        provider = EnvironmentDuplicateProvider()
-        super().__init__(provider, resource_name, _props(provider, a), _opts(opts))
+    _args_type = EnvironmentDuplicateArgs
+    _provider_type = EnvironmentDuplicateProvider
 
 
 @dataclass
@@ -212,7 +210,7 @@ class ProjectDuplicateArgs:
     connection: Optional[Connection] = None
 
 
-class ProjectDuplicate(Resource, module="dokploy", name="ProjectDuplicate"):
+class ProjectDuplicate(_DokployResource, module="dokploy", name="ProjectDuplicate"):
     """A new project holding copies of an environment's services, made by `project.duplicate`.
 
     Its id (and `project_id`) is the new project's id; `default_environment_id` is its new
@@ -231,16 +229,8 @@ class ProjectDuplicate(Resource, module="dokploy", name="ProjectDuplicate"):
     created_at: Output[Optional[str]]
     organization_id: Output[str]
 
-    def __init__(
-        self,
-        resource_name: str,
-        args: Optional[ProjectDuplicateArgs] = None,
-        opts: Optional[ResourceOptions] = None,
-        **kwargs: Any,
-    ) -> None:
-        a = _args(ProjectDuplicateArgs, args, kwargs)
-        provider = ProjectDuplicateProvider()
-        super().__init__(provider, resource_name, _props(provider, a), _opts(opts))
+    _args_type = ProjectDuplicateArgs
+    _provider_type = ProjectDuplicateProvider
 
 
 __all__ = [
