@@ -1,0 +1,1 @@
+"""Benchmarks of dokploy_pulumi (run `python benchmarks/run.py`; results go to benchmarks/results/)."""
