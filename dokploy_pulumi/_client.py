@@ -7,6 +7,7 @@ body; errors use tRPC's shape, except 401 which is a bare `{"message": "Unauthor
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import random
@@ -90,6 +91,16 @@ def _retry_after_seconds(response: httpx.Response) -> Optional[float]:
         return max(0.0, (when - _dt.datetime.now(when.tzinfo)).total_seconds())
     except (TypeError, ValueError):
         return None
+
+
+# Keys (as digests of URL and key) that got an authenticated 2xx in this process. Process-wide, because
+# each resource type's provider holds its own client for the same key: a key that just worked for
+# projects and now gets 401 creating an environment is rate-limited too, not wrong.
+_KEYS_THAT_WORKED: set[str] = set()
+
+
+def _key_id(base_url: str, api_key: str) -> str:
+    return hashlib.sha256(f"{base_url}\0{api_key}".encode()).hexdigest()
 
 
 def _tls_verify(verify: Union[bool, str]) -> Union[bool, ssl.SSLContext]:
@@ -182,7 +193,7 @@ class DokployClient:
             follow_redirects=False,
         )
         # Dokploy answers a rate-limited key with 401; a key that already worked is the tell.
-        self._key_worked = False
+        self._key_id = _key_id(self.base_url, api_key)
         self.project = ProjectAPI(self)
         self.environment = EnvironmentAPI(self)
 
@@ -324,14 +335,14 @@ class DokployClient:
                     **ctx,
                 )
             if auth:  # /api/health answers without a key, so it proves nothing about the key
-                self._key_worked = True
+                _KEYS_THAT_WORKED.add(self._key_id)
             return body
 
         reason = _server_message(body, text)
         kw: dict[str, Any] = dict(status=status, server_message=reason, body=body, **ctx)
         head = f"Dokploy {where} failed with {status}: {reason}"
         if status == 401:
-            limited = self._key_worked
+            limited = self._key_id in _KEYS_THAT_WORKED
             hint = (
                 " The same API key worked earlier in this run, so it is most likely rate-limited "
                 "(Dokploy answers 401, not 429, to a rate-limited key); wait and retry."

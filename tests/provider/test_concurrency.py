@@ -1,0 +1,127 @@
+"""Concurrency: one configured provider instance, four engine threads, 200 resources.
+
+The engine calls a dynamic provider from up to 4 threads of its gRPC server at once, and every
+resource with the same `__provider` blob shares one configured instance (one client, one connection
+pool, one set of managed ids). Here 4 client threads drive the SDK's real provider server: 50
+projects and 150 environments are created, read and deleted concurrently, and every answer and every
+object on the emulator must be exactly the one asked for: no error, no mix-up, no duplicate.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+P = "__provider"
+PROJECTS, ENVS_PER_PROJECT, THREADS = 50, 3, 4
+
+
+class Overlap:
+    """Records how many calls were in flight at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.current = self.peak = 0
+        self.threads: set[str] = set()
+
+    def __enter__(self) -> "Overlap":
+        with self._lock:
+            self.current += 1
+            self.peak = max(self.peak, self.current)
+            self.threads.add(threading.current_thread().name)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.current -= 1
+
+
+def test_four_threads_create_read_and_delete_200_resources(server, project_blob, environment_blob, dokploy_emulator):
+    emu = dokploy_emulator
+    emu.latency = 0.005  # every request takes a little time, so calls really overlap
+    overlap = Overlap()
+
+    def call(fn, *args):
+        with overlap:
+            return fn(*args)
+
+    def make_project_and_envs(i: int) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+        """One project, then its environments: the 4 threads interleave project and env creates."""
+        made = []
+        props = {P: project_blob, "name": f"proj-{i:02d}", "description": f"project {i}", "env": {"IDX": str(i)}}
+        inputs, failures = call(server.check, {}, props)
+        assert failures == []
+        pid, outs = call(server.create, inputs)
+        made.append(("Project", pid, props, outs))
+        for j in range(ENVS_PER_PROJECT):
+            eprops = {P: environment_blob, "project_id": pid, "name": f"env-{i:02d}-{j}",
+                      "description": f"env {i}/{j}", "env": {"P": str(i), "E": str(j)}}
+            einputs, failures = call(server.check, {}, eprops)
+            assert failures == []
+            eid, eouts = call(server.create, einputs)
+            made.append(("Environment", eid, eprops, eouts))
+        return made
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="engine") as pool:
+        created = [r for batch in pool.map(make_project_and_envs, range(PROJECTS)) for r in batch]
+    create_seconds = time.monotonic() - started
+
+    assert len(created) == PROJECTS * (1 + ENVS_PER_PROJECT) == 200
+    ids = [id_ for _kind, id_, _props, _outs in created]
+    assert len(set(ids)) == 200 and all(ids)
+    assert overlap.peak >= 2 and len(overlap.threads) == THREADS  # it really ran concurrently
+
+    # Each answer is the one for its own request: outputs match inputs, never another resource's.
+    for kind, id_, props, outs in created:
+        assert outs["name"] == props["name"] and outs["env"] == props["env"]
+        assert outs["description"] == props["description"]
+        if kind == "Environment":
+            assert outs["project_id"] == props["project_id"] and outs["is_default"] is False
+
+    # The emulator holds each object exactly once, with the right name, project and env.
+    projects = {p["projectId"]: p for p in emu.projects()}
+    envs = {e["environmentId"]: e for e in emu.environments() if not e["isDefault"]}
+    assert len(projects) == PROJECTS and len(envs) == PROJECTS * ENVS_PER_PROJECT
+    assert sorted(p["name"] for p in projects.values()) == sorted(f"proj-{i:02d}" for i in range(PROJECTS))
+    for kind, id_, props, _outs in created:
+        row = projects[id_] if kind == "Project" else envs[id_]
+        assert row["name"] == props["name"]
+        lines = sorted(line for line in row["env"].splitlines() if line)
+        assert lines == sorted(f"{k}={v}" for k, v in props["env"].items())
+        if kind == "Environment":
+            assert row["projectId"] == props["project_id"]
+    defaults = [e for e in emu.environments() if e["isDefault"]]
+    assert sorted(e["projectId"] for e in defaults) == sorted(projects)  # one default env each
+    # Every mutation was sent exactly once: one create per resource, one env update per environment.
+    assert emu.request_count("project.create") == PROJECTS
+    assert emu.request_count("environment.create") == PROJECTS * ENVS_PER_PROJECT
+    assert emu.request_count("environment.update") == PROJECTS * ENVS_PER_PROJECT
+    assert emu.request_count("project.search") == emu.request_count("environment.search") == 0
+
+    # Concurrent reads each return their own object.
+    def read(entry):
+        kind, id_, props, outs = entry
+        rid, routs, _inputs = call(server.read, id_, outs)
+        return entry, rid, routs
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        for (kind, id_, props, _outs), rid, routs in pool.map(read, created):
+            assert rid == id_ and routs["name"] == props["name"] and routs["env"] == props["env"]
+
+    # Delete everything concurrently: environments first (as the engine would, dependents first).
+    def delete(entry):
+        _kind, id_, _props, outs = entry
+        call(server.delete, id_, outs)
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        list(pool.map(delete, [e for e in created if e[0] == "Environment"]))
+        assert [e for e in emu.environments() if not e["isDefault"]] == []
+        list(pool.map(delete, [e for e in created if e[0] == "Project"]))
+    assert emu.projects() == [] and emu.environments() == []
+    assert emu.request_count("environment.remove") == PROJECTS * ENVS_PER_PROJECT
+    assert emu.request_count("project.remove") == PROJECTS
+    assert "Traceback" not in server.stderr_text()
+    assert create_seconds < 120
