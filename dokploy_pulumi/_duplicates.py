@@ -20,12 +20,13 @@ from typing import Any, Mapping, Optional
 
 from pulumi.dynamic import CheckFailure
 
-from ._client import OMIT, DokployClient
+from ._client import OMIT, DokployClient, like_literal
 from ._dotenv import serialize_env
 from ._environment import DEFAULT_NAME, EnvironmentLifecycle, _rolled_back, server_values
 from ._exceptions import DokployError, RefusedError
 from ._lifecycle import Attr, is_unknown
 from ._project import ProjectLifecycle
+from ._reconcile import create_or_find
 
 #: The `type` values project.duplicate accepts in selectedServices (a zod enum on the server).
 SERVICE_TYPES = ("application", "compose", "libsql", "mariadb", "mongo", "mysql", "postgres", "redis")
@@ -67,9 +68,19 @@ class EnvironmentDuplicateLifecycle(EnvironmentLifecycle):
         return out
 
     def create(self, client: DokployClient, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        row = client.environment.duplicate(
-            inputs["source_environment_id"], inputs["name"], description=inputs["description"] or OMIT
+        outcome = create_or_find(
+            "environment",
+            inputs["name"],
+            lambda: client.environment.duplicate(
+                inputs["source_environment_id"], inputs["name"], description=inputs["description"] or OMIT
+            ),
+            # The copy lands in the source's project, which we do not know without asking: any project.
+            lambda: client.environment.search_all(name=like_literal(inputs["name"])),
+            id_of=lambda r: r.environment_id,
+            created_of=lambda r: r.created_at,
+            wait_budget=client.timeout,
         )
+        row = outcome.created or outcome.found
         out = server_values(row)
         # The server copies env and, when no description is sent, the source's description: make
         # the copy what the program declares (env only when declared).
@@ -156,14 +167,29 @@ class ProjectDuplicateLifecycle(ProjectLifecycle):
         if missing and inputs["include_services"]:
             shown = ", ".join(f"{s['type']} {s['id']}" for s in missing)
             raise RefusedError(f"environment {source.name!r} ({source_id}) holds no {shown}")
-        row = client.project.duplicate(
-            source_id,
+        outcome = create_or_find(
+            "project",
             inputs["name"],
-            description=inputs["description"] or OMIT,  # null is rejected
-            include_services=inputs["include_services"],
-            selected_services=selected or OMIT,
-            duplicate_in_same_project=False,
+            lambda: client.project.duplicate(
+                source_id,
+                inputs["name"],
+                description=inputs["description"] or OMIT,  # null is rejected
+                include_services=inputs["include_services"],
+                selected_services=selected or OMIT,
+                duplicate_in_same_project=False,
+            ),
+            lambda: client.project.search_all(name=like_literal(inputs["name"])),
+            id_of=lambda r: r.project_id,
+            created_of=lambda r: r.created_at,
+            wait_budget=client.timeout,
         )
+        if outcome.found is not None:
+            # The answer (the new default environment) was lost: read the project we found instead.
+            found = self.read(client, outcome.found.project_id, inputs)
+            if found is None:
+                raise RefusedError(f"project {outcome.found.project_id} vanished right after it was created")
+            return outcome.found.project_id, found
+        row = outcome.created
         if not row.project_id:
             raise RefusedError(
                 f"project.duplicate answered without the new project's id (its default environment is "

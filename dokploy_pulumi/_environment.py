@@ -9,17 +9,16 @@ environment 1 (`project.one`) plus 1 update when description or env differ; read
 
 from __future__ import annotations
 
-import time
 from typing import Any, Mapping, Optional
 
 from pulumi.dynamic import CheckFailure
 
-from ._client import OMIT, DokployClient
+from ._client import OMIT, DokployClient, like_literal
 from ._dotenv import parse_env, serialize_env
 from ._exceptions import BadRequestError, DokployError, NotFoundError, RefusedError
 from ._lifecycle import Attr, Lifecycle, is_unknown
 from ._models import EnvironmentRow
-from ._reconcile import answer_lost, confirm_gone, find_created
+from ._reconcile import answer_lost, confirm_gone, create_or_find
 
 DEFAULT_NAME = "production"
 DEFAULT_DESCRIPTION = "Production environment"
@@ -106,22 +105,18 @@ class EnvironmentLifecycle(Lifecycle):
                 )
             default.project_id = default.project_id or inputs["project_id"]
             return self._converge(client, default, inputs)
-        started = time.time()
-        try:
-            row = client.environment.create(inputs["project_id"], inputs["name"], description=inputs["description"] or OMIT)
-        except DokployError as lost:
-            if not answer_lost(lost):
-                raise
-            row = find_created(
-                "environment",
-                inputs["name"],
-                started,
-                lambda: client.environment.search_all(name=inputs["name"], project_id=inputs["project_id"]),
-                id_of=lambda r: r.environment_id,
-                created_of=lambda r: r.created_at,
-                lost=lost,
-                wait_budget=client.timeout,
-            )
+        outcome = create_or_find(
+            "environment",
+            inputs["name"],
+            lambda: client.environment.create(
+                inputs["project_id"], inputs["name"], description=inputs["description"] or OMIT
+            ),
+            lambda: client.environment.search_all(name=like_literal(inputs["name"]), project_id=inputs["project_id"]),
+            id_of=lambda r: r.environment_id,
+            created_of=lambda r: r.created_at,
+            wait_budget=client.timeout,
+        )
+        row = outcome.created or outcome.found
         out = server_values(row)
         if inputs["env"]:
             try:

@@ -8,15 +8,14 @@ a `project.one` and skips the update when nothing differs.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Mapping, Optional
 
-from ._client import OMIT, DokployClient
+from ._client import OMIT, DokployClient, like_literal
 from ._dotenv import parse_env, serialize_env
 from ._exceptions import DokployError, NotFoundError, RefusedError
 from ._lifecycle import Attr, Lifecycle
 from ._models import ProjectDetail, ProjectRow
-from ._reconcile import answer_lost, confirm_gone, find_created
+from ._reconcile import answer_lost, confirm_gone, create_or_find
 
 
 def _server_values(row: ProjectRow) -> dict[str, Any]:
@@ -50,27 +49,22 @@ class ProjectLifecycle(Lifecycle):
     def create(self, client: DokployClient, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         if inputs.get("adopt_id"):
             return self._adopt(client, inputs["adopt_id"], inputs)
-        started = time.time()
-        try:
-            result = client.project.create(
+        outcome = create_or_find(
+            "project",
+            inputs["name"],
+            lambda: client.project.create(
                 inputs["name"],
                 description=inputs["description"] or OMIT,
                 env=serialize_env(inputs["env"]) if inputs["env"] else OMIT,
-            )
-        except DokployError as lost:
-            if not answer_lost(lost):
-                raise
-            row = find_created(
-                "project",
-                inputs["name"],
-                started,
-                lambda: client.project.search_all(name=inputs["name"]),
-                id_of=lambda r: r.project_id,
-                created_of=lambda r: r.created_at,
-                lost=lost,
-                wait_budget=client.timeout,
-            )
-            return self._adopt(client, row.project_id, inputs)
+            ),
+            lambda: client.project.search_all(name=like_literal(inputs["name"])),
+            id_of=lambda r: r.project_id,
+            created_of=lambda r: r.created_at,
+            wait_budget=client.timeout,
+        )
+        if outcome.found is not None:
+            return self._adopt(client, outcome.found.project_id, inputs)
+        result = outcome.created
         out = _server_values(result.project)
         # Servers before v0.25 return the bare row and have no environments.
         out["default_environment_id"] = result.environment.environment_id if result.environment else None

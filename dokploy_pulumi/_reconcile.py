@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from typing import Callable, Iterable, Optional, TypeVar
+from dataclasses import dataclass
+from typing import Callable, Generic, Iterable, Optional, TypeVar
 
 from ._exceptions import (
     APIConnectionError,
@@ -112,7 +113,7 @@ def find_created(
     search: Callable[[], Iterable[Row]],
     id_of: Callable[[Row], str],
     created_of: Callable[[Row], Optional[str]],
-    lost: APIConnectionError,
+    lost: DokployError,
     wait_budget: float,
     poll_interval: float = 0.5,
 ) -> Row:
@@ -146,3 +147,35 @@ def find_created(
         # The server may still be working on the request (a timeout): look again shortly.
         time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
         poll_interval = min(poll_interval * 2, 4.0)
+
+
+Made = TypeVar("Made")
+
+
+@dataclass
+class Outcome(Generic[Made, Row]):
+    """What `create_or_find` got: the create's own answer, or the row of the object it found."""
+
+    created: Optional[Made] = None
+    found: Optional[Row] = None
+
+
+def create_or_find(
+    what: str,
+    name: str,
+    create: Callable[[], Made],
+    search: Callable[[], Iterable[Row]],
+    id_of: Callable[[Row], str],
+    created_of: Callable[[Row], Optional[str]],
+    wait_budget: float,
+) -> Outcome[Made, Row]:
+    """Run a create POST; if its answer is lost, find what it made instead (see `find_created`)."""
+    started = time.time()
+    try:
+        return Outcome(created=create())
+    except DokployError as lost:
+        if not answer_lost(lost):
+            raise
+        error = lost
+    found = find_created(what, name, started, search, id_of, created_of, error, wait_budget)
+    return Outcome(found=found)
