@@ -28,7 +28,8 @@ def parse_env(text: str) -> dict[str, str]:
     return {k: ("" if v is None else v) for k, v in values.items()}
 
 
-def _quote(value: str) -> str:
+def quote_env_value(value: str) -> str:
+    """One value as dotenv writes it: bare when safe, else single- or double-quoted."""
     # fullmatch, not match: `$` also matches before a trailing newline, which would then be lost.
     if _PLAIN_VALUE_RE.fullmatch(value) and not value.startswith("="):
         return value
@@ -39,12 +40,9 @@ def _quote(value: str) -> str:
     return f'"{escaped}"'
 
 
-quote_env_value = _quote
-
-
 def serialize_env(env: Mapping[str, str]) -> str:
     """Render a dict as dotenv text, one `KEY=value` line per entry, in the dict's order."""
-    return "".join(f"{key}={_quote(str(value))}\n" for key, value in env.items())
+    return "".join(f"{key}={quote_env_value(str(value))}\n" for key, value in env.items())
 
 
 def env_as_dict(env: Union[str, Mapping[str, str], None]) -> dict[str, str]:

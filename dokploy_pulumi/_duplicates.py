@@ -22,7 +22,7 @@ from pulumi.dynamic import CheckFailure
 
 from ._client import OMIT, DokployClient, like_literal
 from ._dotenv import serialize_env
-from ._environment import DEFAULT_NAME, EnvironmentLifecycle, _rolled_back, server_values
+from ._environment import DEFAULT_NAME, EnvironmentLifecycle, rolled_back, server_values
 from ._exceptions import DokployError, RefusedError
 from ._lifecycle import Attr, is_unknown
 from ._project import ProjectLifecycle
@@ -92,7 +92,7 @@ class EnvironmentDuplicateLifecycle(EnvironmentLifecycle):
                 out.update(self._push(client, row.environment_id, inputs, changed, is_default=False))
             except DokployError as exc:
                 # As for Environment: a failed create leaves nothing in state, so remove the copy.
-                raise _rolled_back(client, row.environment_id, exc) from None
+                raise rolled_back(client, row.environment_id, exc) from None
         return row.environment_id, self._tracked(out, inputs)
 
     def read(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> Optional[dict[str, Any]]:

@@ -38,7 +38,7 @@ def server_values(row: EnvironmentRow) -> dict[str, Any]:
     return out
 
 
-def _rolled_back(client: DokployClient, id_: str, cause: DokployError) -> DokployError:
+def rolled_back(client: DokployClient, id_: str, cause: DokployError) -> DokployError:
     """Remove an environment whose creation failed half-way; the error to raise says what happened."""
     try:
         client.environment.remove(id_)
@@ -124,7 +124,7 @@ class EnvironmentLifecycle(Lifecycle):
             except DokployError as exc:
                 # A failed create leaves nothing in Pulumi state: remove what was just made, or the
                 # environment would be an orphan that no later `pulumi up` knows about.
-                raise _rolled_back(client, row.environment_id, exc) from None
+                raise rolled_back(client, row.environment_id, exc) from None
             out.update(server_values(updated))
             out["created_at"] = row.created_at
         return row.environment_id, out
