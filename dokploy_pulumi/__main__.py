@@ -1,0 +1,211 @@
+"""`python -m dokploy_pulumi`: bring an existing Dokploy under Pulumi, and recover interrupted runs.
+
+A thin argparse dispatcher; the work lives in `_import.py` and `_recover.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shlex
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+IMPORT_HELP = """\
+Read Dokploy and write the Pulumi program (or a module to import from one) that adopts the
+selected projects and all their environments by id (adopt_id), with their exact current names and
+descriptions: the first `pulumi up` only reads, and changes nothing on the server.
+
+Connection: $DOKPLOY_URL and $DOKPLOY_API_KEY, else the current stack's dokploy:url and
+dokploy:apiKey (read with `pulumi config get` when run in a Pulumi project folder). Likewise
+$DOKPLOY_TIMEOUT, $DOKPLOY_CA_BUNDLE, $DOKPLOY_INSECURE_SKIP_VERIFY (or dokploy:timeout, ...).
+
+Env values are secrets and never go into the generated code or to stdout. The code reads each
+non-empty env from stack config (config.require_secret("<name>_env")). By default the commands
+that store them (`pulumi config set --secret --raw KEY`, value on stdin) are written to a shell
+script created with mode 0600 (--secrets-file); run it in the project folder, then delete it.
+With --apply-config they are run right away instead, for the current stack (or --stack).
+"""
+
+IMPORT_EPILOG = """\
+examples:
+  python -m dokploy_pulumi import --all --output __main__.py --apply-config
+  python -m dokploy_pulumi import --name shop --name "Café ☕" --module dokploy_existing.py
+  python -m dokploy_pulumi import --project-id 9lLKRUfeL1fTR8Dv71_XV   # the code to stdout
+
+Logical names (also the variable names) are ASCII slugs of the Dokploy names, unique over every
+project the key can see: duplicates get _2, _3, ... in creation order (environments: in id order).
+"""
+
+RECOVER_HELP = """\
+After a `pulumi up` was killed (CI runner gone, laptop closed, Ctrl-C twice), the stack's state
+holds pending CREATE operations, and Dokploy may hold the objects those creates made. A plain
+`pulumi up` would create them a second time. For each pending create of a dokploy_pulumi
+resource, this finds the object it made (exact name; for environments, in the right project;
+created after the interrupted update started; not already in the stack's state) and:
+
+  exactly one found  -> records it in the state under that resource (its id), then refreshes it
+  none found         -> clears the pending create (nothing was made; `pulumi up` creates it)
+  several found      -> leaves that one alone and lists the candidates with their ids
+                        (pick one with --choose URN ID and run again)
+
+Run it in the Pulumi project folder. Without --apply it only prints what it would do and the
+commands. With --apply it also removes the stale lock the killed CLI left (file backends only,
+and only when that process is gone), edits the state (`pulumi stack export` / `stack import`;
+the state before is saved to dokploy-recover-backup-<time>.json, mode 0600, in the current
+folder) and runs `pulumi refresh --target` on the recovered resources. Then run `pulumi up`.
+The connection is resolved as the provider does: dokploy:url / dokploy:apiKey, else
+$DOKPLOY_URL / $DOKPLOY_API_KEY (and a resource's own Connection where it has one).
+Exit status: 0 done (or nothing to do), 2 some pending creates are ambiguous, 1 error.
+"""
+
+
+def _import_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "import",
+        help="generate the Pulumi program that adopts existing Dokploy projects",
+        description=IMPORT_HELP,
+        epilog=IMPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sel = p.add_argument_group("which projects (at least one option)")
+    sel.add_argument("--all", action="store_true", help="every project the API key can see")
+    sel.add_argument("--project-id", action="append", default=[], metavar="ID", help="a project by id (repeatable)")
+    sel.add_argument("--name", action="append", default=[], metavar="NAME", help="projects named exactly NAME (repeatable)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--output", metavar="FILE", help="write a whole Pulumi program (e.g. __main__.py)")
+    out.add_argument("--module", metavar="FILE", help="write a module to import from your program (e.g. dokploy_existing.py)")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    sec = p.add_mutually_exclusive_group()
+    sec.add_argument(
+        "--secrets-file",
+        metavar="FILE",
+        help="where to write the `pulumi config set --secret` commands, mode 0600 "
+        "(default: dokploy-import-secrets.sh beside the output, or in the current folder)",
+    )
+    sec.add_argument(
+        "--apply-config", action="store_true", help="run the `pulumi config set --secret` commands now instead"
+    )
+    p.add_argument("--stack", help="the stack for `pulumi config` (default: the selected stack)")
+    p.set_defaults(run=_run_import)
+
+
+def _recover_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "recover",
+        help="resolve the pending creates an interrupted `pulumi up` left, without duplicates",
+        description=RECOVER_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--stack", help="the stack (default: the selected stack)")
+    p.add_argument("--apply", action="store_true", help="carry the recovery out (default: only print it)")
+    p.add_argument(
+        "--clock-skew",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="how far Dokploy's clock may lag this machine's (default 120)",
+    )
+    p.add_argument(
+        "--choose",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("URN", "ID"),
+        help="for an ambiguous pending create, the object it made (repeatable)",
+    )
+    p.set_defaults(run=_run_recover)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dokploy_pulumi",
+        description="Tools for dokploy_pulumi stacks: generate a program adopting an existing Dokploy "
+        "(import), recover from an interrupted `pulumi up` (recover).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{import,recover}")
+    _import_parser(sub)
+    _recover_parser(sub)
+    return parser
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from . import _import as imp
+
+    selection = imp.Selection(all=args.all, project_ids=tuple(args.project_id), names=tuple(args.name))
+    target = Path(args.output or args.module) if (args.output or args.module) else None
+    if target is not None and target.exists() and not args.force:
+        raise imp.ImportFailed(f"{target} exists; pass --force to overwrite it")
+    settings = imp.resolve_settings(args.stack)
+    with imp.connect(settings) as client:
+        inventory = imp.read_server(client, selection)
+    names = imp.assign_names(inventory.listed)
+    generated = imp.render(
+        inventory,
+        names,
+        command="python -m dokploy_pulumi " + shlex.join(argv),
+        url=settings.url,
+        now=dt.datetime.now(dt.timezone.utc),
+        module=bool(args.module),
+    )
+    if target is None:
+        sys.stdout.write(generated.code)
+    else:
+        target.write_text(generated.code, encoding="utf-8")
+        _say(f"Wrote {target}: {generated.projects} project(s), {generated.environments} environment(s), adopted by id.")
+    if not generated.secrets:
+        _say("No env to store: every selected env is empty.")
+    elif args.apply_config:
+        imp.apply_secrets(generated.secrets, args.stack)
+        keys = ", ".join(k for k, _ in generated.secrets)
+        _say(f"Stored {len(generated.secrets)} env(s) as secret stack config: {keys}.")
+    else:
+        base = target.parent if target is not None else Path.cwd()
+        script = Path(args.secrets_file) if args.secrets_file else base / imp.SECRETS_SCRIPT
+        imp.write_private(script, imp.secrets_script(generated.secrets, args.stack))
+        _say(
+            f"Wrote {script} (mode 0600): it holds the SECRET env values of {len(generated.secrets)} object(s) as "
+            f"`pulumi config set --secret` commands. Run `sh {shlex.quote(str(script))}` in the Pulumi project "
+            "folder, then delete it."
+        )
+    if target is not None:
+        _say("Next: `pulumi preview` (expect only reads), then `pulumi up`.")
+    return 0
+
+
+def _run_recover(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from . import _recover as rec
+
+    return rec.main(
+        stack=args.stack,
+        apply=args.apply,
+        clock_skew=args.clock_skew,
+        choices=dict(args.choose),
+        out=sys.stdout,
+    )
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    from ._import import ImportFailed
+    from ._recover import RecoverFailed
+    from . import DokployError
+
+    try:
+        return int(args.run(args, argv))
+    except (ImportFailed, RecoverFailed) as exc:
+        _say(f"error: {exc}")
+        return 1
+    except DokployError as exc:
+        _say(f"error: {exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

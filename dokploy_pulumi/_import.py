@@ -1,0 +1,545 @@
+"""`python -m dokploy_pulumi import`: read a Dokploy server and write the Pulumi program that adopts it.
+
+Pulumi's own `pulumi import` cannot work for dynamic providers (the engine sends no provider blob),
+so this generates what a user would otherwise write by hand: one `Project` per selected project and
+one `Environment` per environment (the default one as `name="production"`), each with `adopt_id`
+and the object's exact current name and description. The first `pulumi up` of that program then
+only reads: adoption sends an update only where the declaration differs from the server.
+
+Env values are secrets: they never go into the generated source nor to stdout. The program reads
+each non-empty env from stack config (`config.require_secret(KEY)`, the server's dotenv text byte
+for byte); the values are stored with `pulumi config set --secret --raw KEY` (value on stdin),
+either by a shell script written with mode 0600 or, on request, by running those commands here.
+
+Logical names (which are also the Python variable names and the stem of the config keys) are
+computed over *every* project the key can see, not only the selected ones, so that the same object
+gets the same name whatever was selected: an ASCII slug of the Dokploy name, made unique with
+`_2`, `_3`, ... in creation order (projects) or id order (environments, whose listing has no
+creation time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import keyword
+import os
+import re
+import shutil
+import subprocess
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping, Optional, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from . import DokployClient, NotFoundError, __version__
+
+ENV_URL, ENV_API_KEY = "DOKPLOY_URL", "DOKPLOY_API_KEY"
+CONFIG_URL, CONFIG_API_KEY = "dokploy:url", "dokploy:apiKey"
+ENV_TIMEOUT, CONFIG_TIMEOUT = "DOKPLOY_TIMEOUT", "dokploy:timeout"
+ENV_CA_BUNDLE, CONFIG_CA_BUNDLE = "DOKPLOY_CA_BUNDLE", "dokploy:caBundle"
+ENV_INSECURE, CONFIG_INSECURE = "DOKPLOY_INSECURE_SKIP_VERIFY", "dokploy:insecureSkipVerify"
+
+DEFAULT_ENVIRONMENT = "production"
+SECRETS_SCRIPT = "dokploy-import-secrets.sh"
+
+# Names the generated module itself uses; a Dokploy object never gets one of them.
+_RESERVED = frozenset(
+    {"pulumi", "config", "Project", "ProjectArgs", "Environment", "EnvironmentArgs"}
+) | frozenset(keyword.kwlist)
+
+# Letters NFKD does not decompose into ASCII.
+_TRANSLIT = str.maketrans(
+    {"ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L",
+     "đ": "d", "Đ": "D", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D", "ı": "i"}
+)
+
+
+class ImportFailed(Exception):
+    """The import cannot go on; the message says why (never with a key or an env value)."""
+
+
+# -- what we read ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnvironmentSnapshot:
+    environment_id: str
+    name: str
+    description: Optional[str]
+    env: str
+    is_default: bool
+    created_at: Optional[str]
+    services: int = 0
+
+
+@dataclass(frozen=True)
+class ProjectSnapshot:
+    project_id: str
+    name: str
+    description: Optional[str]
+    env: str
+    created_at: Optional[str]
+    environments: tuple[EnvironmentSnapshot, ...] = ()
+
+    @property
+    def services(self) -> int:
+        return sum(e.services for e in self.environments)
+
+
+@dataclass(frozen=True)
+class ListedProject:
+    """One project as `project.all` lists it: enough to name it and its environments."""
+
+    project_id: str
+    name: str
+    created_at: Optional[str]
+    # (environment_id, name, is_default) in the server's order.
+    environments: tuple[tuple[str, str, bool], ...] = ()
+
+
+@dataclass(frozen=True)
+class Selection:
+    all: bool = False
+    project_ids: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not (self.all or self.project_ids or self.names):
+            raise ImportFailed("select projects: --all, --project-id ID or --name NAME")
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What the server holds: every project listed (for naming) and the selected ones in full."""
+
+    listed: tuple[ListedProject, ...]
+    selected: tuple[ProjectSnapshot, ...]
+    server_version: Optional[str] = None
+
+
+def read_server(client: DokployClient, selection: Selection) -> Inventory:
+    """`project.all` once, then `project.one` per selected project (reads only)."""
+    listed_rows = client.project.all()
+    listed = tuple(
+        ListedProject(
+            project_id=p.project_id,
+            name=p.name,
+            created_at=p.created_at,
+            environments=tuple((e.environment_id, e.name, e.is_default) for e in p.environments),
+        )
+        for p in listed_rows
+    )
+    wanted: list[str] = []
+    if selection.all:
+        wanted = [p.project_id for p in listed]
+    else:
+        by_id = {p.project_id for p in listed}
+        for pid in selection.project_ids:
+            if pid not in by_id:
+                raise ImportFailed(f"no project with id {pid!r} is visible to this API key")
+            wanted.append(pid)
+        for name in selection.names:
+            matches = [p.project_id for p in listed if p.name == name]
+            if not matches:
+                near = sorted({p.name for p in listed if p.name.strip().lower() == name.strip().lower()})
+                hint = f" (did you mean {', '.join(repr(n) for n in near)}?)" if near else ""
+                raise ImportFailed(f"no project is named exactly {name!r}{hint}")
+            wanted.extend(matches)
+    selected = []
+    for pid in dict.fromkeys(wanted):  # de-duplicated, order kept
+        try:
+            detail = client.project.one(pid)
+        except NotFoundError:
+            raise ImportFailed(f"project {pid} disappeared while it was being read; run the import again") from None
+        envs = tuple(
+            EnvironmentSnapshot(
+                environment_id=e.environment_id,
+                name=e.name,
+                description=e.description,
+                env=e.env,
+                is_default=e.is_default,
+                created_at=e.created_at,
+                services=len(e.services()),
+            )
+            for e in detail.environments
+        )
+        selected.append(
+            ProjectSnapshot(
+                project_id=detail.project_id,
+                name=detail.name,
+                description=detail.description,
+                env=detail.env,
+                created_at=detail.created_at,
+                environments=envs,
+            )
+        )
+    selected.sort(key=lambda p: _created_key(p.created_at, p.project_id))
+    try:
+        version: Optional[str] = client.version()
+    except Exception:  # the version only decorates the header
+        version = None
+    return Inventory(listed=listed, selected=tuple(selected), server_version=version)
+
+
+def _created_key(created_at: Optional[str], id_: str) -> tuple[str, str]:
+    return (created_at or "", id_)
+
+
+# -- logical names --------------------------------------------------------------------------------
+
+
+def slug(text: str) -> str:
+    """An ASCII snake_case slug of a Dokploy name ("" when nothing Latin is left)."""
+    ascii_text = unicodedata.normalize("NFKD", text.translate(_TRANSLIT)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
+
+
+def _id_slug(id_: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", id_.lower())[:8] or "x"
+
+
+def _not_reserved(base: str) -> str:
+    # PEP 8's way out of a clash with a keyword; also keeps the module's own names free.
+    return f"{base}_" if base in _RESERVED else base
+
+
+def _unique(bases: Sequence[str], taken: set[str]) -> list[str]:
+    """Give each base (in order) itself if free, else base_2, base_3, ...; natural names win first."""
+    out: list[Optional[str]] = [None] * len(bases)
+    for i, base in enumerate(bases):
+        if base not in taken:
+            taken.add(base)
+            out[i] = base
+    for i, base in enumerate(bases):
+        if out[i] is None:
+            n = 2
+            while f"{base}_{n}" in taken:
+                n += 1
+            out[i] = f"{base}_{n}"
+            taken.add(out[i])
+    return [o for o in out if o is not None]
+
+
+@dataclass(frozen=True)
+class Names:
+    """Logical names (= variable names) per project id and per environment id."""
+
+    projects: Mapping[str, str]
+    environments: Mapping[str, str]
+
+    def env_key(self, logical: str) -> str:
+        """The stack config key holding the env text of the resource `logical`."""
+        return f"{logical}_env"
+
+
+def assign_names(listed: Iterable[ListedProject]) -> Names:
+    """Stable, unique Python identifiers for every listed project and environment."""
+    taken = set(_RESERVED)
+    projects = sorted(listed, key=lambda p: _created_key(p.created_at, p.project_id))
+    bases = []
+    for p in projects:
+        base = slug(p.name) or f"project_{_id_slug(p.project_id)}"
+        if base[0].isdigit():
+            base = f"project_{base}"
+        bases.append(_not_reserved(base))
+    project_names = dict(zip((p.project_id for p in projects), _unique(bases, taken)))
+
+    env_ids: list[str] = []
+    env_bases: list[str] = []
+    for p in projects:
+        # The listing has no createdAt for environments: default first, then by name and id.
+        for env_id, name, is_default in sorted(p.environments, key=lambda e: (not e[2], e[1], e[0])):
+            env_ids.append(env_id)
+            env_bases.append(f"{project_names[p.project_id]}_{slug(name) or 'env_' + _id_slug(env_id)}")
+    env_names = dict(zip(env_ids, _unique(env_bases, taken)))
+    return Names(projects=project_names, environments=env_names)
+
+
+# -- code generation ------------------------------------------------------------------------------
+
+
+def _escape(ch: str) -> str:
+    if ch == "\\":
+        return "\\\\"
+    if ch == "\n":
+        return "\\n"
+    if ch == "\r":
+        return "\\r"
+    if ch == "\t":
+        return "\\t"
+    if ch.isprintable():
+        return ch
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def py_str(value: str) -> str:
+    """A Python literal for any string: deterministic, printable characters kept as they are.
+
+    Double quotes unless the text holds more double than single quotes: the choice black and
+    ruff-format make, so that formatting the generated file changes nothing.
+    """
+    quote = "'" if value.count('"') > value.count("'") else '"'
+    body = "".join(("\\" + ch) if ch == quote else _escape(ch) for ch in value)
+    return f"{quote}{body}{quote}"
+
+
+def _doc(text: str) -> str:
+    """Text safe inside a triple-double-quoted docstring (its value is `text`)."""
+    return "".join('\\"' if ch == '"' else _escape(ch) for ch in text)
+
+
+def safe_url(url: str) -> str:
+    """The URL for the header: no user info, query or fragment (nothing that could be a credential)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+@dataclass(frozen=True)
+class Generated:
+    code: str
+    # (config key, dotenv text) for every declared env, in program order.
+    secrets: tuple[tuple[str, str], ...]
+    projects: int
+    environments: int
+
+
+@dataclass
+class _Writer:
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, line: str = "") -> None:
+        self.lines.append(line)
+
+    def call(self, var: str, cls: str, logical: str, args_cls: str, kwargs: Sequence[tuple[str, str]]) -> None:
+        # Black/ruff-format layout by construction: one argument per line, magic trailing commas.
+        self.add(f"{var} = {cls}(")
+        self.add(f"    {py_str(logical)},")
+        self.add(f"    {args_cls}(")
+        for key, expr in kwargs:
+            self.add(f"        {key}={expr},")
+        self.add("    ),")
+        self.add(")")
+
+
+def _optional_str(value: Optional[str]) -> str:
+    return "None" if value is None else py_str(value)
+
+
+def render(
+    inventory: Inventory,
+    names: Names,
+    *,
+    command: str,
+    url: str,
+    now: dt.datetime,
+    module: bool = False,
+) -> Generated:
+    """The program (or module) declaring every selected project and environment, adopted by id."""
+    w = _Writer()
+    secrets: list[tuple[str, str]] = []
+    n_envs = sum(len(p.environments) for p in inventory.selected)
+    what = "module" if module else "program"
+    version = f" (Dokploy {inventory.server_version})" if inventory.server_version else ""
+    stamp = now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    w.add(f'"""Existing Dokploy projects and environments, adopted by Pulumi ({what} generated by dokploy-pulumi).')
+    w.add("")
+    w.add(f"Generated by `{_doc(command)}`")
+    w.add(f"(dokploy-pulumi {__version__}) at {stamp}")
+    w.add(f"from {_doc(safe_url(url))}{_doc(version)}; the API key is not recorded.")
+    w.add(f"{len(inventory.selected)} project(s), {n_envs} environment(s). Each resource adopts its object by id")
+    w.add("(adopt_id) with its current name and description, so the first `pulumi up` only reads.")
+    w.add("Env values are not in this file: each non-empty env is read from stack config as a secret")
+    w.add("(keys ending in _env), set with `pulumi config set --secret --raw KEY` (value on stdin).")
+    if module:
+        w.add("Import this module from a Pulumi program to declare them.")
+    w.add('"""')
+    w.add("")
+    w.add("import pulumi")
+    w.add("")
+    w.add("from dokploy_pulumi import Environment, EnvironmentArgs, Project, ProjectArgs")
+    w.add("")
+    w.add("config = pulumi.Config()")
+    for project in inventory.selected:
+        var = names.projects[project.project_id]
+        w.add("")
+        held = f", holds {project.services} service(s)" if project.services else ""
+        w.add(f"# project {project.project_id}, created {project.created_at or 'at an unknown time'}{held}")
+        kwargs = [("name", py_str(project.name)), ("description", _optional_str(project.description))]
+        if project.env.strip():
+            key = names.env_key(var)
+            kwargs.append(("env", f"config.require_secret({py_str(key)})"))
+            secrets.append((key, project.env))
+        kwargs.append(("adopt_id", py_str(project.project_id)))
+        w.call(var, "Project", var, "ProjectArgs", kwargs)
+        envs = sorted(project.environments, key=lambda e: (not e.is_default, e.created_at or "", e.environment_id))
+        for env in envs:
+            evar = names.environments[env.environment_id]
+            notes = []
+            if env.is_default:
+                notes.append("the project's default environment")
+            elif env.name == DEFAULT_ENVIRONMENT:
+                notes.append('not the default environment, although named "production"')
+            if env.services:
+                notes.append(f"holds {env.services} service(s)")
+            w.add(f"# environment {env.environment_id}" + "".join(f", {n}" for n in notes))
+            ekw = [
+                ("project_id", f"{var}.id"),
+                # The default environment is declared by its fixed name (Dokploy never renames it).
+                ("name", py_str(DEFAULT_ENVIRONMENT if env.is_default else env.name)),
+                ("description", _optional_str(env.description)),
+            ]
+            if env.env.strip():
+                key = names.env_key(evar)
+                ekw.append(("env", f"config.require_secret({py_str(key)})"))
+                secrets.append((key, env.env))
+            ekw.append(("adopt_id", py_str(env.environment_id)))
+            w.call(evar, "Environment", evar, "EnvironmentArgs", ekw)
+    return Generated(
+        code="\n".join(w.lines) + "\n",
+        secrets=tuple(secrets),
+        projects=len(inventory.selected),
+        environments=n_envs,
+    )
+
+
+# -- secrets: the config commands ----------------------------------------------------------------
+
+
+def _sh_quote(text: str) -> str:
+    """POSIX single quotes: every byte literal, a ' written as '\\''."""
+    if "\x00" in text:
+        raise ImportFailed("an env value contains a NUL byte, which no shell or config value can hold")
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def config_set_argv(key: str, stack: Optional[str]) -> list[str]:
+    """`pulumi config set --secret --raw KEY`: the value comes on stdin, byte for byte."""
+    argv = ["pulumi", "config", "set", "--secret", "--raw"]
+    if stack:
+        argv += ["--stack", stack]
+    return argv + ["--", key]
+
+
+def secrets_script(secrets: Sequence[tuple[str, str]], stack: Optional[str]) -> str:
+    """A POSIX shell script setting every env as a secret config value.
+
+    The value is piped from `printf` (a shell builtin), so it never appears in a process's argv,
+    and `--raw` keeps a trailing newline.
+    """
+    lines = [
+        "#!/bin/sh",
+        "# Written by `python -m dokploy_pulumi import`. It holds SECRET env values: run it in the",
+        "# Pulumi project folder with the right stack selected, then delete it.",
+        "set -eu",
+    ]
+    for key, text in secrets:
+        argv = " ".join(_sh_quote(a) if not re.fullmatch(r"[A-Za-z0-9_:./=-]+", a) else a for a in config_set_argv(key, stack))
+        lines.append(f"printf '%s' {_sh_quote(text)} | {argv}")
+    lines.append(f"echo 'Set {len(secrets)} secret config value(s).'")
+    return "\n".join(lines) + "\n"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` readable by its owner only (0600), also when the file existed."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fd = -1
+            fh.write(text)
+    finally:
+        if fd != -1:
+            os.close(fd)
+
+
+def apply_secrets(secrets: Sequence[tuple[str, str]], stack: Optional[str], cwd: Optional[Path] = None) -> None:
+    """Run `pulumi config set --secret --raw KEY` for each env, the value on stdin only."""
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise ImportFailed("--apply-config needs the pulumi CLI on PATH")
+    for key, text in secrets:
+        argv = config_set_argv(key, stack)
+        proc = subprocess.run(
+            [pulumi, *argv[1:]],
+            input=text.encode("utf-8"),
+            capture_output=True,
+            cwd=cwd,
+            check=False,
+        )
+        if proc.returncode != 0:
+            # The CLI's message never contains the value (it came on stdin).
+            reason = proc.stderr.decode(errors="replace").strip() or proc.stdout.decode(errors="replace").strip()
+            raise ImportFailed(f"`pulumi config set --secret {key}` failed: {reason}")
+
+
+# -- connection -----------------------------------------------------------------------------------
+
+
+def pulumi_config_get(key: str, stack: Optional[str], cwd: Optional[Path] = None) -> Optional[str]:
+    """`pulumi config get KEY` (secrets decrypted), or None when unset or not in a Pulumi project."""
+    pulumi = shutil.which("pulumi")
+    where = cwd or Path.cwd()
+    if pulumi is None or not any((d / "Pulumi.yaml").exists() or (d / "Pulumi.yml").exists() for d in (where, *where.parents)):
+        return None
+    argv = [pulumi, "config", "get", key] + (["--stack", stack] if stack else [])
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, check=False, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        return None
+    value = proc.stdout
+    return value[:-1] if value.endswith("\n") else value
+
+
+@dataclass(frozen=True)
+class Settings:
+    url: str
+    api_key: str
+    timeout: float = 30.0
+    verify: object = True  # True, False or a CA-bundle path
+    url_source: str = ""
+
+
+def resolve_settings(
+    stack: Optional[str] = None,
+    environ: Optional[Mapping[str, str]] = None,
+    config_get=pulumi_config_get,
+) -> Settings:
+    """DOKPLOY_URL / DOKPLOY_API_KEY, else the stack's dokploy:url / dokploy:apiKey (and the rest alike)."""
+    env = os.environ if environ is None else environ
+    cache: dict[str, Optional[str]] = {}
+
+    def setting(env_name: str, config_key: str) -> tuple[Optional[str], str]:
+        if env.get(env_name):
+            return env[env_name], f"${env_name}"
+        if config_key not in cache:
+            cache[config_key] = config_get(config_key, stack)
+        return cache[config_key], f"stack config {config_key}"
+
+    url, url_source = setting(ENV_URL, CONFIG_URL)
+    key, _ = setting(ENV_API_KEY, CONFIG_API_KEY)
+    if not url:
+        raise ImportFailed(f"no Dokploy URL: set {ENV_URL}, or run in a Pulumi project whose stack sets {CONFIG_URL}")
+    if not key:
+        raise ImportFailed(
+            f"no Dokploy API key: set {ENV_API_KEY}, or run in a Pulumi project whose stack sets {CONFIG_API_KEY}"
+        )
+    raw_timeout, _ = setting(ENV_TIMEOUT, CONFIG_TIMEOUT)
+    try:
+        timeout = float(raw_timeout) if raw_timeout else 30.0
+    except ValueError:
+        raise ImportFailed(f"the timeout {raw_timeout!r} is not a number of seconds") from None
+    ca_bundle, _ = setting(ENV_CA_BUNDLE, CONFIG_CA_BUNDLE)
+    insecure, _ = setting(ENV_INSECURE, CONFIG_INSECURE)
+    verify: object = ca_bundle or True
+    if insecure and insecure.strip().lower() in ("1", "true", "yes", "on"):
+        verify = False
+    return Settings(url=url, api_key=key, timeout=timeout, verify=verify, url_source=url_source)
+
+
+def connect(settings: Settings) -> DokployClient:
+    return DokployClient(settings.url, settings.api_key, timeout=settings.timeout, verify=settings.verify)  # type: ignore[arg-type]

@@ -1,0 +1,333 @@
+"""`python -m dokploy_pulumi import`: names, literals, generated code, secrets handling, the CLI.
+
+The server is the emulator; the generated program runs under Pulumi's mocks, so every resource
+argument it passes is checked by the real resource classes.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import io
+import os
+import stat
+import subprocess
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from dokploy_pulumi import DokployClient
+from dokploy_pulumi import _import as imp
+from dokploy_pulumi.__main__ import main
+from dokploy_pulumi.testing import DokployEmulator
+
+KEY = "import-unit-key-0123456789"
+NOW = dt.datetime(2026, 12, 3, 12, 0, 0, tzinfo=dt.timezone.utc)
+TRICKY_ENV = 'A=1\nQ="say \\"hi\\""\nS=\'it\'\'s\'\nHASH=x # comment\nBS=C:\\path\\n\nML="l1\nl2"\n'
+
+
+@pytest.fixture
+def emu():
+    with DokployEmulator(api_key=KEY) as e:
+        yield e
+
+
+def _listed(*items):
+    return [imp.ListedProject(project_id=i, name=n, created_at=c, environments=tuple(envs)) for i, n, c, envs in items]
+
+
+# -- names ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("My SaaS", "my_saas"),
+        ("Café ☕ Ünïcode", "cafe_unicode"),
+        ("Straße / Łódź", "strasse_lodz"),
+        ("  --weird__name--  ", "weird_name"),
+        ("日本語", ""),
+        ("", ""),
+    ],
+)
+def test_slug(name, expected):
+    assert imp.slug(name) == expected
+
+
+def test_names_unique_valid_and_independent_of_order_and_selection():
+    listed = _listed(
+        ("p3", "shop", "2026-01-03T00:00:00.000Z", [("e3", "production", True)]),
+        ("p1", "shop", "2026-01-01T00:00:00.000Z", [("e1", "production", True), ("e1b", "review", False), ("e1a", "review", False)]),
+        ("p2", "Shop 2", "2026-01-02T00:00:00.000Z", [("e2", "production", True)]),
+        ("p4", "日本語", "2026-01-04T00:00:00.000Z", [("e4", "本番", False)]),
+        ("p5", "class", "2026-01-05T00:00:00.000Z", []),
+        ("p6", "2048 game", "2026-01-06T00:00:00.000Z", []),
+        ("p7", "config", "2026-01-07T00:00:00.000Z", []),
+    )
+    names = imp.assign_names(listed)
+    # The oldest "shop" keeps the plain name; the natural "shop_2" (from "Shop 2") wins over a suffix.
+    assert names.projects == {
+        "p1": "shop",
+        "p2": "shop_2",
+        "p3": "shop_3",
+        "p4": "project_p4",
+        "p5": "class_",
+        "p6": "project_2048_game",
+        "p7": "config_",
+    }
+    # Duplicate environment names get suffixes in id order (e1a before e1b).
+    assert names.environments["e1a"] == "shop_review" and names.environments["e1b"] == "shop_review_2"
+    assert names.environments["e4"] == "project_p4_env_e4"
+    everything = list(names.projects.values()) + list(names.environments.values())
+    assert len(everything) == len(set(everything))
+    for n in everything:
+        assert n.isidentifier() and n.isascii() and not __import__("keyword").iskeyword(n)
+    # Same server listed in another order: same names.
+    assert imp.assign_names(list(reversed(listed))) == names
+
+
+# -- literals ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plain", 'say "hi"', "it's", "both \"'\"", "back\\slash", "l1\nl2\r\n", "tab\tx", "\x00\x1b\u2028\U0001f600", "é日本 ☕", ""],
+)
+def test_py_str_round_trips_and_prefers_black_quotes(text):
+    literal = imp.py_str(text)
+    assert ast.literal_eval(literal) == text
+    assert "\n" not in literal
+    # black/ruff-format: double quotes unless that needs more escapes.
+    assert literal[0] == ("'" if text.count('"') > text.count("'") else '"')
+
+
+def test_safe_url_drops_credentials_and_query():
+    assert imp.safe_url("https://user:pw@dokploy.example.com:8443/api/?token=x#f") == "https://dokploy.example.com:8443/api"
+
+
+# -- reading the server and generating -------------------------------------------------------------------
+
+
+def _seed(emu: DokployEmulator) -> dict[str, str]:
+    ids = {}
+    ids["a"] = emu.create_project("My SaaS", description="Main app", env=TRICKY_ENV)["projectId"]
+    ids["b"] = emu.create_project("My SaaS", description="")["projectId"]
+    ids["c"] = emu.create_project("Café ☕ Ünïcode", description=None, env="X=1")["projectId"]
+    client = DokployClient(emu.url, KEY)
+    staging = client.environment.create(ids["a"], "staging", description='the "pre" one')
+    client.environment.update(staging.environment_id, env="DEBUG=1\n")
+    ids["staging"] = staging.environment_id
+    client.close()
+    return ids
+
+
+def _generate(emu: DokployEmulator, selection: imp.Selection, module: bool = False) -> imp.Generated:
+    with DokployClient(emu.url, KEY) as client:
+        inv = imp.read_server(client, selection)
+    return imp.render(inv, imp.assign_names(inv.listed), command="python -m dokploy_pulumi import --all", url=emu.url, now=NOW, module=module)
+
+
+def test_reads_only_and_generates_every_project_and_environment(emu):
+    ids = _seed(emu)
+    emu.reset_requests()
+    gen = _generate(emu, imp.Selection(all=True))
+    assert {r.method for r in emu.requests} == {"GET"}
+    assert [r.procedure for r in emu.requests].count("project.all") == 1
+    assert gen.projects == 3 and gen.environments == 4
+    tree = ast.parse(gen.code)
+    compile(tree, "__main__.py", "exec")
+    # No env value anywhere in the code; each declared env has one config key.
+    for line in TRICKY_ENV.splitlines():
+        if len(line) > 3:
+            assert line not in gen.code
+    assert dict(gen.secrets) == {
+        "my_saas_env": TRICKY_ENV,
+        "my_saas_staging_env": "DEBUG=1\n",
+        "cafe_unicode_env": "X=1",
+    }
+    assert f'adopt_id="{ids["a"]}"' in gen.code and f'adopt_id="{ids["staging"]}"' in gen.code
+    assert "description=None," in gen.code and 'description="",' in gen.code
+    assert "description='the \"pre\" one'," in gen.code
+    assert 'name="Café ☕ Ünïcode",' in gen.code
+    assert gen.code.count('name="production",') == 3
+    assert "2026-12-03T12:00:00Z" in gen.code and emu.url in gen.code and KEY not in gen.code
+    # Deterministic: the same server and time give the same bytes.
+    assert _generate(emu, imp.Selection(all=True)).code == gen.code
+
+
+def test_selection_by_name_and_id_keeps_global_names(emu):
+    ids = _seed(emu)
+    by_name = _generate(emu, imp.Selection(names=("My SaaS",)))
+    assert by_name.projects == 2 and "cafe_unicode" not in by_name.code
+    by_id = _generate(emu, imp.Selection(project_ids=(ids["b"],)))
+    # The second "My SaaS" is my_saas_2 whether or not the first one is selected.
+    assert by_id.projects == 1 and 'my_saas_2 = Project(\n    "my_saas_2",' in by_id.code
+    with pytest.raises(imp.ImportFailed, match="did you mean 'My SaaS'"):
+        _generate(emu, imp.Selection(names=("my saas",)))
+    with pytest.raises(imp.ImportFailed, match="no project with id 'nope'"):
+        _generate(emu, imp.Selection(project_ids=("nope",)))
+    with pytest.raises(imp.ImportFailed, match="select projects"):
+        imp.Selection()
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.created: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args):
+        self.created.append(args)
+        return [f"id-of-{args.name}", dict(args.inputs)]
+
+    def call(self, args):
+        return {}
+
+
+def test_generated_program_runs_with_the_real_resource_classes(emu):
+    ids = _seed(emu)
+    gen = _generate(emu, imp.Selection(all=True))
+    mocks = _Mocks()
+    pulumi.runtime.set_mocks(mocks, project="imported", stack="dev", preview=False)
+    pulumi.runtime.set_all_config({f"imported:{k}": v for k, v in gen.secrets}, [f"imported:{k}" for k, _ in gen.secrets])
+
+    @pulumi.runtime.test
+    def run():
+        exec(compile(gen.code, "__main__.py", "exec"), {"__name__": "__main__"})
+        return pulumi.Output.from_input(None)
+
+    run()
+    by_name = {r.name: r for r in mocks.created}
+    assert by_name["my_saas"].typ == "pulumi-python:dynamic/dokploy:Project"
+    assert by_name["my_saas"].inputs["adopt_id"] == ids["a"]
+    assert by_name["my_saas"].inputs["name"] == "My SaaS"
+    assert by_name["my_saas_staging"].inputs["project_id"] == "id-of-my_saas"
+    assert by_name["my_saas_staging"].inputs["adopt_id"] == ids["staging"]
+    assert by_name["my_saas_2_production"].inputs["name"] == "production"
+    # env reaches the resource as the exact text, secret.
+    env_input = by_name["my_saas"].inputs["env"]
+    assert isinstance(env_input, dict) and env_input.get("value") == TRICKY_ENV
+    assert set(by_name) == {"my_saas", "my_saas_production", "my_saas_staging", "my_saas_2", "my_saas_2_production",
+                            "cafe_unicode", "cafe_unicode_production"}
+
+
+# -- secrets -------------------------------------------------------------------------------------------
+
+
+def _fake_pulumi(tmp_path: Path) -> Path:
+    """A `pulumi` that records argv and stdin of `config set` per key, and prints nothing secret."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "pulumi"
+    script.write_text(
+        "#!" + sys.executable + "\n"
+        "import sys, os, json, pathlib\n"
+        "rec = pathlib.Path(os.environ['FAKE_PULUMI_DIR'])\n"
+        "key = sys.argv[-1]\n"
+        "(rec / (key + '.value')).write_bytes(sys.stdin.buffer.read())\n"
+        "(rec / (key + '.argv')).write_text(json.dumps(sys.argv[1:]))\n"
+    )
+    script.chmod(0o755)
+    return bin_dir
+
+
+SECRETS = (("k_env", TRICKY_ENV), ("odd_env", "NO_NEWLINE='a'\"b\"\\c$HOME`x`"), ("nl_env", "A=1\n\n\n"))
+
+
+def test_secrets_script_sets_each_value_byte_for_byte_off_argv(tmp_path):
+    bin_dir = _fake_pulumi(tmp_path)
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    script = tmp_path / "secrets.sh"
+    imp.write_private(script, imp.secrets_script(SECRETS, "dev"))
+    assert stat.S_IMODE(script.stat().st_mode) == 0o600
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", FAKE_PULUMI_DIR=str(rec))
+    proc = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, check=True)
+    for key, value in SECRETS:
+        assert (rec / f"{key}.value").read_bytes() == value.encode()
+        argv = (rec / f"{key}.argv").read_text()
+        assert argv == f'["config", "set", "--secret", "--raw", "--stack", "dev", "--", "{key}"]'
+        assert value not in proc.stdout + proc.stderr
+
+
+def test_apply_secrets_passes_values_on_stdin_only(tmp_path, monkeypatch):
+    bin_dir = _fake_pulumi(tmp_path)
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_PULUMI_DIR", str(rec))
+    imp.apply_secrets(SECRETS, None)
+    for key, value in SECRETS:
+        assert (rec / f"{key}.value").read_bytes() == value.encode()
+        assert value not in (rec / f"{key}.argv").read_text()
+
+
+def test_write_private_tightens_an_existing_file(tmp_path):
+    path = tmp_path / "s.sh"
+    path.write_text("old")
+    path.chmod(0o644)
+    imp.write_private(path, "new")
+    assert path.read_text() == "new" and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+# -- connection ----------------------------------------------------------------------------------------
+
+
+def test_settings_environment_first_then_stack_config():
+    asked = []
+
+    def config_get(key, stack):
+        asked.append((key, stack))
+        return {"dokploy:url": "http://127.0.0.1:9", "dokploy:apiKey": "from-config"}.get(key)
+
+    s = imp.resolve_settings("dev", environ={"DOKPLOY_API_KEY": "from-env"}, config_get=config_get)
+    assert (s.url, s.api_key, s.url_source) == ("http://127.0.0.1:9", "from-env", "stack config dokploy:url")
+    assert ("dokploy:apiKey", "dev") not in asked
+    s = imp.resolve_settings(None, environ={"DOKPLOY_URL": "http://127.0.0.1:8", "DOKPLOY_API_KEY": "k"}, config_get=config_get)
+    assert s.url == "http://127.0.0.1:8" and s.url_source == "$DOKPLOY_URL"
+    with pytest.raises(imp.ImportFailed, match="no Dokploy API key"):
+        imp.resolve_settings(None, environ={"DOKPLOY_URL": "http://127.0.0.1:8"}, config_get=lambda k, s: None)
+
+
+# -- the CLI -------------------------------------------------------------------------------------------
+
+
+def _cli(argv, monkeypatch, emu, cwd: Path):
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("DOKPLOY_URL", emu.url)
+    monkeypatch.setenv("DOKPLOY_API_KEY", KEY)
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_writes_program_and_private_script_and_never_prints_values(emu, monkeypatch, tmp_path):
+    _seed(emu)
+    code, out, err = _cli(["import", "--all", "--output", "__main__.py"], monkeypatch, emu, tmp_path)
+    assert code == 0 and out == ""
+    program = (tmp_path / "__main__.py").read_text()
+    assert "Generated by `python -m dokploy_pulumi import --all --output __main__.py`" in program
+    script = tmp_path / imp.SECRETS_SCRIPT
+    assert stat.S_IMODE(script.stat().st_mode) == 0o600
+    assert "mode 0600" in err and "SECRET" in err
+    for secret in ('Q="say', "l1", "DEBUG=1", "X=1"):
+        assert secret not in out + err + program
+        assert secret in script.read_text()
+    # An existing program is not overwritten without --force.
+    code, _, err = _cli(["import", "--all", "--output", "__main__.py"], monkeypatch, emu, tmp_path)
+    assert code == 1 and "--force" in err
+
+
+def test_cli_stdout_mode_prints_code_only(emu, monkeypatch, tmp_path):
+    _seed(emu)
+    code, out, err = _cli(["import", "--name", "Café ☕ Ünïcode"], monkeypatch, emu, tmp_path)
+    assert code == 0 and out.startswith('"""Existing Dokploy projects') and "X=1" not in out + err
+    ast.parse(out)
+
+
+def test_cli_help_documents_the_command():
+    proc = subprocess.run([sys.executable, "-m", "dokploy_pulumi", "import", "--help"], capture_output=True, text=True, check=True)
+    for needle in ("--all", "--project-id", "--name", "--output", "--module", "--apply-config", "--secrets-file", "0600", "DOKPLOY_URL", "dokploy:url"):
+        assert needle in proc.stdout
