@@ -213,12 +213,15 @@ def classify(cmdline: str, parent_role: Optional[str]) -> str:
     """Which part of the Pulumi run a process is, from its command line."""
     if "pulumi.dynamic" in cmdline:
         return "provider"
+    if " -m pip" in cmdline:
+        return "pip"  # the language host asks pip which packages (plugins) the program uses
     if "--run-program" in cmdline or "pulumi-language-python-exec" in cmdline:
         return "program"
     if "pulumi-language-python" in cmdline or "pulumi_language_python" in cmdline:
         return "language_host"
     if parent_role == "language_host" and "python" in cmdline:
-        return "program"
+        # Upstream's host also runs `python -c ...` probes (version, virtualenv) before the program.
+        return "host_probe" if " -c " in cmdline else "program"
     return "other"
 
 
@@ -240,7 +243,7 @@ class TreeWatcher:
         self._profile_dir = profile_dir
         self._profilers: dict[int, subprocess.Popen] = {}
         self._profile_prefix = profile_prefix
-        self.profiles: dict[str, str] = {}
+        self.profiles: dict[str, list[str]] = {}
 
     def start(self) -> "TreeWatcher":
         self._thread.start()
@@ -261,7 +264,7 @@ class TreeWatcher:
         if self._profile_dir is None or role not in ("provider", "program") or pid in self._profilers:
             return
         out = self._profile_dir / f"{self._profile_prefix}{role}-{pid}.txt"
-        self.profiles[role] = str(out)
+        self.profiles.setdefault(role, []).append(str(out))
         self._profilers[pid] = subprocess.Popen(
             [os.environ.get("PY_SPY", "py-spy"), "record", "--pid", str(pid), "--nonblocking", "--rate", "200",
              "--format", "raw", "--output", str(out)],
@@ -334,7 +337,7 @@ class CommandRun:
     tree_cpu_s: float
     roles: dict[str, dict[str, float]]
     output_tail: str
-    profiles: dict[str, str] = field(default_factory=dict)
+    profiles: dict[str, list[str]] = field(default_factory=dict)
 
 
 class BenchStack:
@@ -349,6 +352,7 @@ class BenchStack:
         *,
         workers: Optional[int] = None,
         stack: str = "bench",
+        extra_env: Optional[dict[str, str]] = None,
     ) -> None:
         self.provider = provider
         self.stack = stack
@@ -382,6 +386,7 @@ class BenchStack:
                 "ENGINE_BENCH_PROVIDER": provider,
             }
         )
+        env.update(extra_env or {})
         self.env = env
         self._count = 0
         #: When set, py-spy records the provider and program processes of each watched command here.
@@ -462,6 +467,7 @@ def run_cycle(
     duplicates: Optional[int] = None,
     phases: Sequence[str] = PHASES,
     parallel: Optional[int] = None,
+    cli_flags: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """One stack through the phases, from nothing back to nothing; a record per phase."""
     dups = n // 4 if duplicates is None else duplicates
@@ -474,7 +480,7 @@ def run_cycle(
         emulator.reset()
         emu_cpu = emulator.cpu_seconds()
         load = os.getloadavg()[0]
-        result = stack.run(PHASE_ARGS[phase], parallel=parallel, watch=True)
+        result = stack.run([*PHASE_ARGS[phase], *cli_flags], parallel=parallel, watch=True)
         requests = emulator.requests()
         by_procedure = dict(sorted(requests["by_procedure"].items()))
         total = sum(by_procedure.values())
@@ -495,7 +501,7 @@ def run_cycle(
                 "requests_by_procedure": by_procedure,
                 "statuses": requests["statuses"],
                 "load_1m_before": round(load, 2),
-                "profiles": {role: analyze_profile(Path(path)) for role, path in result.profiles.items()},
+                "profiles": {role: analyze_profile([Path(p) for p in paths]) for role, paths in result.profiles.items()},
             }
         )
     return records
@@ -514,7 +520,21 @@ _OWNERS = (
 )
 
 
+def _import_owner(frames: list[str]) -> Optional[str]:
+    """For a sample taken while importing: "imports: <top-level package first imported>"."""
+    if not any("_find_and_load" in f for f in frames):
+        return None
+    for frame in frames:
+        if frame.startswith("<module> (") and "frozen" not in frame:
+            path = frame[len("<module> ("):].split(":")[0]
+            return "imports: " + path.split("/")[0].removesuffix(".py")
+    return "imports: other"
+
+
 def _sample_owner(frames: list[str]) -> str:
+    imported = _import_owner(frames)
+    if imported:
+        return imported
     for frame in frames:
         for needle, owner in _OWNERS:
             if needle in frame:
@@ -531,15 +551,17 @@ def _sample_owner(frames: list[str]) -> str:
     return "other"
 
 
-def analyze_profile(path: Path, top: int = 12) -> dict[str, Any]:
-    """A py-spy raw profile: samples by owner, and the leaf functions that take the most samples."""
+def analyze_profile(paths: list[Path], top: int = 12) -> dict[str, Any]:
+    """py-spy raw profiles (of one role): samples by owner, and the leaf functions with the most samples."""
     owners: Counter = Counter()
     leaves: Counter = Counter()
     total = 0
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return {"error": f"no profile at {path}"}
+    text = ""
+    for path in paths:
+        try:
+            text += path.read_text(errors="replace") + "\n"
+        except OSError:
+            pass
     for line in text.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
@@ -558,7 +580,7 @@ def analyze_profile(path: Path, top: int = 12) -> dict[str, Any]:
         "rate_hz": 200,
         "by_owner": {k: round(v / total, 3) for k, v in owners.most_common()} if total else {},
         "top_leaf_functions": [(k, round(v / total, 3)) for k, v in leaves.most_common(top)] if total else [],
-        "file": str(path),
+        "files": [str(p) for p in paths],
     }
 
 
@@ -632,6 +654,7 @@ def compare(cells: list[dict[str, Any]], ns: Sequence[int], latencies: Sequence[
                         "n": n, "latency": latency, "phase": phase,
                         "ours_wall_s": ours["wall_s"], "null_wall_s": null["wall_s"],
                         "ratio": _ratio(ours["wall_s"], null["wall_s"]),
+                        "cpu_ratio": _ratio(ours["tree_cpu_s"], null["tree_cpu_s"]),
                         "ours_tree_cpu_s": ours["tree_cpu_s"], "null_tree_cpu_s": null["tree_cpu_s"],
                         "ours_provider_cpu_s": ours["provider_cpu_s"], "null_provider_cpu_s": null["provider_cpu_s"],
                         "requests": ours["requests"], "null_virtual_requests": null["requests"] or None,
@@ -713,6 +736,10 @@ def run_benchmark(
     work_root: Optional[Path] = None,
     progress: bool = True,
     profile_dir: Optional[Path] = None,
+    phases: Sequence[str] = PHASES,
+    partial_path: Optional[Path] = None,
+    cli_env: Optional[dict[str, str]] = None,
+    cli_flags: Sequence[str] = (),
 ) -> dict[str, Any]:
     bin_dir = install_pulumi()
     version = subprocess.run([str(bin_dir / "pulumi"), "version"], capture_output=True, text=True).stdout.strip()
@@ -729,7 +756,7 @@ def run_benchmark(
 
     try:
         with EmulatorProcess(latencies[0] if latencies else 0.0) as emulator:
-            stacks = {p: BenchStack(root / p, bin_dir, emulator, p) for p in providers}
+            stacks = {p: BenchStack(root / p, bin_dir, emulator, p, extra_env=cli_env) for p in providers}
             if profile_dir is not None:
                 profile_dir.mkdir(parents=True, exist_ok=True)
                 for stack in stacks.values():
@@ -741,19 +768,23 @@ def run_benchmark(
                         order = list(providers) if rep % 2 == 0 else list(reversed(providers))
                         for provider in order:
                             say(f"{provider} N={n} latency={latency} repeat {rep + 1}/{repeat}")
-                            recs = run_cycle(stacks[provider], emulator, n, duplicates=duplicates, parallel=parallel)
+                            recs = run_cycle(stacks[provider], emulator, n, duplicates=duplicates, parallel=parallel,
+                                             phases=phases, cli_flags=cli_flags)
                             for r in recs:
                                 r["repeat"] = rep
                                 say(f"  {r['phase']:8s} {r['wall_s']:8.2f}s cpu {r['tree_cpu_s']:6.2f}s requests {r['requests']}")
                             records.extend(recs)
+                            if partial_path is not None:
+                                partial_path.write_text(json.dumps(records, indent=1) + "\n")
             if sweep_parallel:
                 n = sweep_n or max(ns)
                 emulator.set_latency(max(latencies))
-                lifted = {p: BenchStack(root / f"{p}-lifted", bin_dir, emulator, p, workers=max(sweep_parallel))
+                lifted = {p: BenchStack(root / f"{p}-lifted", bin_dir, emulator, p, workers=max(sweep_parallel),
+                                        extra_env=cli_env)
                           for p in providers}
                 for p_value in sweep_parallel:
                     for provider in providers:
-                        for workers in (SDK_WORKERS, p_value):
+                        for workers in sorted({SDK_WORKERS, p_value}):
                             if workers == SDK_WORKERS:
                                 stack = stacks[provider]
                             else:
@@ -763,35 +794,51 @@ def run_benchmark(
                             recs = run_cycle(stack, emulator, n, duplicates=duplicates,
                                              phases=("create", "destroy"), parallel=p_value)
                             for r in recs:
+                                r["sweep"] = True
+                            for r in recs:
                                 say(f"  {r['phase']:8s} {r['wall_s']:8.2f}s requests {r['requests']}")
                             sweep.extend(recs)
+                            if partial_path is not None:
+                                partial_path.write_text(json.dumps(records + sweep, indent=1) + "\n")
     finally:
         if owned_tmp:
             shutil.rmtree(root, ignore_errors=True)
 
-    summary = summarize(records)
-    comparison = compare(summary["cells"], list(ns), list(latencies), parallel)
-    dups_of = {n: (n // 4 if duplicates is None else duplicates) for n in ns}
-    checks = {}
-    for rec in records:
-        expected = expected_requests(rec["n"], dups_of[rec["n"]])[rec["phase"]]
-        if rec["provider"] == "ours":
-            checks[f"N={rec['n']} {rec['phase']}"] = {"expected": expected, "measured": rec["requests"]}
-    return {
-        "benchmark": "engine",
+    meta = {
         "pulumi_cli": version,
-        "python": platform.python_version(),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "load_average_1_5_15_at_start": [round(x, 2) for x in load_start],
         "load_average_1_5_15_at_end": [round(x, 2) for x in os.getloadavg()],
         "seconds": round(time.time() - started, 1),
         "settings": {"ns": list(ns), "latencies": list(latencies), "repeat": repeat, "parallel": parallel,
                      "cli_default_parallel": 4 * (os.cpu_count() or 1), "sdk_workers": SDK_WORKERS,
-                     "sweep_parallel": list(sweep_parallel), "duplicates": duplicates},
+                     "sweep_parallel": list(sweep_parallel), "duplicates": duplicates,
+                     "cli_env": dict(cli_env or {}), "cli_flags": list(cli_flags)},
+    }
+    return build_report(records, sweep, meta)
+
+
+def build_report(records: list[dict[str, Any]], sweep: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+    """The report from the per-command records (also used by --summarize on a saved file)."""
+    ns = sorted({r["n"] for r in records})
+    latencies = sorted({r["latency"] for r in records})
+    parallel = meta["settings"].get("parallel")
+    summary = summarize(records)
+    comparison = compare(summary["cells"], ns, latencies, parallel)
+    checks = {}
+    for rec in records:
+        expected = expected_requests(rec["n"], rec["duplicates"])[rec["phase"]]
+        if rec["provider"] == "ours":
+            checks[f"N={rec['n']} {rec['phase']}"] = {"expected": expected, "measured": rec["requests"]}
+    return {
+        "benchmark": "engine",
+        "python": platform.python_version(),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        **meta,
         "expected_requests_check": checks,
         "records": records,
         "cells": summary["cells"],
         "comparison": comparison,
+        "sweep_records": sweep,
         "sweep": summarize(sweep)["cells"] if sweep else [],
         "issue_native_reference": {"native_s": ISSUE_NATIVE, "ours_s": ISSUE_OURS,
                                    "shape": "1 Project + 160 Environments, 50 ms, --parallel 8, medians of 3, busy 2-core machine"},
@@ -818,13 +865,13 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"{report['seconds']} s; --parallel {s['parallel'] or 'default (' + str(s['cli_default_parallel']) + ')'}, "
         f"medians of {s['repeat']}.",
         "",
-        "| N | latency | phase | ours s | null s | ours/null | requests | floor s | CPU s ours / null (tree) | provider CPU s ours / null | provider RSS MB ours / null | program RSS MB ours / null | load 1m |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| N | latency | phase | ours s | null s | ours/null | requests | floor s | CPU s ours / null (tree) | CPU ours/null | provider CPU s ours / null | provider RSS MB ours / null | program RSS MB ours / null | load 1m |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["comparison"]["rows"]:
         lines.append(
             f"| {r['n']} | {int(r['latency'] * 1000)} ms | {r['phase']} | {_f(r['ours_wall_s'])} | {_f(r['null_wall_s'])} | "
-            f"{_f(r['ratio'], 3)} | {r['requests']} | {_f(r['floor_s'])} | {_f(r['ours_tree_cpu_s'])} / {_f(r['null_tree_cpu_s'])} | "
+            f"{_f(r['ratio'], 3)} | {r['requests']} | {_f(r['floor_s'])} | {_f(r['ours_tree_cpu_s'])} / {_f(r['null_tree_cpu_s'])} | {_f(r['cpu_ratio'], 3)} | "
             f"{_f(r['ours_provider_cpu_s'])} / {_f(r['null_provider_cpu_s'])} | "
             f"{_f(r['ours_provider_rss_mb'], 1)} / {_f(r['null_provider_rss_mb'], 1)} | "
             f"{_f(r['ours_program_rss_mb'], 1)} / {_f(r['null_program_rss_mb'], 1)} | "
@@ -882,17 +929,61 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--providers", nargs="+", default=list(PROVIDERS), choices=PROVIDERS)
     parser.add_argument("--parallel", type=int, default=None, help="pulumi --parallel (default: the CLI's, 4 x CPUs)")
     parser.add_argument("--duplicates", type=int, default=None, help="EnvironmentDuplicates (default N/4)")
-    parser.add_argument("--sweep-parallel", type=int, nargs="*", default=[])
+    parser.add_argument("--sweep-parallel", type=int, nargs="*", default=[],
+                        help="also run create+destroy of the largest N at the largest latency with these --parallel values")
+    parser.add_argument("--phases", nargs="+", default=list(PHASES), choices=PHASES,
+                        help="phases of the main runs (destroy should stay last)")
     parser.add_argument("--sweep-n", type=int, default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--name", default="engine", help="file names in --out (NAME.json, NAME.md)")
+    parser.add_argument("--summarize", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="rebuild NAME.json/NAME.md from saved reports or NAME.partial.json files (no runs)")
+    parser.add_argument("--cli-flags", nargs="*", default=[], metavar="FLAG",
+                        help="extra flags for the measured commands, e.g. --cli-flags=--profiling=/tmp/p")
+    parser.add_argument("--cli-env", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="extra environment for the CLI, e.g. PULUMI_SKIP_CHECKPOINTS=true")
     parser.add_argument("--profile", type=Path, default=None,
                         help="record py-spy profiles of the provider and program processes here (py-spy on PATH or $PY_SPY)")
     args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
     if args.command == "emulator":
         return serve_emulator(args.latency, os.environ.get("DOKPLOY_EMULATOR_API_KEY", "test-key"))
+    if args.summarize:
+        main_recs: list[dict[str, Any]] = []
+        sweep_recs: list[dict[str, Any]] = []
+        meta: dict[str, Any] = {}
+        for path in args.summarize:
+            saved = json.loads(path.read_text())
+            if isinstance(saved, list):  # a partial file: the records so far
+                main_recs += [r for r in saved if not r.get("sweep")]
+                sweep_recs += [r for r in saved if r.get("sweep")]
+                continue
+            main_recs += saved["records"]
+            sweep_recs += saved.get("sweep_records", [])
+            this = {k: saved[k] for k in ("pulumi_cli", "load_average_1_5_15_at_start",
+                                          "load_average_1_5_15_at_end", "seconds", "settings")}
+            if not meta:
+                meta = this
+            else:  # several runs: the load range and the total time
+                meta["load_average_1_5_15_at_start"] = [max(a, b) for a, b in zip(
+                    meta["load_average_1_5_15_at_start"], this["load_average_1_5_15_at_start"])]
+                meta["load_average_1_5_15_at_end"] = [max(a, b) for a, b in zip(
+                    meta["load_average_1_5_15_at_end"], this["load_average_1_5_15_at_end"])]
+                meta["seconds"] = round(meta["seconds"] + this["seconds"], 1)
+                meta["settings"]["repeat"] = f"{meta['settings']['repeat']}/{this['settings']['repeat']}"
+        meta = meta or {"pulumi_cli": "?", "load_average_1_5_15_at_start": [0.0] * 3,
+                        "load_average_1_5_15_at_end": [0.0] * 3, "seconds": 0.0,
+                        "settings": {"parallel": None, "repeat": "?", "cli_default_parallel": 4 * (os.cpu_count() or 1)}}
+        report = build_report(main_recs, sweep_recs, meta)
+        markdown = to_markdown(report)
+        (args.out / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n")
+        (args.out / f"{args.name}.md").write_text(markdown)
+        print(markdown)
+        return 0
     report = run_benchmark(args.n, args.latency, args.repeat, args.providers, args.parallel,
-                           args.sweep_parallel, args.sweep_n, args.duplicates, profile_dir=args.profile)
+                           args.sweep_parallel, args.sweep_n, args.duplicates, profile_dir=args.profile,
+                           phases=args.phases, partial_path=args.out / f"{args.name}.partial.json",
+                           cli_env=dict(kv.split("=", 1) for kv in args.cli_env), cli_flags=args.cli_flags)
     args.out.mkdir(parents=True, exist_ok=True)
     markdown = to_markdown(report)
     (args.out / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n")
