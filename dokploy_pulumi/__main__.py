@@ -153,6 +153,14 @@ def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
         now=dt.datetime.now(dt.timezone.utc),
         module=bool(args.module),
     )
+    problems = imp.preflight(generated)
+    for problem in problems:
+        _say(f"warning: `pulumi preview` will refuse {problem}")
+    if problems:
+        _say(
+            "warning: Dokploy accepts these env keys, the providers do not: rename them in Dokploy, then "
+            "run the import again. (Leaving `env=` out would not help: adoption would then clear the env.)"
+        )
     if target is None:
         sys.stdout.write(generated.code)
     else:

@@ -21,6 +21,7 @@ creation time).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import keyword
 import os
 import re
@@ -307,6 +308,8 @@ class Generated:
     secrets: tuple[tuple[str, str], ...]
     projects: int
     environments: int
+    # (class name, logical name, the declared name/description/env values) per resource.
+    declared: tuple[tuple[str, str, dict[str, Optional[str]]], ...] = ()
 
 
 @dataclass
@@ -343,6 +346,7 @@ def render(
     """The program (or module) declaring every selected project and environment, adopted by id."""
     w = _Writer()
     secrets: list[tuple[str, str]] = []
+    declared: list[tuple[str, str, dict[str, Optional[str]]]] = []
     n_envs = sum(len(p.environments) for p in inventory.selected)
     what = "module" if module else "program"
     version = f" (Dokploy {inventory.server_version})" if inventory.server_version else ""
@@ -377,6 +381,7 @@ def render(
             secrets.append((key, project.env))
         kwargs.append(("adopt_id", py_str(project.project_id)))
         w.call(var, "Project", var, "ProjectArgs", kwargs)
+        declared.append(("Project", var, {"name": project.name, "description": project.description, "env": project.env}))
         envs = sorted(project.environments, key=lambda e: (not e.is_default, e.created_at or "", e.environment_id))
         for env in envs:
             evar = names.environments[env.environment_id]
@@ -400,12 +405,36 @@ def render(
                 secrets.append((key, env.env))
             ekw.append(("adopt_id", py_str(env.environment_id)))
             w.call(evar, "Environment", evar, "EnvironmentArgs", ekw)
+            declared.append(("Environment", evar, {"name": env.name, "description": env.description, "env": env.env}))
     return Generated(
         code="\n".join(w.lines) + "\n",
         secrets=tuple(secrets),
         projects=len(inventory.selected),
         environments=n_envs,
+        declared=tuple(declared),
     )
+
+
+def preflight(generated: Generated) -> list[str]:
+    """What the providers' own `check` (run by `pulumi preview`) would refuse in the generated code.
+
+    Dokploy stores env as free text and its parser (Node's dotenv) accepts keys such as `my-key`
+    or `a.b`, which the providers refuse. Messages name resources and keys, never values.
+    """
+    from .providers import EnvironmentProvider, ProjectProvider  # the provider classes, imported late
+
+    checkers = {"Project": ProjectProvider(), "Environment": EnvironmentProvider()}
+    problems = []
+    for cls, logical, values in generated.declared:
+        props = {"name": values["name"], "description": values["description"], "env": values["env"] or None}
+        if cls == "Environment":
+            props["project_id"] = "preflight"
+        result = checkers[cls].check({}, props)
+        for failure in result.failures or []:
+            # Connection failures depend on where the check runs, not on the generated code.
+            if failure.property in ("name", "description", "env"):
+                problems.append(f"{logical}: {failure.property}: {failure.reason}")
+    return problems
 
 
 # -- secrets: the config commands ----------------------------------------------------------------
@@ -481,18 +510,35 @@ def apply_secrets(secrets: Sequence[tuple[str, str]], stack: Optional[str], cwd:
 # -- connection -----------------------------------------------------------------------------------
 
 
+def pulumi_stack_config(
+    stack: Optional[str], cwd: Optional[Path] = None, env: Optional[Mapping[str, str]] = None
+) -> dict[str, str]:
+    """The stack's config (`pulumi config --json --show-secrets`), or {} outside a Pulumi project."""
+    pulumi = shutil.which("pulumi", path=(env or os.environ).get("PATH"))
+    where = (cwd or Path.cwd()).resolve()
+    in_project = any((d / "Pulumi.yaml").exists() or (d / "Pulumi.yml").exists() for d in (where, *where.parents))
+    if pulumi is None or not in_project:
+        return {}
+    argv = [pulumi, "config", "--json", "--show-secrets", "--non-interactive"] + (["--stack", stack] if stack else [])
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, cwd=cwd, env=env, check=False, stdin=subprocess.DEVNULL
+    )
+    try:
+        data = json.loads(proc.stdout) if proc.returncode == 0 else {}
+    except ValueError:
+        return {}
+    return {k: v["value"] for k, v in data.items() if isinstance(v, dict) and isinstance(v.get("value"), str)}
+
+
 def pulumi_config_get(key: str, stack: Optional[str], cwd: Optional[Path] = None) -> Optional[str]:
-    """`pulumi config get KEY` (secrets decrypted), or None when unset or not in a Pulumi project."""
-    pulumi = shutil.which("pulumi")
-    where = cwd or Path.cwd()
-    if pulumi is None or not any((d / "Pulumi.yaml").exists() or (d / "Pulumi.yml").exists() for d in (where, *where.parents)):
-        return None
-    argv = [pulumi, "config", "get", key] + (["--stack", stack] if stack else [])
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, check=False, stdin=subprocess.DEVNULL)
-    if proc.returncode != 0:
-        return None
-    value = proc.stdout
-    return value[:-1] if value.endswith("\n") else value
+    """One stack config value (secrets decrypted); the whole config is read once per stack."""
+    cache_key = (stack, str(cwd or Path.cwd()))
+    if cache_key not in _CONFIG_CACHE:
+        _CONFIG_CACHE[cache_key] = pulumi_stack_config(stack, cwd)
+    return _CONFIG_CACHE[cache_key].get(key)
+
+
+_CONFIG_CACHE: dict[tuple[Optional[str], str], dict[str, str]] = {}
 
 
 @dataclass(frozen=True)

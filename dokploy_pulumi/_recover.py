@@ -38,7 +38,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, TextIO
 from urllib.parse import unquote, urlsplit
 
 from . import DokployClient, DokployError, NotFoundError
-from ._import import CONFIG_API_KEY, CONFIG_URL, ENV_API_KEY, ENV_URL, Settings, connect
+from ._import import CONFIG_API_KEY, CONFIG_URL, ENV_API_KEY, ENV_URL, Settings, connect, pulumi_stack_config
 
 PREFIX = "pulumi-python:dynamic/dokploy:"
 PROJECT_T = PREFIX + "Project"
@@ -63,6 +63,7 @@ class PulumiCLI:
     stack: Optional[str] = None
     cwd: Optional[Path] = None
     env: Optional[Mapping[str, str]] = None
+    _config: Optional[dict[str, str]] = field(default=None, init=False, repr=False)
 
     def run(self, *args: str, check: bool = True, stack_scoped: bool = True) -> subprocess.CompletedProcess:
         exe = shutil.which("pulumi", path=(self.env or os.environ).get("PATH"))
@@ -91,10 +92,10 @@ class PulumiCLI:
         return json.loads(self.run("stack", "export").stdout)
 
     def config_get(self, key: str) -> Optional[str]:
-        proc = self.run("config", "get", key, check=False)
-        if proc.returncode != 0:
-            return None
-        return proc.stdout[:-1] if proc.stdout.endswith("\n") else proc.stdout
+        """A stack config value (secrets decrypted), read once for all keys."""
+        if self._config is None:
+            self._config = pulumi_stack_config(self.stack, self.cwd, self.env)
+        return self._config.get(key)
 
     def backend_url(self) -> Optional[str]:
         proc = self.run("whoami", "--verbose", "--json", check=False, stack_scoped=False)
@@ -361,6 +362,22 @@ def decide(
     return decision
 
 
+def settle_conflicts(decisions: Sequence[Decision]) -> list[Decision]:
+    """One object can be what at most one pending create made: if several would record the same
+    id (say a Project and a ProjectDuplicate of one name), none does; each lists the candidates."""
+    claims: dict[str, list[Decision]] = {}
+    for d in decisions:
+        if d.chosen is not None:
+            claims.setdefault(d.chosen.id, []).append(d)
+    for object_id, rivals in claims.items():
+        if len(rivals) > 1:
+            for d in rivals:
+                d.action = "ambiguous"
+                others = ", ".join(r.urn for r in rivals if r is not d)
+                d.reason = f"{object_id} would also be recorded for {others}; left pending"
+    return list(decisions)
+
+
 def _source_project(client: DokployClient, source_id: Any) -> Optional[str]:
     if not isinstance(source_id, str) or not source_id:
         return None
@@ -457,19 +474,23 @@ def main(
     choices: Optional[Mapping[str, str]] = None,
     cwd: Optional[Path] = None,
     env: Optional[Mapping[str, str]] = None,
+    cli: Optional[PulumiCLI] = None,
 ) -> int:
-    cli = PulumiCLI(stack=stack, cwd=cwd, env=env)
+    """The `recover` command; returns the exit status (0 done, 2 something left ambiguous)."""
+    cli = cli or PulumiCLI(stack=stack, cwd=cwd, env=env)
     environ = env if env is not None else os.environ
+    locks = file_backend_locks(cli.backend_url(), cli.stack_name())
+    # A live lock means an update is running: its pending creates are not stale. Refuse.
+    _handle_locks(locks, cli, apply, out)
     exported = cli.export()
     deployment = exported.get("deployment") or {}
     ops = pending_creates(deployment)
     others = [op for op in deployment.get("pending_operations") or [] if op.get("type") != "creating"]
-    locks = file_backend_locks(cli.backend_url(), cli.stack_name())
+    if others:
+        print(f"({len(others)} other pending operation(s), not creates: the next `pulumi refresh` or `up` clears them.)",
+              file=out)
     if not ops:
         print("No pending create in the stack's state: nothing to recover.", file=out)
-        if others:
-            print(f"({len(others)} other pending operation(s): `pulumi refresh` clears them.)", file=out)
-        _handle_locks(locks, cli, apply, out)
         return 0
     bound = start_bound(locks, cli)
     since = bound.moment - dt.timedelta(seconds=clock_skew) if bound.moment else None
@@ -482,9 +503,9 @@ def main(
     unknown = sorted(set(choices) - {str((op.get("resource") or {}).get("urn")) for op in ops})
     if unknown:
         raise RecoverFailed(f"--choose names no pending create: {', '.join(unknown)}")
-    decisions = [
-        decide(op, owned, since, clients, choices.get(str((op.get("resource") or {}).get("urn")))) for op in ops
-    ]
+    decisions = settle_conflicts(
+        [decide(op, owned, since, clients, choices.get(str((op.get("resource") or {}).get("urn")))) for op in ops]
+    )
     for d in decisions:
         _report(d, out)
     todo = [d for d in decisions if d.action in ("import", "clear")]
@@ -493,13 +514,11 @@ def main(
         print("", file=out)
         print("Dry run. To carry this out: python -m dokploy_pulumi recover --apply"
               + (f" --stack {_shell_word(stack)}" if stack else ""), file=out)
-        print("which removes the stale lock if any (`pulumi cancel`), edits the state (`pulumi stack export` / "
-              "`pulumi stack import`) and runs:", file=out)
+        print("which edits the state (`pulumi stack export` / `pulumi stack import`) and runs:", file=out)
         if imports:
             print("  " + cli.command("refresh", "--yes", "--skip-pending-creates", *_targets(imports)), file=out)
         print("Then run `pulumi up`.", file=out)
         return 0 if not any(d.action == "ambiguous" for d in decisions) else 2
-    _handle_locks(locks, cli, apply, out)
     if todo:
         backup = _write_backup(exported, cwd)
         print(f"State before the edit saved to {backup} (restore: `{cli.command('stack', 'import', '--file', str(backup))}`).", file=out)
@@ -549,12 +568,13 @@ def _handle_locks(locks: Sequence[Lock], cli: PulumiCLI, apply: bool, out: TextI
             f"the stack is locked by a process that may still be running ({where}). Wait for it, or if you "
             f"are sure it is gone run `{cli.command('cancel', '--yes')}`, then run this again."
         )
+    pids = ", ".join(str(lock.pid) for lock in locks)
     if apply:
         cli.run("cancel", "--yes")
-        print(f"Removed the stale lock left by the killed CLI (pid {', '.join(str(lock.pid) for lock in locks)}).", file=out)
+        print(f"Removed the stale lock left by the killed CLI (pid {pids}, gone).", file=out)
     else:
-        print(f"The stack has a stale lock (pid {', '.join(str(lock.pid) for lock in locks)} is gone): "
-              f"`{cli.command('cancel', '--yes')}` removes it.", file=out)
+        print(f"The stack has a stale lock (pid {pids} is gone); --apply removes it "
+              f"(`{cli.command('cancel', '--yes')}`).", file=out)
 
 
 def _write_backup(exported: Mapping[str, Any], folder: Optional[Path]) -> Path:

@@ -138,6 +138,9 @@ def test_generated_program_adopts_everything_with_reads_only(emu: DokployEmulato
     assert emu.projects() == projects_before  # byte for byte, every column
     assert emu.environments() == envs_before
     stack.preview(expect_no_changes=True)
+    emu.reset_requests()
+    stack.refresh(expect_no_changes=True)  # the state holds exactly what the server holds
+    assert {r.method for r in emu.requests} == {"GET"}
 
     # Every object is now in the state, adopted by id.
     managed = {r["id"] for r in stack.resources() if r["type"].startswith("pulumi-python:dynamic/dokploy:")}

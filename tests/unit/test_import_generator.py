@@ -331,3 +331,12 @@ def test_cli_help_documents_the_command():
     proc = subprocess.run([sys.executable, "-m", "dokploy_pulumi", "import", "--help"], capture_output=True, text=True, check=True)
     for needle in ("--all", "--project-id", "--name", "--output", "--module", "--apply-config", "--secrets-file", "0600", "DOKPLOY_URL", "dokploy:url"):
         assert needle in proc.stdout
+
+
+def test_cli_warns_when_the_providers_check_would_refuse_an_env(emu, monkeypatch, tmp_path):
+    # Node's dotenv (Dokploy) accepts `my-key` and `a.b`; the providers' check does not.
+    emu.create_project("legacy", env="my-key=s3cr3t-value\nOK=1\n")
+    code, out, err = _cli(["import", "--all"], monkeypatch, emu, tmp_path)
+    assert code == 0
+    assert "warning: `pulumi preview` will refuse legacy: env:" in err and "'my-key'" in err
+    assert "s3cr3t-value" not in out + err
