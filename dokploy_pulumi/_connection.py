@@ -15,7 +15,9 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Optional, Union
 
-from ._client import DEFAULT_TIMEOUT, DokployClient
+from ._client import DokployClient
+from ._session import Session
+from ._transport import DEFAULT_TIMEOUT, normalize_url, redact_url
 
 CONFIG_URL = "dokploy:url"
 CONFIG_API_KEY = "dokploy:apiKey"
@@ -105,10 +107,14 @@ def _truthy(value: Optional[str]) -> bool:
 
 
 class ClientPool:
-    """One `DokployClient` (one connection pool) per distinct instance, shared across threads."""
+    """One `DokployClient` (one connection pool) per distinct instance, shared across threads.
 
-    def __init__(self, source: ConfigSource) -> None:
+    Every client shares the pool's `Session` (the process's, unless a test gives its own).
+    """
+
+    def __init__(self, source: ConfigSource, session: Optional[Session] = None) -> None:
         self.source = source
+        self.session = session or Session.current()
         self._clients: dict[tuple[Any, ...], DokployClient] = {}
         self._lock = threading.Lock()
 
@@ -135,17 +141,23 @@ class ClientPool:
             ca, insecure, timeout = connection.ca_bundle, connection.insecure_skip_verify, connection.timeout
         if not url:
             raise CredentialError(f"No Dokploy URL: set {where_url}.")
+        try:
+            normalize_url(url)
+        except ValueError as exc:  # the message never repeats credentials found in the URL
+            raise CredentialError(f"Bad Dokploy URL ({where_url}): {exc}.") from None
         if not key:
-            raise CredentialError(f"No Dokploy API key for {url}: set {where_key}.")
+            raise CredentialError(f"No Dokploy API key for {redact_url(url)}: set {where_key}.")
         verify: Union[bool, str] = False if insecure else (ca or True)
         if isinstance(verify, str) and not os.path.exists(os.path.expanduser(verify)):
-            raise CredentialError(f"The CA bundle {verify!r} for {url} does not exist.")
+            raise CredentialError(f"The CA bundle {verify!r} for {redact_url(url)} does not exist.")
         seconds = DEFAULT_TIMEOUT
         if timeout not in (None, ""):
             parsed = parse_timeout(timeout)
             if parsed is None:
                 where = f"config {CONFIG_TIMEOUT} or ${ENV_TIMEOUT}" if connection is None else "the connection"
-                raise CredentialError(f"The Dokploy timeout ({where}) must be a positive number of seconds, got {timeout!r}.")
+                raise CredentialError(
+                    f"The Dokploy timeout ({where}) must be a positive number of seconds, got {timeout!r}."
+                )
             seconds = parsed
         return url, key, verify, seconds
 
@@ -156,8 +168,8 @@ class ClientPool:
             found = self._clients.get(ident)
             if found is None:
                 try:
-                    found = DokployClient(url, key, verify=verify, timeout=timeout)
+                    found = DokployClient(url, key, verify=verify, timeout=timeout, session=self.session)
                 except ValueError as exc:  # e.g. a CA bundle that holds no certificate
-                    raise CredentialError(f"Cannot use Dokploy at {url}: {exc}") from None
+                    raise CredentialError(f"Cannot use Dokploy at {redact_url(url)}: {exc}") from None
                 self._clients[ident] = found
             return found

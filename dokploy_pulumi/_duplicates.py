@@ -16,7 +16,7 @@ update 1; delete as `Project` (2, or 1 with force_destroy).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from pulumi.dynamic import CheckFailure
 
@@ -25,8 +25,9 @@ from ._dotenv import serialize_env
 from ._environment import DEFAULT_NAME, EnvironmentLifecycle, rolled_back, server_values
 from ._exceptions import DokployError, RefusedError
 from ._lifecycle import Attr, is_unknown
+from ._models import EnvironmentRow
 from ._project import ProjectLifecycle
-from ._reconcile import create_or_find
+from ._reconcile import adopting, create_or_find
 
 #: The `type` values project.duplicate accepts in selectedServices (a zod enum on the server).
 SERVICE_TYPES = ("application", "compose", "libsql", "mariadb", "mongo", "mysql", "postgres", "redis")
@@ -68,17 +69,23 @@ class EnvironmentDuplicateLifecycle(EnvironmentLifecycle):
         return out
 
     def create(self, client: DokployClient, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        source_id = inputs["source_environment_id"]
+        source_project: list[Optional[str]] = []
+
+        def copies() -> Iterable[EnvironmentRow]:
+            # The copy lands in the source's project: ask which (once, and only after a lost answer).
+            if not source_project:
+                source_project.append(client.environment.one(source_id).project_id)
+            return client.environment.search_all(name=like_literal(inputs["name"]), project_id=source_project[0])
+
         outcome = create_or_find(
             "environment",
             inputs["name"],
-            lambda: client.environment.duplicate(
-                inputs["source_environment_id"], inputs["name"], description=inputs["description"] or OMIT
-            ),
-            # The copy lands in the source's project, which we do not know without asking: any project.
-            lambda: client.environment.search_all(name=like_literal(inputs["name"])),
+            client,
+            lambda: client.environment.duplicate(source_id, inputs["name"], description=inputs["description"] or OMIT),
+            copies,
             id_of=lambda r: r.environment_id,
             created_of=lambda r: r.created_at,
-            wait_budget=client.timeout,
         )
         row = outcome.created or outcome.found
         out = server_values(row)
@@ -170,6 +177,7 @@ class ProjectDuplicateLifecycle(ProjectLifecycle):
         outcome = create_or_find(
             "project",
             inputs["name"],
+            client,
             lambda: client.project.duplicate(
                 source_id,
                 inputs["name"],
@@ -181,11 +189,11 @@ class ProjectDuplicateLifecycle(ProjectLifecycle):
             lambda: client.project.search_all(name=like_literal(inputs["name"])),
             id_of=lambda r: r.project_id,
             created_of=lambda r: r.created_at,
-            wait_budget=client.timeout,
         )
         if outcome.found is not None:
             # The answer (the new default environment) was lost: read the project we found instead.
-            found = self.read(client, outcome.found.project_id, inputs)
+            with adopting("project", outcome.found.project_id):
+                found = self.read(client, outcome.found.project_id, inputs)
             if found is None:
                 raise RefusedError(f"project {outcome.found.project_id} vanished right after it was created")
             return outcome.found.project_id, found

@@ -68,6 +68,14 @@ class EnvironmentLifecycle(Lifecycle):
     )
     computed = ("is_default", "created_at")
 
+    def unmanaged(self, news: Mapping[str, Any]) -> frozenset[str]:
+        # The default environment exists before Pulumi declares it, with Dokploy's description
+        # ("Production environment", or whatever was typed in the UI). Left unset, that description
+        # is the server's: adopting must not erase it, and it costs no update.
+        if news.get("name") == DEFAULT_NAME and news.get("description") is None:
+            return frozenset({"description"})
+        return frozenset()
+
     def validate(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[CheckFailure]:
         old, new = olds.get("name"), news.get("name")
         if is_unknown(new) or not olds:
@@ -108,13 +116,13 @@ class EnvironmentLifecycle(Lifecycle):
         outcome = create_or_find(
             "environment",
             inputs["name"],
+            client,
             lambda: client.environment.create(
                 inputs["project_id"], inputs["name"], description=inputs["description"] or OMIT
             ),
             lambda: client.environment.search_all(name=like_literal(inputs["name"]), project_id=inputs["project_id"]),
             id_of=lambda r: r.environment_id,
             created_of=lambda r: r.created_at,
-            wait_budget=client.timeout,
         )
         row = outcome.created or outcome.found
         out = server_values(row)
@@ -131,7 +139,8 @@ class EnvironmentLifecycle(Lifecycle):
 
     def _converge(self, client: DokployClient, row: EnvironmentRow, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         out = server_values(row)
-        changed = {k for k in ("name", "description", "env") if out[k] != inputs[k]}
+        managed = {"name", "description", "env"} - self.unmanaged(inputs)
+        changed = {k for k in managed if out[k] != inputs[k]}
         if changed:
             out.update(self._push(client, row.environment_id, inputs, changed, is_default=row.is_default))
         return row.environment_id, out

@@ -91,7 +91,27 @@ class PermissionDeniedError(APIStatusError):
 
 
 class NotFoundError(APIStatusError):
-    """The object does not exist: a 404, or one of the 400 answers that wrap "not found"."""
+    """The object does not exist: the procedure's own NOT_FOUND, or the 400 that wraps it.
+
+    Only an answer that is about the object counts: on v0.30 a tRPC NOT_FOUND whose `data.path` is
+    the procedure called; on servers whose errors carry no `data` (v0.26), the procedure's own
+    message ("Project not found"), not the router's "Not found"; or the exact wrapper a procedure
+    puts around it ("Error updating the environment: Environment not found").
+    """
+
+
+class EndpointNotFoundError(APIStatusError):
+    """A 404 that says nothing about the object: an HTML page from a proxy, a URL with a wrong
+    path, or anything that is not Dokploy's own answer about the procedure called.
+
+    Never read this as "the object is gone": the URL (or the server in front of Dokploy) is
+    probably wrong.
+    """
+
+
+class UnknownProcedureError(EndpointNotFoundError):
+    """Dokploy's router answered that it has no such procedure (`404 {"message": "Not found",
+    "code": "NOT_FOUND"}`): a server too old for it (e.g. `project.search` before v0.28)."""
 
 
 class ConflictError(APIStatusError):
@@ -120,3 +140,162 @@ class InternalServerError(APIStatusError):
 
 class RefusedError(DokployError):
     """The provider refused an operation that would lose data (e.g. removing a project with services)."""
+
+
+class AmbiguousCreateError(DokployError):
+    """A create's answer was lost and the object it made could not be identified with certainty."""
+
+
+class UnconfirmedDeleteError(DokployError):
+    """A delete's answer was lost and the object is still there."""
+
+
+# -- mapping an answer to an exception (the one place that does it) --------------------------------
+
+#: The exact "not found" messages a procedure wraps into a 400 (`"<wrapper>: <inner>"`), per
+#: procedure, as the real servers send them (v0.26.7 and v0.30.2). Only these mean "the object in
+#: the request does not exist"; other 400s that mention "not found" are about something else.
+WRAPPED_NOT_FOUND: dict[str, tuple[str, ...]] = {
+    "environment.update": ("Error updating the environment: Environment not found",),
+    "environment.duplicate": ("Error duplicating the environment: Environment not found",),
+}
+
+#: The message of Dokploy's router when no procedure matches the path and method.
+ROUTER_NOT_FOUND = "Not found"
+
+
+def _is_dokploy_error_body(body: Any) -> bool:
+    """A tRPC error body (`message` and `code`), as opposed to a proxy's page or some other JSON."""
+    return isinstance(body, dict) and isinstance(body.get("message"), str) and isinstance(body.get("code"), str)
+
+
+def classify_404(procedure: str, body: Any) -> type[APIStatusError]:
+    """Which exception a 404 is: only the procedure's own NOT_FOUND says the object is gone.
+
+    v0.30 sends `data.path` (the procedure that answered); v0.26 sends no `data`, and then the
+    router's own answer is told apart by its message ("Not found" against "Project not found").
+    """
+    if not _is_dokploy_error_body(body) or body["code"] != "NOT_FOUND":
+        return EndpointNotFoundError
+    data = body.get("data")
+    if isinstance(data, dict) and "path" in data:
+        return NotFoundError if data.get("path") == procedure else EndpointNotFoundError
+    if body["message"] == ROUTER_NOT_FOUND:
+        return UnknownProcedureError
+    if isinstance(data, dict):
+        # v0.30's router answer carries `data` without `path`.
+        return UnknownProcedureError
+    return NotFoundError
+
+
+def is_wrapped_not_found(procedure: str, status: int, body: Any) -> bool:
+    """A 400 whose message is exactly one of the procedure's wrapped not-found answers."""
+    if status != 400 or not _is_dokploy_error_body(body):
+        return False
+    data = body.get("data")
+    if isinstance(data, dict) and "path" in data and data.get("path") != procedure:
+        return False
+    return body["message"] in WRAPPED_NOT_FOUND.get(procedure, ())
+
+
+def server_message(body: Any, text: str) -> str:
+    """The server's own message, or the start of its body (whitespace folded) when it sent none."""
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"]
+    snippet = " ".join(text.split())[:200]
+    return snippet or "(empty body)"
+
+
+def field_errors(body: Any) -> dict[str, list[str]]:
+    """The server's per-field reasons, from `issues` or `data.zodError.fieldErrors`."""
+    errors: dict[str, list[str]] = {}
+    if not isinstance(body, dict):
+        return errors
+    for issue in body.get("issues") or []:
+        if isinstance(issue, dict):
+            path = ".".join(str(p) for p in issue.get("path") or []) or "(input)"
+            errors.setdefault(path, []).append(str(issue.get("message", "")))
+    data = body.get("data")
+    zod = data.get("zodError") if isinstance(data, dict) else None
+    if isinstance(zod, dict):
+        for name, reasons in (zod.get("fieldErrors") or {}).items():
+            for reason in reasons or []:
+                if reason not in errors.get(name, []):
+                    errors.setdefault(name, []).append(str(reason))
+    return errors
+
+
+def _is_validation_failure(body: Any) -> bool:
+    if not _is_dokploy_error_body(body) or body["code"] != "BAD_REQUEST":
+        return False
+    data = body.get("data")
+    return bool(body.get("issues")) or (isinstance(data, dict) and data.get("zodError") is not None) or (
+        body["message"] == "Input validation failed"
+    )
+
+
+def error_for_response(
+    status: int,
+    body: Any,
+    text: str,
+    *,
+    where: str,
+    base_url: str,
+    key_worked: bool,
+    retry_after: Optional[float],
+    content_type: Optional[str],
+    procedure: str,
+    method: str,
+    path: str,
+) -> APIStatusError:
+    """The exception for an error answer, chosen by its status and structured fields."""
+    reason = server_message(body, text)
+    kw: dict[str, Any] = dict(
+        status=status, server_message=reason, body=body, procedure=procedure, method=method, path=path
+    )
+    head = f"Dokploy {where} failed with {status}: {reason}"
+    if status == 401:
+        hint = (
+            " The same API key worked earlier in this run, so it is most likely rate-limited "
+            "(Dokploy answers 401, not 429, to a rate-limited key); wait and retry."
+            if key_worked
+            else " Check the API key (config dokploy:apiKey or DOKPLOY_API_KEY) and that it belongs to "
+            "the organization that owns this object."
+        )
+        return AuthenticationError(head + "." + hint, probably_rate_limited=key_worked, **kw)
+    if status == 403:
+        return PermissionDeniedError(head, **kw)
+    if status == 404:
+        kind = classify_404(procedure, body)
+        if kind is UnknownProcedureError:
+            return UnknownProcedureError(
+                f"{head}. The Dokploy at {base_url} has no procedure {procedure}: the server is "
+                "probably older than this call needs (or the URL points at something else).",
+                **kw,
+            )
+        if kind is EndpointNotFoundError:
+            what = content_type.split(";")[0] if content_type else "no content type"
+            return EndpointNotFoundError(
+                f"{head} ({what}). That is not Dokploy's answer about the object: the URL "
+                f"{base_url} is probably wrong (a path Dokploy is not served at), or a proxy in front "
+                "of it answered. Nothing was concluded about the object.",
+                **kw,
+            )
+        return NotFoundError(head, **kw)
+    if status == 400:
+        if _is_validation_failure(body):
+            fields = field_errors(body)
+            detail = "; ".join(f"{f}: {', '.join(r)}" for f, r in fields.items())
+            return InputValidationError(f"{head} ({detail})" if detail else head, field_errors=fields, **kw)
+        if is_wrapped_not_found(procedure, status, body):
+            return NotFoundError(head, **kw)
+        return BadRequestError(head, **kw)
+    if status == 409:
+        return ConflictError(head, **kw)
+    if status == 415:
+        return UnsupportedMediaTypeError(head, **kw)
+    if status == 429:
+        return RateLimitError(head, retry_after=retry_after, **kw)
+    if status >= 500:
+        return InternalServerError(head, retry_after=retry_after, **kw)
+    return APIStatusError(head, **kw)

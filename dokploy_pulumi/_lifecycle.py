@@ -31,7 +31,6 @@ from ._client import DokployClient, normalize_url
 from ._connection import ClientPool, ConfigSource, Connection, CredentialError, parse_timeout
 from ._dotenv import ENV_KEY_RE, env_as_dict, quote_env_value
 from ._exceptions import DokployError
-from ._reconcile import remember
 
 PROVIDER_KEY = "__provider"
 
@@ -179,6 +178,11 @@ class Lifecycle:
         """Resource-specific check failures on the normalised new inputs."""
         return []
 
+    def unmanaged(self, news: Mapping[str, Any]) -> frozenset[str]:
+        """Inputs these declared inputs leave to the server: kept as None (not normalised), never
+        diffed and never sent, so the server's value stays and shows in the outputs."""
+        return frozenset()
+
     def create(self, client: DokployClient, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError
 
@@ -256,8 +260,12 @@ class DokployProvider(ResourceProvider):
         lc = self.lifecycle
         failures: list[CheckFailure] = []
         inputs: dict[str, Any] = {}
+        unmanaged = lc.unmanaged(news)
         for attr in lc.inputs:
             value = news.get(attr.name)
+            if attr.name in unmanaged:
+                inputs[attr.name] = None
+                continue
             reason = _validate(attr, value)
             if reason:
                 failures.append(CheckFailure(attr.name, reason))
@@ -278,8 +286,9 @@ class DokployProvider(ResourceProvider):
     def changed_inputs(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> tuple[list[str], list[str]]:
         changed: list[str] = []
         replaces: list[str] = []
+        unmanaged = self.lifecycle.unmanaged(news)
         for attr in self.lifecycle.inputs:
-            if attr.create_only:
+            if attr.create_only or attr.name in unmanaged:
                 continue
             new = news.get(attr.name)
             if is_unknown(new):
@@ -299,7 +308,10 @@ class DokployProvider(ResourceProvider):
                 replaces.append(attr.name)
         return changed, replaces
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # Every resource of the stack is diffed during `up`: its object is held, never to be adopted
+        # by another resource's lost create.
+        self._clients().session.remember(id_)
         changed, replaces = self.changed_inputs(olds, news)
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
@@ -313,7 +325,7 @@ class DokployProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = {a.name: normalize(a, props.get(a.name)) for a in self.lifecycle.inputs}
         id_, server = self._run("create", inputs, None, lambda: self.lifecycle.create(self._client(inputs), inputs))
-        remember(id_)
+        self._clients().session.remember(id_)
         return CreateResult(id_, self._outputs(inputs, server))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -321,7 +333,7 @@ class DokployProvider(ResourceProvider):
         server = self._run("read", props, id_, lambda: lc.read(self._client(props), id_, props))
         if server is None:
             return ReadResult(None, {})  # deleted out of band: the engine drops it from state
-        remember(id_)
+        self._clients().session.remember(id_)
         olds = {a.name: normalize(a, props.get(a.name)) for a in lc.inputs}
         # Computed values the read does not return (environment.one has no createdAt) are kept.
         kept = {k: props.get(k) for k in lc.computed}
@@ -335,7 +347,7 @@ class DokployProvider(ResourceProvider):
         inputs = {a.name: normalize(a, news.get(a.name)) for a in lc.inputs}
         changed, _ = self.changed_inputs(olds, inputs)
         api_fields = {n for n in changed if not lc.attr(n).state_only}
-        remember(id_)
+        self._clients().session.remember(id_)
         server: dict[str, Any] = {k: olds.get(k) for k in lc.computed}
         if api_fields:
             server.update(

@@ -15,7 +15,7 @@ from ._dotenv import parse_env, serialize_env
 from ._exceptions import DokployError, NotFoundError, RefusedError
 from ._lifecycle import Attr, Lifecycle
 from ._models import ProjectDetail, ProjectRow
-from ._reconcile import answer_lost, confirm_gone, create_or_find
+from ._reconcile import adopting, answer_lost, confirm_gone, create_or_find
 
 
 def _server_values(row: ProjectRow) -> dict[str, Any]:
@@ -52,6 +52,7 @@ class ProjectLifecycle(Lifecycle):
         outcome = create_or_find(
             "project",
             inputs["name"],
+            client,
             lambda: client.project.create(
                 inputs["name"],
                 description=inputs["description"] or OMIT,
@@ -60,10 +61,10 @@ class ProjectLifecycle(Lifecycle):
             lambda: client.project.search_all(name=like_literal(inputs["name"])),
             id_of=lambda r: r.project_id,
             created_of=lambda r: r.created_at,
-            wait_budget=client.timeout,
         )
         if outcome.found is not None:
-            return self._adopt(client, outcome.found.project_id, inputs)
+            with adopting("project", outcome.found.project_id):
+                return self._adopt(client, outcome.found.project_id, inputs)
         result = outcome.created
         out = _server_values(result.project)
         # Servers before v0.25 return the bare row and have no environments.

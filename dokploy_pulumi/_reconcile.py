@@ -3,52 +3,38 @@
 When a create POST fails without a response (dropped connection, timeout after sending), the
 server may or may not have created the object, and may still be creating it. Repeating the POST
 could make a duplicate (names are not unique in Dokploy); giving up could leave an orphan that
-Pulumi never learns about. So we look for it: exact name, created after the request started (less a
-clock-skew allowance), not an object this provider process already manages. Exactly one: adopt it.
-Several: fail and list them. None after waiting as long as the server might still be working: fail,
-saying that nothing was created and `pulumi up` can be run again.
+Pulumi never learns about. So we look for it, and adopt only what this request can have made:
+
+- the exact name, in the right project for environments;
+- created after the request was sent, by the server's own clock: `createdAt` is stamped by the
+  server, and its `Date` headers bound the offset between its clock and ours (`ServerClock`), so an
+  object made even a second before the request is not taken for ours;
+- not an object this provider process already manages (any resource of the stack it created,
+  read, updated or diffed: `Session.remember`).
+
+Exactly one: adopt it. Several, or one whose creation time cannot be proven: fail and list them
+with their ids. None after waiting as long as the server might still be working: fail, saying that
+nothing was created and `pulumi up` can be run again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Generic, Iterable, Optional, TypeVar
+from typing import Callable, Generic, Iterable, Iterator, Optional, TypeVar
 
+from ._client import DokployClient
 from ._exceptions import (
+    AmbiguousCreateError,
     APIConnectionError,
     DokployError,
     InternalServerError,
     InvalidResponseError,
     NotFoundError,
+    UnconfirmedDeleteError,
 )
-
-#: How far the server's clock may lag ours and still count an object as "created after we asked".
-CLOCK_SKEW_SECONDS = 120.0
-
-_managed: set[str] = set()
-_managed_lock = threading.Lock()
-
-
-def remember(*ids: Optional[str]) -> None:
-    """Record ids this process manages, so that reconciliation never adopts them a second time."""
-    with _managed_lock:
-        _managed.update(i for i in ids if i)
-
-
-def is_managed(id_: str) -> bool:
-    with _managed_lock:
-        return id_ in _managed
-
-
-class AmbiguousCreateError(DokployError):
-    """A create's answer was lost and the object could not be identified with certainty."""
-
-
-class UnconfirmedDeleteError(DokployError):
-    """A delete's answer was lost and the object is still there."""
 
 
 def answer_lost(exc: BaseException) -> bool:
@@ -106,10 +92,15 @@ def _parse_time(value: Optional[str]) -> Optional[float]:
 Row = TypeVar("Row")
 
 
+def _listed(rows: list[Row], id_of: Callable[[Row], str], created_of: Callable[[Row], Optional[str]]) -> str:
+    return ", ".join(f"{id_of(r)} (created {created_of(r) or 'at an unknown time'})" for r in rows)
+
+
 def find_created(
     what: str,
     name: str,
-    started: float,
+    client: DokployClient,
+    sent_at: float,
     search: Callable[[], Iterable[Row]],
     id_of: Callable[[Row], str],
     created_of: Callable[[Row], Optional[str]],
@@ -117,28 +108,39 @@ def find_created(
     wait_budget: float,
     poll_interval: float = 0.5,
 ) -> Row:
-    """Return the one object a lost create made, or raise AmbiguousCreateError listing candidates."""
-    cutoff = started - CLOCK_SKEW_SECONDS
+    """Return the one object a lost create made, or raise AmbiguousCreateError listing candidates.
+
+    `search` yields the rows that may be it (exact name is checked here; the caller narrows to the
+    right project). `sent_at` is our clock (time.time()) just before the request was sent.
+    """
     deadline = time.monotonic() + max(0.0, wait_budget)
     while True:
-        candidates = []
-        for row in search():
-            created = _parse_time(created_of(row))
-            if getattr(row, "name", None) != name or is_managed(id_of(row)):
-                continue
-            if created is not None and created < cutoff:
-                continue
-            candidates.append(row)
-        if len(candidates) == 1:
-            remember(id_of(candidates[0]))
-            return candidates[0]
-        if len(candidates) > 1:
-            listed = ", ".join(f"{id_of(c)} (created {created_of(c)})" for c in candidates)
-            raise AmbiguousCreateError(
-                f"the answer to creating {what} {name!r} was lost ({lost}), and {len(candidates)} "
-                f"{what}s named {name!r} were created since: {listed}. Pulumi cannot tell which is its "
-                f"own. Delete the extra ones in Dokploy, or adopt one with adopt_id, then run `pulumi up` again."
-            )
+        rows = [r for r in search() if getattr(r, "name", None) == name and not client.session.is_managed(id_of(r))]
+        # After the search, so that its own answer's Date header counts as a measurement.
+        cutoff = client.clock.server_time_at_least(sent_at)
+        if cutoff is None:
+            if rows:
+                raise AmbiguousCreateError(
+                    f"the answer to creating {what} {name!r} was lost ({lost}). {len(rows)} {what}(s) named "
+                    f"{name!r} exist ({_listed(rows, id_of, created_of)}), but the server sends no Date "
+                    "header, so Pulumi cannot prove which was made by this request. Delete the one it made "
+                    "in Dokploy, or adopt it with adopt_id, then run `pulumi up` again."
+                )
+        else:
+            # createdAt has millisecond precision; the bound is exact to the microsecond.
+            fresh = [r for r in rows if (_parse_time(created_of(r)) or 0.0) >= cutoff - 0.001]
+            unknown = [r for r in rows if _parse_time(created_of(r)) is None]
+            candidates = fresh + unknown
+            if len(fresh) == 1 and not unknown:
+                client.session.remember(id_of(fresh[0]))
+                return fresh[0]
+            if candidates:
+                raise AmbiguousCreateError(
+                    f"the answer to creating {what} {name!r} was lost ({lost}), and {len(candidates)} "
+                    f"{what}s named {name!r} may have been made by it: {_listed(candidates, id_of, created_of)}. "
+                    f"Pulumi cannot tell which is its own. Delete the extra ones in Dokploy, or adopt one "
+                    f"with adopt_id, then run `pulumi up` again."
+                )
         if time.monotonic() >= deadline:
             raise AmbiguousCreateError(
                 f"the answer to creating {what} {name!r} was lost ({lost}), and no such {what} appeared "
@@ -163,19 +165,40 @@ class Outcome(Generic[Made, Row]):
 def create_or_find(
     what: str,
     name: str,
+    client: DokployClient,
     create: Callable[[], Made],
     search: Callable[[], Iterable[Row]],
     id_of: Callable[[Row], str],
     created_of: Callable[[Row], Optional[str]],
-    wait_budget: float,
 ) -> Outcome[Made, Row]:
-    """Run a create POST; if its answer is lost, find what it made instead (see `find_created`)."""
-    started = time.time()
+    """Run a create POST; if its answer is lost, find what it made instead (see `find_created`).
+
+    The search waits up to the client's timeout for the object to appear: a request that timed out
+    may still be running on the server.
+    """
+    sent_at = time.time()
     try:
         return Outcome(created=create())
     except DokployError as lost:
         if not answer_lost(lost):
             raise
         error = lost
-    found = find_created(what, name, started, search, id_of, created_of, error, wait_budget)
+    found = find_created(what, name, client, sent_at, search, id_of, created_of, error, client.timeout)
     return Outcome(found=found)
+
+
+@contextmanager
+def adopting(what: str, id_: str) -> Iterator[None]:
+    """Around the steps that take over an object found after a lost create: if they fail, the
+    object exists in Dokploy but not in Pulumi state, so the error names it and how to adopt it."""
+    try:
+        yield
+    except DokployError as exc:
+        error = DokployError(
+            f"the {what} {id_} made by this create was found after its answer was lost, but taking it "
+            f"over failed: {exc} It exists in Dokploy and Pulumi does not manage it: delete it in "
+            f"Dokploy, or declare it with adopt_id={id_!r}, then run `pulumi up` again."
+        )
+    else:
+        return
+    raise error

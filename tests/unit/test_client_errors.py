@@ -31,6 +31,7 @@ from dokploy_pulumi import (
     InternalServerError,
     InvalidResponseError,
     NotFoundError,
+    UnknownProcedureError,
     PermissionDeniedError,
     RateLimitError,
     UnsupportedMediaTypeError,
@@ -282,10 +283,13 @@ def test_404_project_not_found(client, caplog):
     assert_key_hidden(exc, caplog)
 
 
-def test_404_unknown_procedure(client, caplog):
-    with pytest.raises(NotFoundError) as info:
+def test_404_unknown_procedure_is_not_a_statement_about_an_object(client, caplog):
+    # The router's "no such procedure" says nothing about any object: never NotFoundError.
+    with pytest.raises(UnknownProcedureError) as info:
         client.get("project.nothingHere", None)
+    assert not isinstance(info.value, NotFoundError)
     assert_names(info.value, "project.nothingHere", "Not found")
+    assert "has no procedure project.nothingHere" in str(info.value)
     assert_key_hidden(info.value, caplog)
 
 
@@ -302,11 +306,12 @@ def test_400_wrapped_not_found(client, caplog, procedure):
     assert_key_hidden(exc, caplog)
 
 
-def test_400_foreign_key_is_not_found(client, caplog):
+def test_400_unknown_project_on_environment_create_is_not_found(client, caplog):
+    # The server's 400 carries raw SQL whose words differ by release; the client asks project.one.
     with pytest.raises(NotFoundError) as info:
         client.environment.create(MISSING, "orphan")
     assert info.value.status == 400
-    assert_names(info.value, "environment.create", "foreign key")
+    assert_names(info.value, "environment.create", f"project {MISSING} does not exist")
     assert_key_hidden(info.value, caplog)
 
 

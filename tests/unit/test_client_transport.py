@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from dokploy_pulumi import APITimeoutError, DokployClient, __version__
-from dokploy_pulumi._client import OMIT, USER_AGENT, _retry_after_seconds, normalize_url
+from dokploy_pulumi._transport import OMIT, USER_AGENT, normalize_url
+from dokploy_pulumi._transport import retry_after_seconds as _retry_after_seconds
 from dokploy_pulumi.testing import DokployEmulator
 
 KEY = "dkp-transport-SECRET-77aa"
@@ -47,7 +48,7 @@ def client(emu: DokployEmulator) -> Iterator[DokployClient]:
 
 def count_new_connections(c: DokployClient) -> list[Any]:
     """Spy on the client's own httpcore pool: one entry per TCP connection it opens."""
-    pool = c._http._transport._pool  # httpx.HTTPTransport -> httpcore.ConnectionPool
+    pool = c._t._http._transport._pool  # httpx.HTTPTransport -> httpcore.ConnectionPool
     created: list[Any] = []
     original = pool.create_connection
 
@@ -197,7 +198,7 @@ def test_retry_after_http_date():
 def test_timeout_is_configurable(emu):
     with make(emu, timeout=2.5) as c:
         assert c.timeout == 2.5
-        assert c._http.timeout == httpx.Timeout(2.5)
+        assert c._t._http.timeout == httpx.Timeout(2.5)
     emu.latency = 0.3
     try:
         with make(emu, timeout=2.0, max_retries=0) as c:

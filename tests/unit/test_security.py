@@ -35,7 +35,7 @@ OTHER_SECRET = "postgres://admin:hunter2-very-secret@db:5432/app"
 
 def _ssl_context(client: DokployClient) -> ssl.SSLContext:
     # httpx keeps the context on its connection pool (httpx 0.28 / httpcore 1.x; pinned in constraints).
-    return client._http._transport._pool._ssl_context  # type: ignore[attr-defined]
+    return client._t._http._transport._pool._ssl_context  # type: ignore[attr-defined]
 
 
 # -- TLS ------------------------------------------------------------------------------------------
