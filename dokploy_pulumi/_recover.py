@@ -506,6 +506,18 @@ def main(
     decisions = settle_conflicts(
         [decide(op, owned, since, clients, choices.get(str((op.get("resource") or {}).get("urn")))) for op in ops]
     )
+    in_state = {str(r.get("urn")) for r in deployment.get("resources") or []}
+    for d in decisions:
+        if d.urn in in_state and d.action != "skip":
+            # A later `pulumi up` created this resource anyway (or a replacement was interrupted):
+            # the state has it, so the pending create is only stale. What it made, if anything, is
+            # an orphan: list it, never record a second resource under one URN.
+            d.action = "clear"
+            d.reason = (
+                "the state already has a resource with this URN (a later `pulumi up`, or an interrupted "
+                "replacement): the pending create is stale"
+                + ("; the candidate(s) below are orphans to delete in Dokploy" if d.candidates else "")
+            )
     for d in decisions:
         _report(d, out)
     todo = [d for d in decisions if d.action in ("import", "clear")]

@@ -170,14 +170,24 @@ def test_the_engine_alone_duplicates_what_interrupted_creates_made(emu: DokployE
     assert app not in _pending(stack)
     assert app not in {r["urn"].rsplit("::", 1)[-1] for r in stack.resources()}
 
-    # A plain `pulumi up` then creates every interrupted resource again: duplicates, and the
-    # remaining pending creates stay in the state.
-    stack.up()
+    # A plain `pulumi up` only warns, then creates every interrupted resource again: duplicates,
+    # and the remaining pending creates stay in the state.
+    up = stack.up()
+    assert "pending operations from previous deployment" in up.output
     counts = _by_name(emu)
     assert counts[NAMES["base"]] == 1
     assert sorted(counts[NAMES[n]] for n in ("app1", "app2", "app3")) == [1, 2, 2]
     assert sum(e["name"] == "staging" for e in emu.environments()) == 2
     assert len(_pending(stack)) == 3
+
+    # `refresh --clear-pending-creates` forgets them all: what the killed creates made stays on
+    # the server, owned by nothing (orphans).
+    stack.run("refresh", "--yes", "--clear-pending-creates")
+    assert _pending(stack) == []
+    in_state = {r.get("id") for r in stack.resources()}
+    orphans = [i for n, i in made.items() if n != NAMES["base"]]
+    assert len(orphans) == 2 and not set(orphans) & in_state
+    assert all(emu.get_project(i) is not None for i in orphans)
 
 
 def _pending_urns(stack: PulumiStack) -> list[str]:

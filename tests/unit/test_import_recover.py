@@ -260,3 +260,22 @@ def test_main_refuses_while_the_lock_holder_lives(emu, tmp_path):
     with pytest.raises(rec.RecoverFailed, match="may still be running"):
         rec.main(stack="dev", apply=True, clock_skew=120, out=io.StringIO(), cli=cli, cwd=tmp_path)
     assert not any(c[0] in ("cancel", "stack", "refresh") for c in cli.commands)
+
+
+def test_a_pending_create_whose_urn_is_already_in_the_state_is_cleared_and_orphans_listed(emu, tmp_path):
+    # After a plain `pulumi up` following the kill: the resource exists (the duplicate), the old
+    # pending create is still there, and the object the interrupted create made is an orphan.
+    orphan = emu.create_project("shop")["projectId"]
+    duplicate = emu.create_project("shop")["projectId"]
+    exported = _exported(
+        _op(rec.PROJECT_T, "shop", name="shop"), resources=[_resource(rec.PROJECT_T, "shop", duplicate)]
+    )
+    cli = FakeCLI(exported, {"dokploy:url": emu.url, "dokploy:apiKey": KEY})
+    out = io.StringIO()
+    assert rec.main(stack="dev", apply=True, clock_skew=120, out=out, cli=cli, cwd=tmp_path) == 0
+    text = out.getvalue()
+    assert f"- CLEAR {_urn(rec.PROJECT_T, 'shop')}" in text and "stale" in text and f"candidate {orphan}" in text
+    dep = cli.imported["deployment"]
+    assert dep["pending_operations"] == []
+    assert [r.get("id") for r in dep["resources"] if r["type"] == rec.PROJECT_T] == [duplicate]
+    assert not any(c[0] == "refresh" for c in cli.commands)
