@@ -29,7 +29,7 @@ from pulumi.runtime import rpc
 
 from ._client import DokployClient, normalize_url
 from ._connection import ClientPool, ConfigSource, Connection, CredentialError, parse_timeout
-from ._dotenv import ENV_KEY_RE, env_as_dict, quote_env_value
+from ._dotenv import ENV_KEY_RE, env_as_dict, quote_env_value, unrepresentable_env_keys
 from ._exceptions import DokployError
 
 PROVIDER_KEY = "__provider"
@@ -140,10 +140,20 @@ def _validate(attr: Attr, value: Any) -> Optional[str]:
             if odd:
                 # Name the keys only: the values may be secret.
                 return f"env values must be strings (keys {', '.join(odd)})"
-        bad = sorted(k for k in env_as_dict(value) if not ENV_KEY_RE.match(k))
+        env = env_as_dict(value)
+        bad = sorted(k for k in env if not ENV_KEY_RE.match(k))
         if bad:
             shown = ", ".join(repr(k) for k in bad[:10])
             return f"env keys must be valid variable names ([A-Za-z_][A-Za-z0-9_]*): {shown}"
+        lossy = unrepresentable_env_keys({k: v for k, v in env.items() if not is_unknown(v)})
+        if lossy:
+            # Dokploy hands services what Node's dotenv parses; no spelling carries these values.
+            shown = ", ".join(repr(k) for k in lossy[:10])
+            return (
+                f"env values of {shown} cannot reach Dokploy's services unchanged: Dokploy parses env with "
+                "Node's dotenv, which has no escapes, and no quoting carries them (see the README's "
+                "section on env). Change them; they are not shown here because they may be secret."
+            )
     if attr.kind == "connection":
         conn = value if isinstance(value, Connection) else None
         if conn is None and isinstance(value, Mapping):
@@ -316,6 +326,11 @@ class DokployProvider(ResourceProvider):
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
     # -- create / read / update / delete ---------------------------------------------------------
+    def _normalized(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        """The canonical inputs (as `check` stores them): inputs left to the server stay None."""
+        unmanaged = self.lifecycle.unmanaged(props)
+        return {a.name: None if a.name in unmanaged else normalize(a, props.get(a.name)) for a in self.lifecycle.inputs}
+
     def _outputs(self, inputs: Mapping[str, Any], server: Mapping[str, Any]) -> dict[str, Any]:
         outs = {a.name: inputs.get(a.name) for a in self.lifecycle.inputs}
         outs.update({k: None for k in self.lifecycle.computed})
@@ -323,7 +338,7 @@ class DokployProvider(ResourceProvider):
         return outs
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        inputs = {a.name: normalize(a, props.get(a.name)) for a in self.lifecycle.inputs}
+        inputs = self._normalized(props)
         id_, server = self._run("create", inputs, None, lambda: self.lifecycle.create(self._client(inputs), inputs))
         self._clients().session.remember(id_)
         return CreateResult(id_, self._outputs(inputs, server))
@@ -334,7 +349,7 @@ class DokployProvider(ResourceProvider):
         if server is None:
             return ReadResult(None, {})  # deleted out of band: the engine drops it from state
         self._clients().session.remember(id_)
-        olds = {a.name: normalize(a, props.get(a.name)) for a in lc.inputs}
+        olds = self._normalized(props)
         # Computed values the read does not return (environment.one has no createdAt) are kept.
         kept = {k: props.get(k) for k in lc.computed}
         outs = self._outputs(olds, {**kept, **server})
@@ -344,7 +359,7 @@ class DokployProvider(ResourceProvider):
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         lc = self.lifecycle
-        inputs = {a.name: normalize(a, news.get(a.name)) for a in lc.inputs}
+        inputs = self._normalized(news)
         changed, _ = self.changed_inputs(olds, inputs)
         api_fields = {n for n in changed if not lc.attr(n).state_only}
         self._clients().session.remember(id_)
