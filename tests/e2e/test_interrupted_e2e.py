@@ -247,3 +247,5 @@ def test_recover_then_up_leaves_one_object_per_resource(emu: DokployEmulator, pu
     assert "TOKEN=t0k-recover" in staging[0]["env"]
     assert json.dumps(stack.export()["deployment"].get("pending_operations") or []) == "[]"
     stack.preview(expect_no_changes=True)
+    again = _recover(stack, "--apply")
+    assert again.returncode == 0 and "nothing to recover" in again.stdout

@@ -312,7 +312,8 @@ def test_cli_writes_program_and_private_script_and_never_prints_values(emu, monk
     script = tmp_path / imp.SECRETS_SCRIPT
     assert stat.S_IMODE(script.stat().st_mode) == 0o600
     assert "mode 0600" in err and "SECRET" in err
-    for secret in ('Q="say', "l1", "DEBUG=1", "X=1"):
+    # (Fragments no generated id or name can contain: ids are [A-Za-z0-9_-].)
+    for secret in ('Q="say', 'ML="l1', "C:\\path", "DEBUG=1", "X=1"):
         assert secret not in out + err + program
         assert secret in script.read_text()
     # An existing program is not overwritten without --force.
