@@ -1,0 +1,203 @@
+"""examples/review-environments end to end: the platform stack with the real CLI, review.py (the
+Automation API, which runs the same CLI) for the PRs, all against the emulator.
+
+review.py runs as CI would run it: a subprocess with the environment of the platform stack's
+isolated CLI (its file backend, private PULUMI_HOME, passphrase, PYTHONPATH, PULUMI_PYTHON_CMD and
+the CLI's folder first on PATH, from tests/e2e/_pulumi.py), so both stacks share one backend and
+the StackReference resolves.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+from dotenv import dotenv_values
+
+from _pulumi import REPO_ROOT, PulumiStackFactory
+from dokploy_pulumi.testing import DokployEmulator, RecordedRequest
+
+EXAMPLE = REPO_ROOT / "examples" / "review-environments"
+REVIEW = EXAMPLE / "review.py"
+API_KEY = "e2e-review-envs-key-0123456789"
+STAGING_ENV = {"LOG_LEVEL": "debug", "DATABASE_URL": "postgres://staging-db:5432/shop"}
+REVIEW_TIMEOUT = 240.0
+
+
+def parse_env(text: str) -> dict[str, Optional[str]]:
+    return dict(dotenv_values(stream=io.StringIO(text)))
+
+
+def mutations(requests: list[RecordedRequest]) -> list[tuple[str, Any]]:
+    """(procedure, id it acted on) of every POST, in order: what changed on the server."""
+    found = []
+    for r in requests:
+        if r.method == "POST":
+            body = r.body if isinstance(r.body, dict) else {}
+            found.append((r.procedure, body.get("environmentId") or body.get("projectId")))
+    return found
+
+
+class Review:
+    """Runs examples/review-environments/review.py like a CI job does."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.env, self.cwd = env, cwd
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            [sys.executable, str(REVIEW), *args],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=REVIEW_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        assert proc.returncode == 0, (
+            f"review.py {' '.join(args)} exited {proc.returncode}\n"
+            f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
+        )
+        return proc
+
+    def list(self) -> list[dict[str, Any]]:
+        return json.loads(self("list", "--json").stdout)
+
+
+# About 16 CLI-driving processes in sequence: ~2 minutes on 2 idle cores, nearer 3 when the
+# machine is busy; the limit only keeps a loaded CI runner from failing it for time alone.
+@pytest.mark.timeout(480)
+def test_review_environments_up_push_down_list(pulumi_stack: PulumiStackFactory, tmp_path: Path):
+    with DokployEmulator(api_key=API_KEY) as emu:
+        env: dict[str, Optional[str]] = {k: None for k in os.environ if k.startswith(("DOKPLOY_", "REVIEW_"))}
+        env.update({"DOKPLOY_URL": emu.url, "DOKPLOY_API_KEY": API_KEY})
+
+        # -- the platform stack: a normal program, run by the CLI ----------------------------
+        platform = pulumi_stack(EXAMPLE / "platform", env=env, stack="e2e")
+        platform.init()
+        platform.set_config("projectName", "shop")
+        platform.set_config("stagingEnv", json.dumps(STAGING_ENV), secret=True)
+        platform.up()
+        pout = platform.outputs()
+        project_id, staging_id = pout["project_id"], pout["staging_environment_id"]
+        assert pout["staging_env"] == "[secret]"
+        project_before = emu.get_project(project_id)
+        staging_before = emu.get_environment(staging_id)
+        assert parse_env(staging_before["env"]) == STAGING_ENV
+        envs_before = {e["environmentId"] for e in emu.environments()}
+        assert envs_before == {staging_id, _default_env_id(emu, project_id)}
+
+        review_env = dict(platform.env)
+        review_env["REVIEW_PLATFORM_STACK"] = "organization/dokploy-platform/e2e"
+        # The platform CLI's isolation, which review.py inherits: nothing outside tmp_path.
+        assert review_env["PULUMI_BACKEND_URL"].startswith(f"file://{tmp_path}/")
+        assert review_env["PULUMI_HOME"].startswith(str(tmp_path))
+        assert "PULUMI_ACCESS_TOKEN" not in review_env
+        review = Review(review_env, tmp_path)
+
+        assert review.list() == []
+        assert review("list").stdout.strip() == "no review environments"
+
+        def expected_env(pr: int, url: str, sha: str) -> dict[str, str]:
+            return {**STAGING_ENV, "PR_NUMBER": str(pr), "PREVIEW_URL": url, "GIT_SHA": sha}
+
+        # -- PR 101 opened -------------------------------------------------------------------
+        emu.reset_requests()
+        url101 = "https://pr-101.preview.test"
+        out = review("up", "101", "--url", url101, "--set", "GIT_SHA=aaa111")
+        listed = review.list()
+        rows = [(r["pr"], r["environment_name"], r["preview_url"]) for r in listed]
+        assert rows == [(101, "pr-101", url101)]
+        env101 = listed[0]["environment_id"]
+        assert f"PR #101: review environment pr-101 created (environment id {env101})" in out.stdout
+        row = emu.get_environment(env101)
+        assert row["name"] == "pr-101" and row["projectId"] == project_id and row["isDefault"] is False
+        assert row["description"] == "Review environment of pull request #101 (review.py)"
+        assert parse_env(row["env"]) == expected_env(101, url101, "aaa111")
+        # Created as a copy of the staging environment (then its env set), nothing else changed.
+        assert mutations(emu.requests) == [
+            ("environment.duplicate", staging_id),
+            ("environment.update", env101),
+        ]
+
+        # -- PR 102 opened -------------------------------------------------------------------
+        url102 = "https://pr-102.preview.test"
+        out = review("up", "102", "--url", url102, "--set", "GIT_SHA=bbb222")
+        listed = review.list()
+        assert [(r["pr"], r["environment_name"], r["preview_url"]) for r in listed] == [
+            (101, "pr-101", url101),
+            (102, "pr-102", url102),
+        ]
+        assert listed[0]["environment_id"] == env101
+        env102 = listed[1]["environment_id"]
+        assert f"PR #102: review environment pr-102 created (environment id {env102})" in out.stdout
+        assert env102 not in (env101, staging_id)
+        assert parse_env(emu.get_environment(env102)["env"]) == expected_env(102, url102, "bbb222")
+        table = review("list").stdout
+        assert table.splitlines()[0].split() == ["PR", "ENVIRONMENT", "ENVIRONMENT", "ID", "PREVIEW", "URL"]
+        assert f"101  pr-101       {env101}  {url101}" in table and f"{env102}  {url102}" in table
+
+        # -- PR 101 pushed again: a changed override is an in-place update --------------------
+        row102_before = emu.get_environment(env102)
+        emu.reset_requests()
+        url101b = "https://pr-101-v2.preview.test"
+        out = review("up", "101", "--url", url101b, "--set", "GIT_SHA=ccc333")
+        # review.py names the engine's step for the environment: an update, not a replace.
+        assert f"PR #101: review environment pr-101 updated (environment id {env101})" in out.stdout
+        listed = review.list()
+        assert [(r["pr"], r["environment_id"], r["preview_url"]) for r in listed] == [
+            (101, env101, url101b),
+            (102, env102, url102),
+        ]
+        assert parse_env(emu.get_environment(env101)["env"]) == expected_env(101, url101b, "ccc333")
+        assert mutations(emu.requests) == [("environment.update", env101)]
+        assert emu.get_environment(env102) == row102_before
+
+        # -- the same push again: nothing to do ----------------------------------------------
+        emu.reset_requests()
+        out = review("up", "101", "--url", url101b, "--set", "GIT_SHA=ccc333")
+        assert f"PR #101: review environment pr-101 unchanged (environment id {env101})" in out.stdout
+        assert mutations(emu.requests) == []
+
+        # -- PR 102 closed -------------------------------------------------------------------
+        emu.reset_requests()
+        out = review("down", "102")
+        assert f"PR #102: review environment pr-102 destroyed (environment id {env102})" in out.stdout
+        assert mutations(emu.requests) == [("environment.remove", env102)]
+        assert emu.get_environment(env102) is None
+        listed = review.list()
+        assert [(r["pr"], r["environment_id"], r["preview_url"]) for r in listed] == [(101, env101, url101b)]
+
+        # -- closing a PR that has no environment (never opened, or closed already) ----------
+        emu.reset_requests()
+        out = review("down", "7")
+        assert "PR #7: no review environment (stack pr-7 does not exist); nothing to do" in out.stdout
+        assert emu.requests == []  # not even a read
+        assert [r["pr"] for r in review.list()] == [101]
+
+        # -- the platform stack is untouched -------------------------------------------------
+        emu.reset_requests()
+        platform.preview(expect_no_changes=True)
+        assert mutations(emu.requests) == []
+        assert emu.get_project(project_id) == project_before
+        assert emu.get_environment(staging_id) == staging_before
+        assert {e["environmentId"] for e in emu.environments()} == envs_before | {env101}
+
+        # -- what the backend holds: no API key, and env values only encrypted ----------------
+        state_dir = Path(review_env["PULUMI_BACKEND_URL"].removeprefix("file://"))
+        texts = [f.read_text(errors="replace") for f in state_dir.rglob("*") if f.is_file()]
+        assert any(env101 in t for t in texts)  # the review stacks' state is here
+        for clear in (API_KEY, STAGING_ENV["DATABASE_URL"], "GIT_SHA", "ccc333"):
+            assert not any(clear in t for t in texts), f"{clear!r} is in the state in clear"
+
+
+def _default_env_id(emu: DokployEmulator, project_id: str) -> str:
+    (default,) = [e for e in emu.environments() if e["projectId"] == project_id and e["isDefault"]]
+    return default["environmentId"]
