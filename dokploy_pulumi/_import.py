@@ -30,7 +30,7 @@ import subprocess
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from . import DokployClient, NotFoundError, __version__
@@ -369,19 +369,24 @@ def render(
     w.add("from dokploy_pulumi import Environment, EnvironmentArgs, Project, ProjectArgs")
     w.add("")
     w.add("config = pulumi.Config()")
+
+    def declare(cls: str, var: str, head: list[tuple[str, str]], id_: str, snap_name: str, snap: Any) -> None:
+        """One resource: the given arguments, env from secret config when there is any, adopt_id."""
+        kwargs = [*head, ("description", _optional_str(snap.description))]
+        if snap.env.strip():
+            key = names.env_key(var)
+            kwargs.append(("env", f"config.require_secret({py_str(key)})"))
+            secrets.append((key, snap.env))
+        kwargs.append(("adopt_id", py_str(id_)))
+        w.call(var, cls, var, f"{cls}Args", kwargs)
+        declared.append((cls, var, {"name": snap_name, "description": snap.description, "env": snap.env}))
+
     for project in inventory.selected:
         var = names.projects[project.project_id]
         w.add("")
         held = f", holds {project.services} service(s)" if project.services else ""
         w.add(f"# project {project.project_id}, created {project.created_at or 'at an unknown time'}{held}")
-        kwargs = [("name", py_str(project.name)), ("description", _optional_str(project.description))]
-        if project.env.strip():
-            key = names.env_key(var)
-            kwargs.append(("env", f"config.require_secret({py_str(key)})"))
-            secrets.append((key, project.env))
-        kwargs.append(("adopt_id", py_str(project.project_id)))
-        w.call(var, "Project", var, "ProjectArgs", kwargs)
-        declared.append(("Project", var, {"name": project.name, "description": project.description, "env": project.env}))
+        declare("Project", var, [("name", py_str(project.name))], project.project_id, project.name, project)
         envs = sorted(project.environments, key=lambda e: (not e.is_default, e.created_at or "", e.environment_id))
         for env in envs:
             evar = names.environments[env.environment_id]
@@ -393,19 +398,10 @@ def render(
             if env.services:
                 notes.append(f"holds {env.services} service(s)")
             w.add(f"# environment {env.environment_id}" + "".join(f", {n}" for n in notes))
-            ekw = [
-                ("project_id", f"{var}.id"),
-                # The default environment is declared by its fixed name (Dokploy never renames it).
-                ("name", py_str(DEFAULT_ENVIRONMENT if env.is_default else env.name)),
-                ("description", _optional_str(env.description)),
-            ]
-            if env.env.strip():
-                key = names.env_key(evar)
-                ekw.append(("env", f"config.require_secret({py_str(key)})"))
-                secrets.append((key, env.env))
-            ekw.append(("adopt_id", py_str(env.environment_id)))
-            w.call(evar, "Environment", evar, "EnvironmentArgs", ekw)
-            declared.append(("Environment", evar, {"name": env.name, "description": env.description, "env": env.env}))
+            # The default environment is declared by its fixed name (Dokploy never renames it).
+            name = DEFAULT_ENVIRONMENT if env.is_default else env.name
+            head = [("project_id", f"{var}.id"), ("name", py_str(name))]
+            declare("Environment", evar, head, env.environment_id, env.name, env)
     return Generated(
         code="\n".join(w.lines) + "\n",
         secrets=tuple(secrets),
