@@ -18,8 +18,10 @@ selected projects and all their environments by id (adopt_id), with their exact 
 descriptions: the first `pulumi up` only reads, and changes nothing on the server.
 
 Connection: $DOKPLOY_URL and $DOKPLOY_API_KEY, else the current stack's dokploy:url and
-dokploy:apiKey (read with `pulumi config get` when run in a Pulumi project folder). Likewise
+dokploy:apiKey (read from `pulumi config` when run in a Pulumi project folder). Likewise
 $DOKPLOY_TIMEOUT, $DOKPLOY_CA_BUNDLE, $DOKPLOY_INSECURE_SKIP_VERIFY (or dokploy:timeout, ...).
+It only reads (project.all, one project.one per selected project, the server version), and warns
+about anything the providers' check would refuse at `pulumi preview`.
 
 Env values are secrets and never go into the generated code or to stdout. The code reads each
 non-empty env from stack config (config.require_secret("<name>_env")). By default the commands
