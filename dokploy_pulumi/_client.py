@@ -140,19 +140,27 @@ class DokployClient:
             self._missing.add(procedure)
 
     def _explain_missing(self, exc: E.UnknownProcedureError) -> E.UnknownProcedureError:
-        """The router's 404, with the server's version and the release the procedure needs."""
+        """The router's 404, with the server's version: too old for the procedure, or not the
+        Dokploy the URL should reach (the release has it, yet something answered that it does not)."""
         procedure = exc.procedure or ""
         since = next((v for k, v in SINCE.items() if procedure == k or (k.endswith(".") and procedure.startswith(k))), None)
         try:
             version = self._version or self.version()
         except E.DokployError:
-            version = None
-        if version is None or since is None:
             return exc
+        if since is not None and _release(version) < _release(since):
+            message = (
+                f"the Dokploy at {self.base_url} is {version}, which has no procedure {procedure} (it exists "
+                f"since {since}; dokploy-pulumi needs v0.25.0 or later). Upgrade Dokploy. "
+                f"(The server answered: {exc.server_message}.)"
+            )
+        else:
+            message = (
+                f"{exc.message} The server reports {version}, which should have it: the URL probably "
+                "points at something else, or a proxy in front of Dokploy rewrote the request."
+            )
         return E.UnknownProcedureError(
-            f"the Dokploy at {self.base_url} is {version}, which has no {procedure} (it exists since "
-            f"{since}; dokploy-pulumi needs v0.25.0 or later for environments). Upgrade Dokploy. "
-            f"(The server answered: {exc.server_message}.)",
+            message,
             status=exc.status,
             server_message=exc.server_message,
             body=exc.body,
@@ -170,6 +178,14 @@ class DokployClient:
 
 
 _T = TypeVar("_T")
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """(0, 30, 2) for "v0.30.2"; anything unparsable sorts as the newest (claims nothing)."""
+    try:
+        return tuple(int(part) for part in version.strip().lstrip("v").split("-")[0].split("."))
+    except ValueError:
+        return (10**6,)
 
 
 def _parse(procedure: str, parse: Callable[[Any], _T], data: Any) -> _T:

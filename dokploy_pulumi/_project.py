@@ -28,10 +28,18 @@ def _server_values(row: ProjectRow) -> dict[str, Any]:
     }
 
 
-def describe_services(detail: ProjectDetail) -> str:
-    return "; ".join(
-        f"{svc.type} {svc.name!r} ({svc.id}) in environment {env.name!r}" for env, svc in detail.services()
-    )
+def describe_contents(detail: ProjectDetail) -> str:
+    """What deleting the project would take with it besides its default environment ("" if nothing)."""
+    parts = []
+    services = detail.services()
+    if services:
+        listed = "; ".join(f"{svc.type} {svc.name!r} ({svc.id}) in environment {env.name!r}" for env, svc in services)
+        parts.append(f"{len(services)} service(s): {listed}")
+    others = [e for e in detail.environments if not e.is_default]
+    if others:
+        listed = ", ".join(f"{e.name!r} ({e.environment_id})" for e in others)
+        parts.append(f"{len(others)} environment(s) this stack does not manage: {listed}")
+    return "; and ".join(parts)
 
 
 class ProjectLifecycle(Lifecycle):
@@ -112,16 +120,18 @@ class ProjectLifecycle(Lifecycle):
         if not olds.get("force_destroy"):
             # project.remove silently cascades through every environment and service record and
             # orphans their containers, so refuse while anything is inside unless told otherwise.
+            # By now the stack's own environments are gone (they depend on the project): any other
+            # one belongs to something else, e.g. a review environment made by another stack.
             try:
                 detail = client.project.one(id_)
             except NotFoundError:
                 return
-            held = detail.services()
+            held = describe_contents(detail)
             if held:
                 raise RefusedError(
-                    f"it still holds {len(held)} service(s): {describe_services(detail)}. Dokploy would "
-                    "delete their records and orphan their containers. Remove them first, or set "
-                    "force_destroy=True on the resource and run `pulumi up` before destroying."
+                    f"it still holds {held}. Dokploy would delete them with it (and orphan the services' "
+                    "containers). Remove them first, or set force_destroy=True on the resource and run "
+                    "`pulumi up` before destroying."
                 )
         try:
             client.project.remove(id_)

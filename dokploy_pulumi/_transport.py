@@ -322,7 +322,7 @@ class Transport:
             # request was handled, and what it did is unknown, exactly like a 2xx that is not JSON.
             error = E.InvalidResponseError(
                 f"Dokploy {where}: the answer's body could not be decoded (its Content-Encoding is "
-                "corrupt); the request may have been applied",
+                "corrupt)" + ("; the request may have been applied" if method != "GET" else ""),
                 **ctx,
             )
         except httpx.HTTPError as exc:

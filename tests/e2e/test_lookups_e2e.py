@@ -18,7 +18,7 @@ API_KEY = "e2e-lookups-key-0123456789"
 def test_lookups_and_duplicates_end_to_end(pulumi_stack: PulumiStackFactory):
     with DokployEmulator(api_key=API_KEY) as emu:
         made = emu.create_project("shop")
-        shop_id = made["project"]["projectId"] if "project" in made else made["projectId"]
+        shop_id = made["projectId"]
         created = httpx.post(
             f"{emu.url}/api/environment.create",
             json={"projectId": shop_id, "name": "staging"},

@@ -27,13 +27,19 @@ What the outcomes mean (client policy: GETs are retried on connection errors, ti
 from __future__ import annotations
 
 import re
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Optional
+
+if __name__ == "__main__":  # run as a script to rewrite fault_table.md: make tests/ importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import grpc
 import pytest
 
+from _table import FaultTable
 from dokploy_pulumi.providers import EnvironmentProvider, ProjectProvider
 from dokploy_pulumi.testing import DokployEmulator
 from provider._harness import ProviderServer, blob_of
@@ -47,6 +53,10 @@ PROJECT_NAME, ENV_NAME = "fault-p", "staging"
 SECRET_VALUE = "s3cret-token-value-9f8e7d"
 ROTATED_VALUE = "rotated-token-value-1a2b3c"
 
+NGINX_404 = (
+    "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+    "<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n"
+)
 NGINX_502 = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n"
@@ -77,6 +87,9 @@ FAULTS = [
     Fault("401", "401 rate-limit trap (key worked before)", rate_limit=True, recorded_status=401),
     Fault("bad_json", "200 with malformed JSON", dict(status=200, body='{"projectId": "x", "name": '), recorded_status=200),
     Fault("html", "502 HTML page from a reverse proxy", dict(status=502, body=NGINX_502, content_type="text/html"), recorded_status=502),
+    Fault("html404", "404 HTML page (proxy, wrong URL path)", dict(status=404, body=NGINX_404, content_type="text/html"), recorded_status=404),
+    Fault("router404", "404 unknown procedure (Dokploy's router)", dict(status=404, body={"message": "Not found", "code": "NOT_FOUND"}), recorded_status=404),
+    Fault("gzip", "200 with a corrupt Content-Encoding", dict(status=200, body=b"\x00\x01 not gzip", headers={"Content-Encoding": "gzip"}), recorded_status=200),
 ]
 
 
@@ -116,6 +129,9 @@ EXPECTED: dict[str, dict[str, str]] = {
         "401": "error: 401 rate-limited, nothing created",
         "bad_json": "error: not JSON, searched, nothing created",
         "html": "error: 502, searched, nothing created",
+        "html404": "error: 404, nothing created",
+        "router404": "error: 404, nothing created",
+        "gzip": "error: undecodable, searched, nothing created",
     },
     "read": {
         "500": "error: 500",
@@ -128,6 +144,9 @@ EXPECTED: dict[str, dict[str, str]] = {
         "401": "error: 401 rate-limited",
         "bad_json": "error: not JSON",
         "html": OK_RETRY,
+        "html404": "error: 404, kept in state",
+        "router404": "error: 404, kept in state",
+        "gzip": "error: undecodable",
     },
     "update": {
         "500": "error: 500, not applied",
@@ -140,6 +159,9 @@ EXPECTED: dict[str, dict[str, str]] = {
         "401": "error: 401 rate-limited, not applied",
         "bad_json": "error: not JSON, not applied",
         "html": "error: 502, not applied",
+        "html404": "error: 404, not applied",
+        "router404": "error: 404, not applied",
+        "gzip": "error: undecodable, not applied",
     },
     "delete": {
         "500": "error: 500, still exists",
@@ -152,6 +174,9 @@ EXPECTED: dict[str, dict[str, str]] = {
         "401": "error: 401 rate-limited, still exists",
         "bad_json": "error: not JSON, verified still exists",
         "html": "error: 502, verified still exists",
+        "html404": "error: 404, still exists",
+        "router404": "error: 404, still exists",
+        "gzip": "error: undecodable, verified still exists",
     },
     "lookup": {
         "500": "error: 500, still exists",
@@ -164,6 +189,9 @@ EXPECTED: dict[str, dict[str, str]] = {
         "401": "error: 401 rate-limited, still exists",
         "bad_json": "error: not JSON, still exists",
         "html": OK_RETRY,
+        "html404": "error: 404, still exists",
+        "router404": "error: 404, still exists",
+        "gzip": "error: undecodable, still exists",
     },
     "envstep": {
         "500": "error: 500, rolled back",
@@ -178,6 +206,9 @@ EXPECTED: dict[str, dict[str, str]] = {
         "401": "error: 401 rate-limited, rollback refused, orphan named",
         "bad_json": "error: not JSON, rolled back",
         "html": "error: 502, rolled back",
+        "html404": "error: 404, rolled back",
+        "router404": "error: 404, rolled back",
+        "gzip": "error: undecodable, rolled back",
     },
 }
 
@@ -286,6 +317,8 @@ def _prepare(srv: ProviderServer, col: Column, state: EngineState) -> Cell:
 
 def _reason(details: str) -> str:
     """The cause a provider error gives, in the table's words."""
+    if "could not be decoded" in details:
+        return "undecodable"
     if "rate-limited" in details:
         assert "401" in details and "Unauthorized" in details
         return "401 rate-limited"
@@ -309,6 +342,11 @@ def _server_reason_present(fault: Fault, details: str) -> None:
         assert body["message"] in details
     if fault.key == "html":
         assert "502 Bad Gateway" in details
+    if fault.key == "html404":
+        # Not Dokploy's answer about the object: the message says what is probably wrong.
+        assert "404 Not Found" in details and "probably wrong" in details
+    if fault.key == "router404":
+        assert "has no procedure" in details
 
 
 def _name_of(col: Column) -> str:
@@ -447,7 +485,8 @@ def _error_label(col: Column, error: str, emu: DokployEmulator, cell: Cell,
     row = _row(emu, col.resource, cell.subject_id or "")
     if col.kind in ("read",):
         assert row == before  # a failed read changes nothing
-        return label, set()
+        # An error (never "gone"): the engine keeps the resource in state.
+        return label + (", kept in state" if reason == "404" else ""), set()
     if col.kind in ("delete", "lookup"):
         assert row is not None
         if "still exists on the server" in error:
@@ -476,3 +515,52 @@ def test_rate_limit_hint_holds_across_resource_types(dokploy_emulator: DokployEm
     assert "Environment 'staging': create failed" in details and "rate-limited" in details
     assert "Check the API key" not in details
     assert [e for e in emu.environments() if not e["isDefault"]] == []
+
+
+# -- the table in the docs --------------------------------------------------------------------------
+
+TABLE_FILE = Path(__file__).resolve().parent / "fault_table.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
+LEGEND = """
+- *ok after retry*: a GET failed once; the client retried it (backoff, jitter, Retry-After) and succeeded.
+- *adopted*: a create's answer was lost; the provider found the one object it made (exact name, created
+  since the request, not already managed) and adopted it: no duplicate, no orphan.
+- *searched, nothing created*: the answer was lost or unreadable (dropped before commit, 2xx that is not
+  JSON, a gateway's 502/504); the provider looked for the object for up to the client timeout, found
+  none, and failed saying nothing was created.
+- *verified gone* / *verified still exists*: a delete's answer was lost; the provider looked the object up.
+- *rolled back*: an Environment's create had made the environment but setting its env failed; the
+  provider removed it again. If even that is refused (*rollback refused*), the error names the orphan's
+  id and how to adopt it (`adopt_id`).
+- *applied anyway*: an update failed from Pulumi's view although the server applied it; state keeps the
+  old outputs and the next `pulumi up` sends the same update again.
+- Mutations (POST) are never retried once they may have reached the server. After every cell the
+  emulator holds exactly the objects Pulumi state records.
+"""
+
+
+def render_table() -> str:
+    """tests/faults/fault_table.md as the expectations above give it (every cell asserts them)."""
+    table = FaultTable()
+    table.declare([f.label for f in FAULTS], [c.label for c in COLUMNS])
+    for f in FAULTS:
+        for c in COLUMNS:
+            table.record(f.label, c.label, EXPECTED[c.kind][f.key])
+    return (
+        "<!-- Generated from tests/faults/test_fault_table.py (python tests/faults/test_fault_table.py); "
+        "do not edit by hand. -->\n"
+        f"Client timeout {CLIENT_TIMEOUT:g} s; each fault hits the first matching request only "
+        "(the 401 trap: the key is refused from the faulted request on).\n\n" + table.markdown() + LEGEND
+    )
+
+
+def test_fault_table_document_is_current() -> None:
+    expected = render_table()
+    assert TABLE_FILE.read_text() == expected, "run `python tests/faults/test_fault_table.py` to regenerate it"
+    body = expected.split("\n", 1)[1]  # the README has no generator comment
+    assert body.strip() in README.read_text(), "the README's fault table differs from tests/faults/fault_table.md"
+
+
+if __name__ == "__main__":
+    TABLE_FILE.write_text(render_table())
+    print(f"wrote {TABLE_FILE}")
