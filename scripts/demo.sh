@@ -16,6 +16,8 @@ action="${1:-up}"
 bash scripts/setup.sh
 pulumi_dir="$(bash scripts/install-pulumi.sh | tail -n 1)"
 export PATH="$pulumi_dir:$PATH"
+# The interpreter Pulumi's language host and its dynamic-provider plugin run (see Pulumi.yaml).
+export PULUMI_PYTHON_CMD="$root/.venv/bin/python"
 
 mkdir -p .demo/backend
 export PULUMI_BACKEND_URL="file://$root/.demo/backend"
