@@ -19,8 +19,9 @@ from __future__ import annotations
 import re
 from typing import Mapping, Optional, Union
 
-#: A POSIX-style environment variable name, as Dokploy's containers will see it.
-ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: A key Node's dotenv reads (`[\w.-]+`, ASCII), i.e. every key Dokploy's services can receive. Keys
+#: such as `NEXT.PUBLIC_URL` or `my-key` are valid there (Docker passes them), so they are valid here.
+ENV_KEY_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 # -- the port of dotenv 16.4.5 `parse` ----------------------------------------------------------------
 # JavaScript regexes differ from Python's in the sets behind `\s`, `.`, `^`/`$` (with the `m` flag)

@@ -95,13 +95,7 @@ class EnvironmentLifecycle(Lifecycle):
     # -- create ------------------------------------------------------------------------------------
     def create(self, client: DokployClient, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         if inputs.get("adopt_id"):
-            row = client.environment.one(inputs["adopt_id"])
-            if row.project_id != inputs["project_id"]:
-                raise RefusedError(
-                    f"environment {inputs['adopt_id']} belongs to project {row.project_id}, not "
-                    f"{inputs['project_id']}; adopt it with that project_id"
-                )
-            return self._converge(client, row, inputs)
+            return self._converge(client, self._adoptable(client, inputs["adopt_id"], inputs["project_id"]), inputs)
         if inputs["name"] == DEFAULT_NAME:
             # Dokploy created it with the project and refuses to create another: adopt it.
             detail = client.project.one(inputs["project_id"])
@@ -136,6 +130,22 @@ class EnvironmentLifecycle(Lifecycle):
             out.update(server_values(updated))
             out["created_at"] = row.created_at
         return row.environment_id, out
+
+    @staticmethod
+    def _adoptable(client: DokployClient, id_: str, project_id: str) -> EnvironmentRow:
+        """The environment to adopt, read through its project: `project.one` has the full rows
+        (with createdAt, which environment.one lacks) in one request."""
+        detail = client.project.one(project_id)
+        row = next((e for e in detail.environments if e.environment_id == id_), None)
+        if row is None:
+            # Not in that project: say where it is, if anywhere (one more request, only here).
+            other = client.environment.one(id_)
+            raise RefusedError(
+                f"environment {id_} belongs to project {other.project_id}, not {project_id}; adopt it "
+                "with that project_id"
+            )
+        row.project_id = row.project_id or project_id
+        return row
 
     def _converge(self, client: DokployClient, row: EnvironmentRow, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         out = server_values(row)

@@ -144,7 +144,7 @@ def _validate(attr: Attr, value: Any) -> Optional[str]:
         bad = sorted(k for k in env if not ENV_KEY_RE.match(k))
         if bad:
             shown = ", ".join(repr(k) for k in bad[:10])
-            return f"env keys must be valid variable names ([A-Za-z_][A-Za-z0-9_]*): {shown}"
+            return f"env keys must be names Dokploy's dotenv parser reads (letters, digits, _ . -): {shown}"
         lossy = unrepresentable_env_keys({k: v for k, v in env.items() if not is_unknown(v)})
         if lossy:
             # Dokploy hands services what Node's dotenv parses; no spelling carries these values.

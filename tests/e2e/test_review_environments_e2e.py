@@ -9,7 +9,6 @@ the StackReference resolves.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -18,9 +17,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pytest
-from dotenv import dotenv_values
 
 from _pulumi import REPO_ROOT, PulumiStackFactory
+from dokploy_pulumi._dotenv import parse_env as _parse_env
 from dokploy_pulumi.testing import DokployEmulator, RecordedRequest
 
 EXAMPLE = REPO_ROOT / "examples" / "review-environments"
@@ -30,8 +29,9 @@ STAGING_ENV = {"LOG_LEVEL": "debug", "DATABASE_URL": "postgres://staging-db:5432
 REVIEW_TIMEOUT = 240.0
 
 
-def parse_env(text: str) -> dict[str, Optional[str]]:
-    return dict(dotenv_values(stream=io.StringIO(text)))
+def parse_env(text: str) -> dict[str, str]:
+    """What Dokploy's services see of env text (Node's dotenv, ported)."""
+    return _parse_env(text)
 
 
 def mutations(requests: list[RecordedRequest]) -> list[tuple[str, Any]]:

@@ -158,4 +158,5 @@ def test_env_as_dict() -> None:
 
 
 def test_env_key_re() -> None:
-    assert ENV_KEY_RE.match("_A1") and not ENV_KEY_RE.match("1A") and not ENV_KEY_RE.match("A-B")
+    assert ENV_KEY_RE.match("_A1") and ENV_KEY_RE.match("1A") and ENV_KEY_RE.match("A-B") and ENV_KEY_RE.match("a.b")
+    assert not ENV_KEY_RE.match("A B") and not ENV_KEY_RE.match("É") and not ENV_KEY_RE.match("A=B")

@@ -1,6 +1,7 @@
 """Property-based tests (hypothesis) of env serialisation, check and diff.
 
-- dotenv: `parse_env(serialize_env(d)) == d` (same order too) for every valid key and any str value:
+- dotenv: `parse_env(serialize_env(d)) == d` (same order too) for every valid key and every value
+  Node's dotenv can carry (the few it cannot are refused by check, naming the key):
   unicode, newlines, CR, NUL, quotes, backslashes, `=`, `#`, `$`, empty and very long values.
 - diff never reports a change between two equivalent spellings of the same inputs (env as a dict or
   as dotenv text in another order, description None or "").
@@ -24,7 +25,7 @@ from pulumi.dynamic import CheckFailure, CheckResult
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from dokploy_pulumi._dotenv import ENV_KEY_RE, env_as_dict, parse_env, serialize_env
+from dokploy_pulumi._dotenv import ENV_KEY_RE, env_as_dict, parse_env, serialize_env, unrepresentable_env_keys
 from dokploy_pulumi._lifecycle import is_unknown
 from dokploy_pulumi.providers import EnvironmentProvider, ProjectProvider
 
@@ -53,6 +54,8 @@ env_values = st.one_of(
     st.text(alphabet=string.printable, min_size=1000, max_size=5000),  # very long values
 )
 env_dicts = st.dictionaries(env_keys, env_values, max_size=8)
+#: The dicts Node's dotenv can carry unchanged (what check accepts).
+carriable_env_dicts = env_dicts.filter(lambda d: not unrepresentable_env_keys(d))
 names = st.text(min_size=1)
 descriptions = st.one_of(st.none(), st.text())
 unknowns = st.sampled_from([Unknown(), rpc.UNKNOWN])
@@ -82,7 +85,9 @@ def _property_values(prop: str) -> st.SearchStrategy[Any]:
     plausible = {
         "name": names,
         "description": descriptions,
-        "env": st.one_of(env_dicts, env_dicts.map(serialize_env), st.dictionaries(st.text(max_size=10), json_like, max_size=4)),
+        "env": st.one_of(
+            env_dicts, carriable_env_dicts.map(serialize_env), st.dictionaries(st.text(max_size=10), json_like, max_size=4)
+        ),
         "force_destroy": st.booleans(),
         "connection": _connection_like(),
         "adopt_id": st.text(),
@@ -100,7 +105,7 @@ def _inputs_strategy(resource: str) -> st.SearchStrategy[dict[str, Any]]:
 
 
 @SETTINGS
-@given(env_dicts)
+@given(carriable_env_dicts)
 def test_dotenv_round_trip(env: dict[str, str]) -> None:
     text = serialize_env(env)
     back = parse_env(text)
@@ -110,7 +115,7 @@ def test_dotenv_round_trip(env: dict[str, str]) -> None:
 
 
 @SETTINGS
-@given(env_dicts)
+@given(carriable_env_dicts)
 def test_dotenv_one_line_per_key(env: dict[str, str]) -> None:
     """Every key starts a line of its own: a value can never inject another variable."""
     text = serialize_env(env)
@@ -137,7 +142,7 @@ def _checked(provider: Any, olds: dict[str, Any], news: dict[str, Any]) -> dict[
 
 
 @SETTINGS
-@given(names, st.text(), env_dicts, st.randoms(use_true_random=False), st.booleans())
+@given(names, st.text(), carriable_env_dicts, st.randoms(use_true_random=False), st.booleans())
 def test_project_diff_has_no_change_for_equivalent_inputs(name, description, env, rnd, force_destroy) -> None:
     provider = ProjectProvider()
     as_dict = {"name": name, "description": description or None, "env": env, "force_destroy": force_destroy}
@@ -156,7 +161,7 @@ def test_project_diff_has_no_change_for_equivalent_inputs(name, description, env
 
 
 @SETTINGS
-@given(names.filter(lambda n: n != "production"), st.text(), env_dicts, st.text(min_size=1))
+@given(names.filter(lambda n: n != "production"), st.text(), carriable_env_dicts, st.text(min_size=1))
 def test_environment_diff_has_no_change_for_equivalent_inputs(name, description, env, project_id) -> None:
     provider = EnvironmentProvider()
     first = _checked(provider, {}, {"project_id": project_id, "name": name, "description": description or None, "env": env})
@@ -196,9 +201,16 @@ def test_check_never_crashes(resource: str) -> None:
         if not any(is_unknown(v) for v in result.inputs.values()):
             assert same.changes is False
         old_result = provider.check({}, olds)
-        if not old_result.failures:
+        if not old_result.failures and not any(is_unknown(v) for v in result.inputs.values()):
             diff = provider.diff("id", old_result.inputs, result.inputs)
-            assert diff.changes in (True, False) and set(diff.replaces or []) <= {a.name for a in provider.lifecycle.inputs}
+            # check stores canonical inputs, so the diff is exactly "some diffed input differs"
+            # (adopt_id is read at create only).
+            diffed = [a.name for a in provider.lifecycle.inputs if not a.create_only]
+            differing = {k for k in diffed if old_result.inputs.get(k) != result.inputs.get(k)}
+            assert diff.changes is bool(differing), (differing, diff.changes)
+            assert set(diff.replaces or []) <= differing
+            replace_on_change = {a.name for a in provider.lifecycle.inputs if a.replace}
+            assert differing & replace_on_change <= set(diff.replaces or [])
 
     run()
 
@@ -213,7 +225,9 @@ def test_check_lets_unknowns_through(resource: str) -> None:
     @given(
         st.sets(st.sampled_from([a.name for a in provider.lifecycle.inputs]), min_size=1),
         unknowns,
-        st.dictionaries(env_keys, st.one_of(env_values, unknowns), max_size=4),
+        st.dictionaries(env_keys, st.one_of(env_values, unknowns), max_size=4).filter(
+            lambda d: not unrepresentable_env_keys({k: v for k, v in d.items() if isinstance(v, str)})
+        ),
     )
     def run(props: set[str], unknown: Any, env: dict[str, Any]) -> None:
         news = {**base, **{p: unknown for p in props}}
@@ -234,7 +248,20 @@ def test_bad_env_keys_are_named_and_values_never_shown(env: dict[str, str]) -> N
     failures = ProjectProvider().check({}, {"name": "app", "env": env}).failures
     assert [f.property for f in failures] == ["env"]
     assert secret not in failures[0].reason
-    assert "must be valid variable names" in failures[0].reason
+    assert "must be names Dokploy's dotenv parser reads" in failures[0].reason
+
+
+@SETTINGS
+@given(env_dicts)
+def test_values_dotenv_cannot_carry_fail_at_preview_naming_keys_only(env: dict[str, str]) -> None:
+    lossy = unrepresentable_env_keys(env)
+    assume(lossy)
+    failures = ProjectProvider().check({}, {"name": "app", "env": env}).failures
+    assert [f.property for f in failures] == ["env"]
+    reason = failures[0].reason
+    assert "cannot reach Dokploy's services unchanged" in reason
+    assert all(repr(k) in reason for k in lossy[:10])
+    assert all(v not in reason for v in env.values() if len(v) >= 4)
 
 
 def test_nan_and_infinite_timeouts_are_refused_not_crashes() -> None:
