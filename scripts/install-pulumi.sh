@@ -13,10 +13,12 @@
 # `pulumi-language-python-exec` beside it and the dynamic-provider plugin
 # `pulumi-resource-pulumi-python`), first that works:
 # 1. the one that comes with the `pulumi` on PATH (next to it or on PATH): used as is;
-# 2. `go install` of the upstream module at the pinned version (where the Go module proxy
-#    serves it; here it answers 403 at once, so this costs under a second);
+# 2. `go install` of the upstream module at the pinned version, where the Go module proxy serves
+#    it (here it answers 403 at once: under a second). Upstream's go.mod has replace directives,
+#    which `go install pkg@version` refuses; the same module is then built as a dependency of a
+#    throwaway module. The two scripts come from the sdk/v3 module of the same version;
 # 3. a build of the upstream source in ../shared/pulumi-language-python (beside this
-#    repository; PULUMI_LANGUAGE_PYTHON_SRC overrides the folder);
+#    repository; PULUMI_LANGUAGE_PYTHON_SRC overrides the folder), with its two scripts;
 # 4. otherwise a clear error.
 # Steps 2 and 3 install into <repo>/.tools/bin and record what they built in
 # .tools/bin/.pulumi-language-python.stamp, so a re-run does nothing.
