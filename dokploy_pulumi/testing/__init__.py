@@ -1,14 +1,19 @@
-"""An in-memory Dokploy v0.30 API emulator for tests, benchmarks and local demos.
+"""A Dokploy API emulator for tests, benchmarks and local demos.
 
 ``DokployEmulator`` answers the same ``/api/<router>.<procedure>`` routes as a real Dokploy
-(projects, environments, health, version) with the same bodies, status codes and error
-shapes, plus emulator-only hooks (faults, latency, services, out-of-band edits) that a
-real server cannot offer. Importing this package has no side effects and does not
-import pulumi or the rest of ``dokploy_pulumi``.
+(projects, environments, health, version) with the same bodies, status codes and error shapes, as
+release v0.30.2 (the default) or v0.26.7 does (``version=``), plus emulator-only hooks (faults,
+latency, clock skew, services, out-of-band edits) that a real server cannot offer. Importing this
+package has no side effects and does not import pulumi.
 
     with DokployEmulator(api_key="test-key") as emu:
         httpx.post(f"{emu.url}/api/project.create", json={"name": "demo"},
                    headers={"x-api-key": emu.api_key})
+
+Where things are: ``_releases`` (what differs between releases), ``_http`` (the request
+pipeline), ``_router`` (the procedure table), ``_projects`` / ``_environments`` / ``_search`` (the
+procedures), ``_validation`` + ``_schemas`` (inputs), ``_store`` + ``_persistence`` (data),
+``_services`` and ``_call`` (how rows look in reads), ``_hooks`` + ``_server`` (sockets and hooks).
 """
 
 from __future__ import annotations
@@ -17,19 +22,27 @@ import os
 import threading
 from typing import Any
 
-from ._server import App, EmulatorHTTPServer, Fault, RecordedRequest
-from ._state import DEFAULT_VERSION, SERVICE_TYPES, State
+from ._clock import Clock
+from ._hooks import Fault, Hooks, RecordedRequest
+from ._http import App
+from ._releases import DEFAULT_VERSION, TESTED_VERSIONS, Release, parse_version
+from ._router import Router
+from ._server import EmulatorHTTPServer
+from ._services import SERVICE_TYPES
+from ._store import Store, new_id
 
-__all__ = ["DEFAULT_VERSION", "DokployEmulator", "RecordedRequest", "SERVICE_TYPES"]
+__all__ = ["DEFAULT_VERSION", "TESTED_VERSIONS", "DokployEmulator", "RecordedRequest", "SERVICE_TYPES"]
 
 
 class DokployEmulator:
     """A stateful, thread-safe fake Dokploy server bound to 127.0.0.1.
 
-    ``api_key`` is the key of the main organization (owner role). ``state_file`` (JSON)
-    is loaded now and rewritten atomically after every mutation, so state survives a
-    restart. ``legacy_create`` mimics Dokploy < 0.25 (``project.create`` returns the bare
-    project and creates no environment). ``latency`` delays every request (seconds).
+    ``api_key`` is the key of the main organization (owner role). ``version`` picks the release
+    to imitate: ``"v0.30.2"`` or ``"v0.26.7"`` (other versions take the nearest tested profile,
+    see ``_releases``). ``legacy_create`` mimics Dokploy < v0.25 (``project.create`` returns the
+    bare project and creates no environment); by default it follows ``version``. ``state_file``
+    (JSON) is loaded now and rewritten atomically after every mutation. ``latency`` delays every
+    request (seconds); ``clock_offset`` shifts the server's clock (seconds, see the property).
     """
 
     def __init__(
@@ -38,27 +51,36 @@ class DokployEmulator:
         *,
         port: int = 0,
         state_file: str | os.PathLike[str] | None = None,
-        legacy_create: bool = False,
+        version: str = DEFAULT_VERSION,
+        legacy_create: bool | None = None,
         latency: float = 0.0,
+        clock_offset: float = 0.0,
     ) -> None:
         self._api_key = api_key
         self._requested_port = port
-        self._state = State(state_file, legacy_create=legacy_create)
-        self._app = App(self._state, api_key, latency)
+        self._clock = Clock(clock_offset)
+        self._store = Store(state_file, self._clock)
+        self._legacy_explicit = legacy_create
+        self._router = Router(self._store, Release.of(version))
+        self._router.legacy_create = self._derived_legacy()
+        self._hooks = Hooks()
+        self._hooks.latency = float(latency)
+        self._hooks.keys.add(api_key, self._store.primary_organization)
+        self._app = App(self._router, self._hooks.keys)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:  # never shows the key
         where = self.url if self._server else "stopped"
-        return f"<DokployEmulator {where}>"
+        return f"<DokployEmulator {self.version} {where}>"
 
-    # -- lifecycle -------------------------------------------------------------------
+    # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> DokployEmulator:
         """Serve in a daemon thread (on a free port when ``port`` is 0)."""
         if self._server is not None:
             return self
-        server = EmulatorHTTPServer(self._app, self._requested_port)
+        server = EmulatorHTTPServer(self._app, self._hooks, self._clock, self._requested_port)
         thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="dokploy-emulator", daemon=True
         )
@@ -102,42 +124,73 @@ class DokployEmulator:
     @property
     def organization_id(self) -> str:
         """The organization of the main ``api_key``."""
-        return self._state.primary_organization
+        return self._store.primary_organization
 
-    # -- behaviour switches --------------------------------------------------------------
+    # -- behaviour switches ----------------------------------------------------------------------
+
+    @property
+    def version(self) -> str:
+        """The release imitated, and what ``settings.getDokployVersion`` answers.
+
+        Setting it switches the behaviour too (error shapes, procedures, validation wording...),
+        from the next request on; the data is kept.
+        """
+        return self._router.release.version
+
+    @version.setter
+    def version(self, value: str) -> None:
+        self._router.release = Release.of(value)
+        self._router.legacy_create = self._derived_legacy()
+
+    @property
+    def release(self) -> Release:
+        """The behaviour profile of ``version`` (read-only; see ``_releases.Release``)."""
+        return self._router.release
+
+    def _derived_legacy(self) -> bool:
+        if self._legacy_explicit is not None:
+            return self._legacy_explicit
+        return parse_version(self.version) < (0, 25, 0)
+
+    @property
+    def legacy_create(self) -> bool:
+        """When true, ``project.create`` behaves like Dokploy < 0.25 (bare row, no environment)."""
+        return self._router.legacy_create
+
+    @legacy_create.setter
+    def legacy_create(self, value: bool) -> None:
+        self._legacy_explicit = bool(value)
+        self._router.legacy_create = bool(value)
 
     @property
     def latency(self) -> float:
         """Seconds every request waits before being handled (for benchmarks)."""
-        return self._app.latency
+        return self._hooks.latency
 
     @latency.setter
     def latency(self, seconds: float) -> None:
-        self._app.latency = float(seconds)
+        self._hooks.latency = float(seconds)
 
     @property
-    def legacy_create(self) -> bool:
-        """When true, ``project.create`` behaves like Dokploy < 0.25 (bare row, no env)."""
-        return self._state.legacy_create
+    def clock_offset(self) -> float:
+        """Seconds the server's clock is ahead of this machine's (negative: behind).
 
-    @legacy_create.setter
-    def legacy_create(self, value: bool) -> None:
-        self._state.legacy_create = bool(value)
+        It shifts both the ``createdAt`` of rows created from now on and the ``Date`` header of
+        every answer, as a real server with a skewed clock would.
+        """
+        return self._clock.offset
 
-    @property
-    def version(self) -> str:
-        """What ``settings.getDokployVersion`` answers (default ``v0.30.2``)."""
-        return self._state.version
+    @clock_offset.setter
+    def clock_offset(self, seconds: float) -> None:
+        self._clock.offset = float(seconds)
 
-    @version.setter
-    def version(self, value: str) -> None:
-        self._state.version = value
-
-    # -- keys -------------------------------------------------------------------------------
+    # -- keys ------------------------------------------------------------------------------------
 
     def add_api_key(self, key: str, organization_id: str | None = None) -> str:
         """Accept ``key`` as an owner of ``organization_id`` (a new organization by default)."""
-        return self._app.add_api_key(key, organization_id)
+        organization = self._store.add_organization(organization_id or new_id())
+        self._hooks.keys.add(key, organization)
+        return organization
 
     def rate_limit_after(self, n: int | None, api_key: str | None = None) -> None:
         """After ``n`` more calls the key (default: the main one) only gets 401 Unauthorized.
@@ -145,9 +198,9 @@ class DokployEmulator:
         ``n=None`` lifts the limit. Dokploy answers rate-limited keys with the same bare
         401 as a wrong key, never 429.
         """
-        self._app.rate_limit_after(n, self._api_key if api_key is None else api_key)
+        self._hooks.keys.limit(self._api_key if api_key is None else api_key, n)
 
-    # -- faults -------------------------------------------------------------------------------
+    # -- faults ----------------------------------------------------------------------------------
 
     def inject_fault(
         self,
@@ -173,7 +226,7 @@ class DokployEmulator:
         """
         if times < 1:
             raise ValueError("times must be >= 1")
-        self._app.add_fault(
+        self._hooks.faults.add(
             Fault(
                 procedure=procedure,
                 method=method.upper() if method else None,
@@ -189,63 +242,105 @@ class DokployEmulator:
         )
 
     def clear_faults(self) -> None:
-        self._app.clear_faults()
+        self._hooks.faults.clear()
 
-    # -- request log ---------------------------------------------------------------------------
+    # -- request log -----------------------------------------------------------------------------
 
     @property
     def requests(self) -> list[RecordedRequest]:
         """A snapshot of every request received so far (keys masked as ``***``)."""
-        return self._app.requests()
+        return self._hooks.log.snapshot()
 
     def request_count(self, procedure: str | None = None, method: str | None = None) -> int:
-        return self._app.request_count(procedure, method)
+        return self._hooks.log.count(procedure, method)
 
     def reset_requests(self) -> None:
-        self._app.reset_requests()
+        self._hooks.log.clear()
 
-    # -- out-of-band data access ------------------------------------------------------------------
+    # -- out-of-band data access -----------------------------------------------------------------
 
     def add_service(self, environment_id: str, type: str = "application", name: str = "app") -> str:  # noqa: A002
-        """Create a service record (``application``, ``compose``, ``postgres``...); returns its id."""
-        return self._state.add_service(environment_id, type, name)
+        """Create a service record (``application``, ``compose``, ``postgres``...); returns its id.
+
+        ``libsql`` exists only on releases that have it (v0.30.2).
+        """
+        types = [t for t in SERVICE_TYPES if t != "libsql" or self.release.libsql]
+        if type not in types:
+            raise ValueError(f"unknown service type {type!r} on {self.version}; expected one of {sorted(types)}")
+        store = self._store
+        with store.lock:
+            if environment_id not in store.environments:
+                raise KeyError(environment_id)
+            service = store.insert_service(environment_id, type, name)
+            store.save()
+            return str(service["id"])
 
     def projects(self) -> list[dict[str, Any]]:
         """Copies of every project row (all organizations)."""
-        return self._state.projects()
+        with self._store.lock:
+            return [dict(p) for p in self._store.projects.values()]
 
     def environments(self) -> list[dict[str, Any]]:
         """Copies of every environment row (all organizations)."""
-        return self._state.environments()
+        with self._store.lock:
+            return [dict(e) for e in self._store.environments.values()]
 
     def get_project(self, project_id: str) -> dict[str, Any] | None:
-        return self._state.get_project(project_id)
+        with self._store.lock:
+            row = self._store.projects.get(project_id)
+            return dict(row) if row else None
 
     def get_environment(self, environment_id: str) -> dict[str, Any] | None:
-        return self._state.get_environment(environment_id)
+        with self._store.lock:
+            row = self._store.environments.get(environment_id)
+            return dict(row) if row else None
+
+    def _set_fields(self, rows: dict[str, dict[str, Any]], row_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        with self._store.lock:
+            if row_id not in rows:
+                raise KeyError(row_id)
+            rows[row_id].update(fields)
+            self._store.save()
+            return dict(rows[row_id])
 
     def set_project_fields(self, project_id: str, **fields: Any) -> dict[str, Any]:
         """Overwrite columns (camelCase) behind the API's back, e.g. to simulate drift."""
-        return self._state.set_fields("project", project_id, fields)
+        return self._set_fields(self._store.projects, project_id, fields)
 
     def set_environment_fields(self, environment_id: str, **fields: Any) -> dict[str, Any]:
-        return self._state.set_fields("environment", environment_id, fields)
+        return self._set_fields(self._store.environments, environment_id, fields)
 
     def delete_project(self, project_id: str) -> dict[str, Any]:
         """Delete a project with its environments and services (KeyError if missing)."""
-        return self._state.delete_project(project_id)
+        with self._store.lock:
+            if project_id not in self._store.projects:
+                raise KeyError(project_id)
+            row = self._store.delete_project_rows(project_id)
+            self._store.save()
+            return row
 
     def delete_environment(self, environment_id: str) -> dict[str, Any]:
         """Delete any environment (even a default one) and its services."""
-        return self._state.delete_environment(environment_id)
+        with self._store.lock:
+            if environment_id not in self._store.environments:
+                raise KeyError(environment_id)
+            row = self._store.delete_environment_rows(environment_id)
+            self._store.save()
+            return row
 
     def create_project(self, name: str, **fields: Any) -> dict[str, Any]:
         """Create a project of the main organization plus its default environment."""
-        return self._state.create_project(name, fields)
+        store = self._store
+        with store.lock:
+            row = store.insert_project(store.primary_organization, name, None, "")
+            store.projects[row["projectId"]].update(fields)
+            store.insert_default_environment(row["projectId"])
+            store.save()
+            return dict(store.projects[row["projectId"]])
 
     def reset(self) -> None:
         """Forget all data, faults, rate limits and recorded requests (keys stay valid)."""
-        self._state.reset()
-        self._app.clear_faults()
-        self._app.clear_rate_limits()
-        self._app.reset_requests()
+        self._store.reset()
+        self._hooks.faults.clear()
+        self._hooks.keys.clear_limits()
+        self._hooks.log.clear()

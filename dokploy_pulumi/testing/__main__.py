@@ -1,4 +1,4 @@
-"""Command line: ``python -m dokploy_pulumi.testing serve --port 3000 --api-key KEY``.
+"""Command line: ``python -m dokploy_pulumi.testing serve --port 3000 --api-key KEY [--version v0.26.7]``.
 
 Runs the emulator in the foreground for demos, examples and out-of-process tests. It
 prints exactly one line with the URL (flushed, so a parent process can wait for it) and
@@ -14,7 +14,7 @@ import sys
 import threading
 from typing import Any
 
-from . import DokployEmulator
+from . import DEFAULT_VERSION, TESTED_VERSIONS, DokployEmulator
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,7 +30,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--state", metavar="FILE", default=None, help="JSON file that keeps state across restarts")
     serve.add_argument("--latency", type=float, default=0.0, metavar="SECONDS", help="delay added to every request")
     serve.add_argument(
-        "--legacy-create", action="store_true", help="project.create like Dokploy < 0.25 (no default environment)"
+        "--version",
+        default=DEFAULT_VERSION,
+        help=f"the Dokploy release to imitate: {' or '.join(TESTED_VERSIONS)} (default {DEFAULT_VERSION})",
+    )
+    serve.add_argument(
+        "--legacy-create",
+        action="store_true",
+        default=None,
+        help="project.create like Dokploy < 0.25 (no default environment)",
+    )
+    serve.add_argument(
+        "--clock-offset", type=float, default=0.0, metavar="SECONDS", help="skew the server's clock (createdAt, Date)"
     )
     return parser
 
@@ -45,16 +56,22 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
 
-    emulator = DokployEmulator(
-        args.api_key,
-        port=args.port,
-        state_file=args.state,
-        legacy_create=args.legacy_create,
-        latency=args.latency,
-    )
+    try:
+        emulator = DokployEmulator(
+            args.api_key,
+            port=args.port,
+            state_file=args.state,
+            version=args.version,
+            legacy_create=args.legacy_create,
+            latency=args.latency,
+            clock_offset=args.clock_offset,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     emulator.start()
     try:
-        print(f"Dokploy emulator listening on {emulator.url}", flush=True)
+        print(f"Dokploy emulator ({emulator.version}) listening on {emulator.url}", flush=True)
         while not stop.wait(0.2):
             pass
     finally:

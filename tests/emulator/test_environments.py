@@ -43,9 +43,19 @@ def test_create_refusals(api, project) -> None:
         assert response.status_code == 400, payload
         assert response.json()["message"] == "Input validation failed"
         assert list(response.json()["data"]["zodError"]["fieldErrors"]) == [field]
-    unknown = api.post("/api/environment.create", json={"projectId": "nope", "name": "x"})
+    unknown = api.post("/api/environment.create", json={"projectId": "nope", "name": "x", "description": "d"})
     assert unknown.status_code == 400
-    assert "violates foreign key constraint" in unknown.json()["message"]
+    message = unknown.json()["message"]
+    # v0.30.2's drizzle reports the failed statement and its parameters, not Postgres' words.
+    head, params = message.split("\nparams: ")
+    assert head == (
+        'Error creating the environment: Failed query: insert into "environment" ("environmentId", "name", '
+        '"description", "createdAt", "env", "projectId", "isDefault") values ($1, $2, $3, $4, default, $5, '
+        'default) returning "environmentId", "name", "description", "createdAt", "env", "projectId", "isDefault"'
+    )
+    new_id, name, description, created_at, project_id = params.split(",")
+    assert (len(new_id), name, description, project_id) == (21, "x", "d", "nope") and created_at.endswith("Z")
+    assert unknown.json()["data"]["path"] == "environment.create"
 
 
 def test_one(api, emu, project) -> None:

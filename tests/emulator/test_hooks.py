@@ -212,9 +212,20 @@ def test_stop_and_restart_keep_state() -> None:
         emu.stop()
 
 
-def test_version_attribute(api, emu) -> None:
-    emu.version = "v0.24.0"
+def test_version_attribute_switches_the_release(api, emu) -> None:
+    assert emu.version == "v0.30.2" and emu.release.search
+    emu.version = "v0.26.7"
+    assert api.get("/api/settings.getDokployVersion").json() == "v0.26.7"
+    assert api.get("/api/project.search").status_code == 404  # the behaviour follows
+    emu.version = "v0.24.0"  # before environments: project.create answers the bare row
     assert api.get("/api/settings.getDokployVersion").json() == "v0.24.0"
+    assert emu.legacy_create is True
+    assert "projectId" in api.post("/api/project.create", json={"name": "old"}).json()
+    emu.legacy_create = False  # an explicit choice wins over the version
+    emu.version = "v0.24.1"
+    assert emu.legacy_create is False
+    with pytest.raises(ValueError):
+        emu.version = "latest"
 
 
 def test_in_flight_requests_are_already_recorded(api, emu) -> None:

@@ -13,6 +13,12 @@ def test_health_needs_no_key(make_client) -> None:
     assert response.json() == {"ok": True}
 
 
+def test_head_is_a_204_warmup(api) -> None:
+    response = api.head("/api/project.all")
+    assert response.status_code == 204 and response.content == b""
+    assert response.headers["content-type"] == "application/json"
+
+
 def test_version_is_a_json_string_and_needs_a_key(api, make_client) -> None:
     response = api.get("/api/settings.getDokployVersion")
     assert response.status_code == 200
@@ -64,7 +70,7 @@ def test_invalid_json_is_plain_text_400(api, emu) -> None:
     response = api.post("/api/project.create", content=b"{nope", headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert response.text == "Invalid JSON"
-    assert response.headers["content-type"].startswith("text/plain")
+    assert "content-type" not in response.headers  # Next.js sends it without one
     assert emu.projects() == []
 
 

@@ -1,0 +1,72 @@
+"""The procedure table: which procedures a release has, and one call from input to answer.
+
+``route`` is what trpc-openapi's procedure cache does (a name and a method, or nothing: the
+router's 404). ``call`` validates the input with the release's schema, runs the handler under the
+store's lock, turns an unwrapped database error into tRPC's 500, and saves after a mutation (also
+after a failed one: some steps are not transactional).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from . import _environments, _projects
+from ._call import Call
+from ._errors import DatabaseError, TRPCError
+from ._releases import Release
+from ._schemas import QUERIES, schemas_for
+from ._store import Store
+from ._validation import validate
+
+__all__ = ["Router"]
+
+Handler = Callable[[Call, dict[str, Any]], Any]
+
+
+def _version(call: Call, data: dict[str, Any]) -> str:
+    return call.release.version
+
+
+_HANDLERS: dict[str, Handler] = {
+    "settings.getDokployVersion": _version,
+    **_projects.PROCEDURES,
+    **_environments.PROCEDURES,
+}
+
+
+class Router:
+    """Dispatches procedure calls for one store; the release can change between calls."""
+
+    def __init__(self, store: Store, release: Release, *, legacy_create: bool = False) -> None:
+        self.store = store
+        self.legacy_create = legacy_create
+        self.release = release
+
+    @property
+    def release(self) -> Release:
+        return self._release
+
+    @release.setter
+    def release(self, release: Release) -> None:
+        self._release = release
+        self._schemas = schemas_for(release)
+
+    def route(self, method: str, procedure: str) -> bool:
+        """Whether ``method`` + ``procedure`` names a procedure of this release."""
+        if procedure not in self._schemas:
+            return False
+        return method == ("GET" if procedure in QUERIES else "POST")
+
+    def call(self, procedure: str, organization_id: str, raw_input: dict[str, Any]) -> Any:
+        """Raises ``ValidationFailed`` or ``TRPCError``, as the real procedure would."""
+        release = self._release
+        data = validate(self._schemas[procedure], raw_input, release.zod)
+        call = Call(self.store, release, organization_id, self.legacy_create)
+        with self.store.lock:
+            try:
+                return _HANDLERS[procedure](call, data)
+            except DatabaseError as exc:
+                raise TRPCError("INTERNAL_SERVER_ERROR", exc.message(release)) from exc
+            finally:
+                if procedure not in QUERIES:
+                    self.store.save()
