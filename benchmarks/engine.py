@@ -115,15 +115,16 @@ def serve_emulator(latency: float, api_key: str) -> int:
 class EmulatorProcess:
     """The emulator in a child process, driven over its stdin/stdout."""
 
-    def __init__(self, latency: float = 0.0) -> None:
+    def __init__(self, latency: float = 0.0, package_from: Optional[Path] = None) -> None:
         self.api_key = "bench-" + secrets.token_hex(8)
+        python_path = os.pathsep.join([*([str(package_from)] if package_from else []), str(ROOT)])
         self._proc = subprocess.Popen(
             [sys.executable, "-u", str(Path(__file__).resolve()), "emulator", "--latency", str(latency)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             cwd=str(ROOT),
-            env={**os.environ, "DOKPLOY_EMULATOR_API_KEY": self.api_key, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "DOKPLOY_EMULATOR_API_KEY": self.api_key, "PYTHONPATH": python_path},
         )
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._stdin, self._stdout = self._proc.stdin, self._proc.stdout
@@ -353,6 +354,7 @@ class BenchStack:
         workers: Optional[int] = None,
         stack: str = "bench",
         extra_env: Optional[dict[str, str]] = None,
+        package_from: Optional[Path] = None,
     ) -> None:
         self.provider = provider
         self.stack = stack
@@ -363,6 +365,10 @@ class BenchStack:
             (work_dir / sub).mkdir(parents=True, exist_ok=True)
         self.logs = work_dir / "logs"
         python_path = [str(self.program_dir), str(ROOT)]
+        if package_from:
+            # A snapshot of dokploy_pulumi (e.g. `git archive HEAD dokploy_pulumi`): others may be
+            # editing the working tree while a long run goes on. PYTHONPATH wins over the editable install.
+            python_path.insert(0, str(package_from))
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("PULUMI_", "DOKPLOY_")) and k != "PYTHONPATH"}
         if workers:
@@ -740,6 +746,7 @@ def run_benchmark(
     partial_path: Optional[Path] = None,
     cli_env: Optional[dict[str, str]] = None,
     cli_flags: Sequence[str] = (),
+    package_from: Optional[Path] = None,
 ) -> dict[str, Any]:
     bin_dir = install_pulumi()
     version = subprocess.run([str(bin_dir / "pulumi"), "version"], capture_output=True, text=True).stdout.strip()
@@ -755,8 +762,9 @@ def run_benchmark(
             print(f"[{time.time() - started:7.1f}s load {os.getloadavg()[0]:.2f}] {msg}", file=sys.stderr, flush=True)
 
     try:
-        with EmulatorProcess(latencies[0] if latencies else 0.0) as emulator:
-            stacks = {p: BenchStack(root / p, bin_dir, emulator, p, extra_env=cli_env) for p in providers}
+        with EmulatorProcess(latencies[0] if latencies else 0.0, package_from) as emulator:
+            stacks = {p: BenchStack(root / p, bin_dir, emulator, p, extra_env=cli_env, package_from=package_from)
+                      for p in providers}
             if profile_dir is not None:
                 profile_dir.mkdir(parents=True, exist_ok=True)
                 for stack in stacks.values():
@@ -780,7 +788,7 @@ def run_benchmark(
                 n = sweep_n or max(ns)
                 emulator.set_latency(max(latencies))
                 lifted = {p: BenchStack(root / f"{p}-lifted", bin_dir, emulator, p, workers=max(sweep_parallel),
-                                        extra_env=cli_env)
+                                        extra_env=cli_env, package_from=package_from)
                           for p in providers}
                 for p_value in sweep_parallel:
                     for provider in providers:
@@ -812,7 +820,8 @@ def run_benchmark(
         "settings": {"ns": list(ns), "latencies": list(latencies), "repeat": repeat, "parallel": parallel,
                      "cli_default_parallel": 4 * (os.cpu_count() or 1), "sdk_workers": SDK_WORKERS,
                      "sweep_parallel": list(sweep_parallel), "duplicates": duplicates,
-                     "cli_env": dict(cli_env or {}), "cli_flags": list(cli_flags)},
+                     "cli_env": dict(cli_env or {}), "cli_flags": list(cli_flags),
+                     "package_from": str(package_from) if package_from else None},
     }
     return build_report(records, sweep, meta)
 
@@ -938,6 +947,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--name", default="engine", help="file names in --out (NAME.json, NAME.md)")
     parser.add_argument("--summarize", type=Path, nargs="+", default=None, metavar="JSON",
                         help="rebuild NAME.json/NAME.md from saved reports or NAME.partial.json files (no runs)")
+    parser.add_argument("--package-from", type=Path, default=None, metavar="DIR",
+                        help="import dokploy_pulumi from DIR (a snapshot) instead of the working tree")
     parser.add_argument("--cli-flags", nargs="*", default=[], metavar="FLAG",
                         help="extra flags for the measured commands, e.g. --cli-flags=--profiling=/tmp/p")
     parser.add_argument("--cli-env", nargs="*", default=[], metavar="KEY=VALUE",
@@ -983,7 +994,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     report = run_benchmark(args.n, args.latency, args.repeat, args.providers, args.parallel,
                            args.sweep_parallel, args.sweep_n, args.duplicates, profile_dir=args.profile,
                            phases=args.phases, partial_path=args.out / f"{args.name}.partial.json",
-                           cli_env=dict(kv.split("=", 1) for kv in args.cli_env), cli_flags=args.cli_flags)
+                           cli_env=dict(kv.split("=", 1) for kv in args.cli_env), cli_flags=args.cli_flags,
+                           package_from=args.package_from)
     args.out.mkdir(parents=True, exist_ok=True)
     markdown = to_markdown(report)
     (args.out / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n")
