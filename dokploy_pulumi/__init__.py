@@ -34,7 +34,9 @@ _EXPORTS: dict[str, str] = {
     "UnknownProcedureError": "_exceptions",
     "AmbiguousCreateError": "_exceptions",
     "UnconfirmedDeleteError": "_exceptions",
-    "DokployLookupError": "_functions",
+    "DokployLookupError": "_exceptions",
+    "CredentialError": "_exceptions",
+    "ProviderError": "_exceptions",
     "EnvironmentInfo": "_functions",
     "ProjectInfo": "_functions",
     "SearchResult": "_functions",
@@ -106,8 +108,12 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
         AmbiguousCreateError as AmbiguousCreateError,
         UnconfirmedDeleteError as UnconfirmedDeleteError,
     )
-    from ._functions import (
+    from ._exceptions import (
+        CredentialError as CredentialError,
         DokployLookupError as DokployLookupError,
+        ProviderError as ProviderError,
+    )
+    from ._functions import (
         EnvironmentInfo as EnvironmentInfo,
         ProjectInfo as ProjectInfo,
         SearchResult as SearchResult,

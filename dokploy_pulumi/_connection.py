@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Optional, Union
 
 from ._client import DokployClient
+from ._exceptions import CredentialError
 from ._session import Session
 from ._transport import DEFAULT_TIMEOUT, normalize_url, redact_url
 
@@ -61,10 +62,6 @@ class Connection:
             known["timeout"] = float(known["timeout"])
         known["insecure_skip_verify"] = bool(known.get("insecure_skip_verify", False))
         return cls(**known)
-
-
-class CredentialError(Exception):
-    """The URL or API key for a Dokploy instance cannot be found. Never contains a key."""
 
 
 class ConfigSource:

@@ -1,5 +1,8 @@
 """Copies made by Dokploy's duplicate procedures, declared for the shared lifecycle engine.
 
+Both are made of the parts `_environment.py` and `_project.py` expose (read, push, delete), not
+subclasses of those resources: a copy has other inputs and other rules.
+
 EnvironmentDuplicate (`environment.duplicate`): a new environment in the source's project with the
 source's env and without its services. Requests: create 1, plus 1 `environment.update` when the
 declared env differs from the copied one or the declared description differs from what the server
@@ -20,21 +23,25 @@ from typing import Any, Iterable, Mapping, Optional
 
 from pulumi.dynamic import CheckFailure
 
+from ._attrs import BOOL, ENV, ID, NAME, SERVICES, TEXT, Attr
 from ._client import OMIT, DokployClient, like_literal
-from ._dotenv import serialize_env
-from ._environment import DEFAULT_NAME, EnvironmentLifecycle, rolled_back, server_values
+from ._environment import (
+    DEFAULT_NAME,
+    delete_environment,
+    environment_values,
+    push_environment,
+    read_environment,
+    rolled_back,
+)
 from ._exceptions import DokployError, RefusedError
-from ._lifecycle import Attr, is_unknown
+from ._lifecycle import Lifecycle
 from ._models import EnvironmentRow
-from ._project import ProjectLifecycle
+from ._project import CONNECTION_ATTR, FORCE_DESTROY, delete_project, push_project, read_project
 from ._reconcile import adopting, create_or_find
 
-#: The `type` values project.duplicate accepts in selectedServices (a zod enum on the server).
-SERVICE_TYPES = ("application", "compose", "libsql", "mariadb", "mongo", "mysql", "postgres", "redis")
 
-
-class EnvironmentDuplicateLifecycle(EnvironmentLifecycle):
-    """A copy of an environment. Delete is Environment's (404 is success; services are refused).
+class EnvironmentDuplicateLifecycle(Lifecycle):
+    """A copy of an environment. Delete is an environment's (404 is success; services are refused).
 
     env is managed only when declared: empty or omitted leaves the copied variables alone and does
     not track them (the engine compares old outputs with new inputs, so tracking variables the
@@ -43,11 +50,11 @@ class EnvironmentDuplicateLifecycle(EnvironmentLifecycle):
 
     type_name = "EnvironmentDuplicate"
     inputs = (
-        Attr("source_environment_id", "id", required=True, replace=True),
-        Attr("name", "name", required=True),
-        Attr("description", "text"),
-        Attr("env", "env"),
-        Attr("connection", "connection", state_only=True),
+        Attr("source_environment_id", ID, required=True, replace=True),
+        Attr("name", NAME, required=True),
+        Attr("description", TEXT),
+        Attr("env", ENV, sensitive=True),
+        CONNECTION_ATTR,
     )
     computed = ("project_id", "is_default", "created_at")
 
@@ -88,7 +95,8 @@ class EnvironmentDuplicateLifecycle(EnvironmentLifecycle):
             created_of=lambda r: r.created_at,
         )
         row = outcome.created or outcome.found
-        out = server_values(row)
+        assert row is not None
+        out = environment_values(row)
         # The server copies env and, when no description is sent, the source's description: make
         # the copy what the program declares (env only when declared).
         changed = {"description"} if out["description"] != inputs["description"] else set()
@@ -96,14 +104,14 @@ class EnvironmentDuplicateLifecycle(EnvironmentLifecycle):
             changed.add("env")
         if changed:
             try:
-                out.update(self._push(client, row.environment_id, inputs, changed, is_default=False))
+                out.update(push_environment(client, row.environment_id, inputs, changed, is_default=False))
             except DokployError as exc:
                 # As for Environment: a failed create leaves nothing in state, so remove the copy.
                 raise rolled_back(client, row.environment_id, exc) from None
         return row.environment_id, self._tracked(out, inputs)
 
     def read(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> Optional[dict[str, Any]]:
-        out = super().read(client, id_, olds)
+        out = read_environment(client, id_)
         return None if out is None else self._tracked(out, olds)
 
     def update(
@@ -113,49 +121,27 @@ class EnvironmentDuplicateLifecycle(EnvironmentLifecycle):
             changed = changed - {"env"}  # no longer declared: leave the variables as they are
         if not changed:
             return {}
-        return self._tracked(self._push(client, id_, news, changed, is_default=False), news)
+        return self._tracked(push_environment(client, id_, news, changed, is_default=False), news)
+
+    def delete(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> None:
+        delete_environment(client, id_, is_default=False)
 
 
-def _selected_services_failure(value: Any) -> Optional[str]:
-    if is_unknown(value) or value is None:
-        return None
-    if not isinstance(value, (list, tuple)):
-        return "selected_services must be a list of {id, type}"
-    for i, entry in enumerate(value):
-        if is_unknown(entry):
-            continue
-        where = f"selected_services[{i}]"
-        if not isinstance(entry, Mapping):
-            return f"{where} must be a dict with id and type"
-        extra = sorted(set(entry) - {"id", "type"})
-        if extra:
-            return f"{where} has unknown keys {', '.join(extra)} (only id and type)"
-        sid, kind = entry.get("id"), entry.get("type")
-        if not is_unknown(sid) and (not isinstance(sid, str) or not sid):
-            return f"{where}.id must be a non-empty string"
-        if not is_unknown(kind) and kind not in SERVICE_TYPES:
-            return f"{where}.type must be one of {', '.join(SERVICE_TYPES)}, got {kind!r}"
-    return None
-
-
-class ProjectDuplicateLifecycle(ProjectLifecycle):
-    """A new project made from an environment's services. Read, update and delete are Project's."""
+class ProjectDuplicateLifecycle(Lifecycle):
+    """A new project made from an environment's services; once made, it is read, updated and
+    deleted as a project."""
 
     type_name = "ProjectDuplicate"
     inputs = (
-        Attr("source_environment_id", "id", required=True, replace=True),
-        Attr("name", "name", required=True),
-        Attr("description", "text"),
-        Attr("include_services", "bool", replace=True),
-        Attr("selected_services", "list", replace=True),
-        Attr("force_destroy", "bool", state_only=True),
-        Attr("connection", "connection", state_only=True),
+        Attr("source_environment_id", ID, required=True, replace=True),
+        Attr("name", NAME, required=True),
+        Attr("description", TEXT),
+        Attr("include_services", BOOL, replace=True),
+        Attr("selected_services", SERVICES, replace=True),
+        FORCE_DESTROY,
+        CONNECTION_ATTR,
     )
     computed = ("project_id", "created_at", "organization_id", "default_environment_id")
-
-    def validate(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[CheckFailure]:
-        reason = _selected_services_failure(news.get("selected_services"))
-        return [CheckFailure("selected_services", reason)] if reason else []
 
     @staticmethod
     def _shaped(out: dict[str, Any], id_: str) -> dict[str, Any]:
@@ -192,12 +178,14 @@ class ProjectDuplicateLifecycle(ProjectLifecycle):
         )
         if outcome.found is not None:
             # The answer (the new default environment) was lost: read the project we found instead.
-            with adopting("project", outcome.found.project_id):
-                found = self.read(client, outcome.found.project_id, inputs)
+            found_id = outcome.found.project_id
+            with adopting("project", found_id):
+                found = self.read(client, found_id, inputs)
             if found is None:
-                raise RefusedError(f"project {outcome.found.project_id} vanished right after it was created")
-            return outcome.found.project_id, found
+                raise RefusedError(f"project {found_id} vanished right after it was created")
+            return found_id, found
         row = outcome.created
+        assert row is not None
         if not row.project_id:
             raise RefusedError(
                 f"project.duplicate answered without the new project's id (its default environment is "
@@ -217,10 +205,13 @@ class ProjectDuplicateLifecycle(ProjectLifecycle):
         return row.project_id, out
 
     def read(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> Optional[dict[str, Any]]:
-        out = super().read(client, id_, olds)
+        out = read_project(client, id_)
         return None if out is None else self._shaped(out, id_)
 
     def update(
         self, client: DokployClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], changed: set[str]
     ) -> dict[str, Any]:
-        return self._shaped(super().update(client, id_, olds, news, changed), id_)
+        return self._shaped(push_project(client, id_, news, changed), id_)
+
+    def delete(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> None:
+        delete_project(client, id_, bool(olds.get("force_destroy")))

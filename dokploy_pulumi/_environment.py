@@ -1,10 +1,14 @@
 """The Dokploy environment, declared for the shared lifecycle engine.
 
 Requests per operation: create 1 (`environment.create`) plus 1 `environment.update` when env is
-set, because `environment.create` silently ignores env; adopting the default "production"
-environment 1 (`project.one`) plus 1 update when description or env differ; read 1
-(`environment.one`); update 1; delete 1 (`environment.remove`, or for the default environment an
-`environment.update` that restores its defaults, since Dokploy cannot delete it).
+set, because `environment.create` silently ignores env; adopting (the default "production"
+environment, or any by `adopt_id`) 1 (`project.one`, whose rows carry `createdAt`) plus 1 update
+when something differs; read 1 (`environment.one`); update 1; delete 1 (`environment.remove`, or for
+the default environment an `environment.update` that restores its defaults, since Dokploy cannot
+delete it).
+
+The operations on an environment that exists (read, push, delete, roll back) are module functions,
+so that `EnvironmentDuplicate` (`_duplicates.py`) is made of the same parts.
 """
 
 from __future__ import annotations
@@ -13,18 +17,20 @@ from typing import Any, Mapping, Optional
 
 from pulumi.dynamic import CheckFailure
 
+from ._attrs import ENV, ID, NAME, TEXT, Attr, is_unknown
 from ._client import OMIT, DokployClient, like_literal
 from ._dotenv import parse_env, serialize_env
 from ._exceptions import BadRequestError, DokployError, NotFoundError, RefusedError
-from ._lifecycle import Attr, Lifecycle, is_unknown
+from ._lifecycle import Lifecycle
 from ._models import EnvironmentRow
+from ._project import CONNECTION_ATTR
 from ._reconcile import answer_lost, confirm_gone, create_or_find
 
 DEFAULT_NAME = "production"
 DEFAULT_DESCRIPTION = "Production environment"
 
 
-def server_values(row: EnvironmentRow) -> dict[str, Any]:
+def environment_values(row: EnvironmentRow) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": row.name,
         "description": row.description or "",
@@ -36,6 +42,28 @@ def server_values(row: EnvironmentRow) -> dict[str, Any]:
     if row.created_at:  # environment.one has no createdAt: keep what create stored
         out["created_at"] = row.created_at
     return out
+
+
+def read_environment(client: DokployClient, id_: str) -> Optional[dict[str, Any]]:
+    try:
+        return environment_values(client.environment.one(id_))
+    except NotFoundError:
+        return None
+
+
+def push_environment(
+    client: DokployClient, id_: str, inputs: Mapping[str, Any], changed: set[str], *, is_default: bool
+) -> dict[str, Any]:
+    """One `environment.update` sending exactly the changed fields."""
+    row = client.environment.update(
+        id_,
+        # Sending `name` at all to the default environment fails, even unchanged.
+        name=inputs["name"] if "name" in changed and not is_default else OMIT,
+        # null is rejected here; "" clears.
+        description=inputs["description"] if "description" in changed else OMIT,
+        env=serialize_env(inputs["env"]) if "env" in changed else OMIT,
+    )
+    return environment_values(row)
 
 
 def rolled_back(client: DokployClient, id_: str, cause: DokployError) -> DokployError:
@@ -56,15 +84,61 @@ def rolled_back(client: DokployClient, id_: str, cause: DokployError) -> Dokploy
     )
 
 
+def delete_environment(client: DokployClient, id_: str, *, is_default: bool) -> None:
+    try:
+        if is_default:
+            # Dokploy cannot delete it: restore what project.create made, then forget it.
+            client.environment.update(id_, description=DEFAULT_DESCRIPTION, env="")
+            return
+        client.environment.remove(id_)
+    except NotFoundError:
+        return  # already gone
+    except BadRequestError as refused:
+        # The 400 carries no code that says why ("it has active services", "the default one"):
+        # look at the environment rather than at the words.
+        held = _services_in(client, id_)
+        if held:
+            raise RefusedError(
+                f"{refused.server_message} It holds {held}. Delete or move them (or protect this "
+                "environment with `retain_on_delete`), then destroy again."
+            ) from None
+        raise
+    except DokployError as lost:
+        if is_default or not answer_lost(lost):
+            raise
+        # environment.remove may have been applied: look, rather than fail a delete that happened.
+        confirm_gone(f"environment {id_}", lambda: client.environment.one(id_), lost, wait_budget=client.timeout)
+
+
+def _services_in(client: DokployClient, id_: str) -> str:
+    try:
+        services = client.environment.one(id_).services()
+    except DokployError:
+        return ""
+    return "; ".join(f"{svc.type} {svc.name!r} ({svc.id})" for svc in services)
+
+
+def converge(
+    client: DokployClient, row: EnvironmentRow, inputs: Mapping[str, Any], fields: set[str]
+) -> dict[str, Any]:
+    """Outputs for an existing environment made to match `inputs` in `fields` (one update, only if
+    something differs)."""
+    out = environment_values(row)
+    changed = {k for k in fields if out[k] != inputs[k]}
+    if changed:
+        out.update(push_environment(client, row.environment_id, inputs, changed, is_default=row.is_default))
+    return out
+
+
 class EnvironmentLifecycle(Lifecycle):
     type_name = "Environment"
     inputs = (
-        Attr("project_id", "id", required=True, replace=True),
-        Attr("name", "name", required=True),
-        Attr("description", "text"),
-        Attr("env", "env"),
-        Attr("connection", "connection", state_only=True),
-        Attr("adopt_id", "id", create_only=True),
+        Attr("project_id", ID, required=True, replace=True),
+        Attr("name", NAME, required=True),
+        Attr("description", TEXT),
+        Attr("env", ENV, sensitive=True),
+        CONNECTION_ATTR,
+        Attr("adopt_id", ID, create_only=True),
     )
     computed = ("is_default", "created_at")
 
@@ -92,21 +166,15 @@ class EnvironmentLifecycle(Lifecycle):
             ]
         return []
 
-    # -- create ------------------------------------------------------------------------------------
     def create(self, client: DokployClient, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        fields = {"name", "description", "env"} - self.unmanaged(inputs)
         if inputs.get("adopt_id"):
-            return self._converge(client, self._adoptable(client, inputs["adopt_id"], inputs["project_id"]), inputs)
+            row = self._in_project(client, inputs["project_id"], inputs["adopt_id"])
+            return row.environment_id, converge(client, row, inputs, fields)
         if inputs["name"] == DEFAULT_NAME:
             # Dokploy created it with the project and refuses to create another: adopt it.
-            detail = client.project.one(inputs["project_id"])
-            default = detail.default_environment()
-            if default is None:
-                raise RefusedError(
-                    f"project {inputs['project_id']} has no default 'production' environment "
-                    "(servers before v0.25, or an interrupted project.create); declare another name"
-                )
-            default.project_id = default.project_id or inputs["project_id"]
-            return self._converge(client, default, inputs)
+            row = self._in_project(client, inputs["project_id"], None)
+            return row.environment_id, converge(client, row, inputs, fields)
         outcome = create_or_find(
             "environment",
             inputs["name"],
@@ -119,85 +187,52 @@ class EnvironmentLifecycle(Lifecycle):
             created_of=lambda r: r.created_at,
         )
         row = outcome.created or outcome.found
-        out = server_values(row)
+        assert row is not None
+        out = environment_values(row)
         if inputs["env"]:
             try:
-                updated = client.environment.update(row.environment_id, env=serialize_env(inputs["env"]))
+                out.update(push_environment(client, row.environment_id, inputs, {"env"}, is_default=False))
             except DokployError as exc:
                 # A failed create leaves nothing in Pulumi state: remove what was just made, or the
                 # environment would be an orphan that no later `pulumi up` knows about.
                 raise rolled_back(client, row.environment_id, exc) from None
-            out.update(server_values(updated))
             out["created_at"] = row.created_at
         return row.environment_id, out
 
     @staticmethod
-    def _adoptable(client: DokployClient, id_: str, project_id: str) -> EnvironmentRow:
-        """The environment to adopt, read through its project: `project.one` has the full rows
-        (with createdAt, which environment.one lacks) in one request."""
-        detail = client.project.one(project_id)
-        row = next((e for e in detail.environments if e.environment_id == id_), None)
-        if row is None:
-            # Not in that project: say where it is, if anywhere (one more request, only here).
-            other = client.environment.one(id_)
-            raise RefusedError(
-                f"environment {id_} belongs to project {other.project_id}, not {project_id}; adopt it "
-                "with that project_id"
-            )
+    def _in_project(client: DokployClient, project_id: str, id_: Optional[str]) -> EnvironmentRow:
+        """An environment of the project (its default one when `id_` is None), read through
+        `project.one`: its rows carry createdAt, which environment.one lacks, in one request."""
+        if id_ is None:
+            row = client.project.one(project_id).default_environment()
+            if row is None:
+                raise RefusedError(
+                    f"project {project_id} has no default 'production' environment (servers before "
+                    "v0.25, or an interrupted project.create); declare another name"
+                )
+        else:
+            try:
+                environments = client.project.one(project_id).environments
+            except NotFoundError:
+                environments = []
+            row = next((e for e in environments if e.environment_id == id_), None)
+            if row is None:
+                # Not in that project: say where it is, if anywhere (one more request, only here).
+                other = client.environment.one(id_)
+                raise RefusedError(
+                    f"environment {id_} belongs to project {other.project_id}, not {project_id}; adopt "
+                    "it with that project_id"
+                )
         row.project_id = row.project_id or project_id
         return row
 
-    def _converge(self, client: DokployClient, row: EnvironmentRow, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        out = server_values(row)
-        managed = {"name", "description", "env"} - self.unmanaged(inputs)
-        changed = {k for k in managed if out[k] != inputs[k]}
-        if changed:
-            out.update(self._push(client, row.environment_id, inputs, changed, is_default=row.is_default))
-        return row.environment_id, out
-
-    def _push(
-        self, client: DokployClient, id_: str, inputs: Mapping[str, Any], changed: set[str], *, is_default: bool
-    ) -> dict[str, Any]:
-        row = client.environment.update(
-            id_,
-            # Sending `name` at all to the default environment fails, even unchanged.
-            name=inputs["name"] if "name" in changed and not is_default else OMIT,
-            # null is rejected here; "" clears.
-            description=inputs["description"] if "description" in changed else OMIT,
-            env=serialize_env(inputs["env"]) if "env" in changed else OMIT,
-        )
-        return server_values(row)
-
-    # -- read / update / delete ----------------------------------------------------------------------
     def read(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> Optional[dict[str, Any]]:
-        try:
-            return server_values(client.environment.one(id_))
-        except NotFoundError:
-            return None
+        return read_environment(client, id_)
 
     def update(
         self, client: DokployClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], changed: set[str]
     ) -> dict[str, Any]:
-        return self._push(client, id_, news, changed, is_default=bool(olds.get("is_default")))
+        return push_environment(client, id_, news, changed, is_default=bool(olds.get("is_default")))
 
     def delete(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> None:
-        try:
-            if olds.get("is_default"):
-                # Dokploy cannot delete it: restore what project.create made, then forget it.
-                client.environment.update(id_, description=DEFAULT_DESCRIPTION, env="")
-                return
-            client.environment.remove(id_)
-        except NotFoundError:
-            return  # already gone
-        except BadRequestError as exc:
-            if "active services" in (exc.server_message or ""):
-                raise RefusedError(
-                    f"{exc.server_message} Delete or move the applications, databases and compose stacks "
-                    "in this environment (or protect it with `retain_on_delete`), then destroy again."
-                ) from None
-            raise
-        except DokployError as lost:
-            if olds.get("is_default") or not answer_lost(lost):
-                raise
-            # environment.remove may have been applied: look, rather than fail a delete that happened.
-            confirm_gone(f"environment {id_}", lambda: client.environment.one(id_), lost, wait_budget=client.timeout)
+        delete_environment(client, id_, is_default=bool(olds.get("is_default")))

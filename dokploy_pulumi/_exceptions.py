@@ -142,6 +142,27 @@ class RefusedError(DokployError):
     """The provider refused an operation that would lose data (e.g. removing a project with services)."""
 
 
+class CredentialError(DokployError):
+    """The URL or API key for a Dokploy instance cannot be found or used. Never contains a key."""
+
+
+class ProviderError(DokployError):
+    """A failed resource operation, worded for a Pulumi user: resource, operation, server's reason."""
+
+
+class DokployLookupError(DokployError, LookupError):
+    """A look-up found nothing, or more than one object where it needs exactly one.
+
+    `query` is the call as written (e.g. "get_project(name='app')"); `candidates` are the
+    (name, id) pairs the message lists: the near matches, or every ambiguous match.
+    """
+
+    def __init__(self, message: str, *, query: str, candidates: Optional[list[tuple[str, str]]] = None) -> None:
+        super().__init__(message)
+        self.query = query
+        self.candidates: list[tuple[str, str]] = list(candidates or [])
+
+
 class AmbiguousCreateError(DokployError):
     """A create's answer was lost and the object it made could not be identified with certainty."""
 

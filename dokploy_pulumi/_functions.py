@@ -33,7 +33,7 @@ from pulumi import Input, Output
 from ._client import SEARCH_PAGE_MAX, DokployClient, like_literal
 from ._connection import ClientPool, ConfigSource, Connection
 from ._dotenv import parse_env
-from ._exceptions import DokployError, NotFoundError
+from ._exceptions import DokployLookupError, NotFoundError
 from ._models import EnvironmentRow, ProjectDetail, ProjectRow
 
 _SHOWN_CANDIDATES = 20
@@ -85,19 +85,6 @@ class SearchResult(Generic[T]):
 
     items: list[T]
     total: int
-
-
-class DokployLookupError(DokployError, LookupError):
-    """A look-up found nothing, or more than one object where it needs exactly one.
-
-    `query` is the call as written (e.g. "get_project(name='app')"); `candidates` are the
-    (name, id) pairs the message lists: the near matches, or every ambiguous match.
-    """
-
-    def __init__(self, message: str, *, query: str, candidates: Optional[list[tuple[str, str]]] = None) -> None:
-        super().__init__(message)
-        self.query = query
-        self.candidates: list[tuple[str, str]] = list(candidates or [])
 
 
 def _project_info(row: ProjectRow, default_environment_id: Optional[str]) -> ProjectInfo:

@@ -1,8 +1,7 @@
 """The lifecycle engine every Dokploy resource shares.
 
-A resource is *declared* (`Lifecycle.inputs`: which inputs exist, which are required, which force
-replacement, which are only read at create, which change nothing on the server) and supplies four
-small API functions (create, read, update, delete). This module turns that into Pulumi's
+A resource is *declared* (`Lifecycle.inputs`: a tuple of `Attr`s, see `_attrs.py`) and supplies
+four small API functions (create, read, update, delete). This module turns that into Pulumi's
 check / diff / create / read / update / delete, with the same normalisation, unknown handling,
 credential lookup and error wording for every resource.
 """
@@ -11,7 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Mapping, Optional
 
 from pulumi.dynamic import (
@@ -24,154 +22,35 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from pulumi.output import Unknown
-from pulumi.runtime import rpc
-
-from ._client import DokployClient, normalize_url
-from ._connection import ClientPool, ConfigSource, Connection, CredentialError, parse_timeout
-from ._dotenv import ENV_KEY_RE, env_as_dict, quote_env_value, unrepresentable_env_keys
-from ._exceptions import DokployError
+from ._attrs import ENV, Attr, is_unknown
+from ._client import DokployClient
+from ._connection import ClientPool, ConfigSource, Connection
+from ._dotenv import env_as_dict, quote_env_value
+from ._exceptions import CredentialError, DokployError, ProviderError
 
 PROVIDER_KEY = "__provider"
 
-
-def is_unknown(value: Any) -> bool:
-    """True for a preview-time unknown, at the top level or anywhere inside lists and dicts."""
-    if isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN):
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(is_unknown(v) for v in value)
-    if isinstance(value, Mapping):
-        return any(is_unknown(v) for v in value.values())
-    return False
-
-
-#: Env values shorter than this are not redacted from error messages: "1", "true" or "info" are
+#: Secret values shorter than this are not redacted from error messages: "1", "true" or "info" are
 #: not secrets, and replacing them everywhere would garble the message.
 REDACT_MIN_LENGTH = 4
 
 
-def redact_env(text: str, *props: Mapping[str, Any]) -> str:
-    """`text` with every env value of `props` (and its quoted/escaped forms) replaced by ***."""
+def redact(text: str, attrs: tuple[Attr, ...], *props: Mapping[str, Any]) -> str:
+    """`text` with every value of the sensitive inputs in `props` (and the forms in which they are
+    sent: quoted as dotenv writes them, JSON-escaped) replaced by ***."""
     secrets: set[str] = set()
-    for p in props:
-        env = p.get("env") if isinstance(p, Mapping) else None
-        if isinstance(env, str) and not is_unknown(env):
-            env = env_as_dict(env)
-        if not isinstance(env, Mapping):
-            continue
-        for value in env.values():
-            if isinstance(value, str) and len(value) >= REDACT_MIN_LENGTH:
-                secrets.update({value, quote_env_value(value), json.dumps(value)[1:-1]})
+    for attr in (a for a in attrs if a.sensitive):
+        for p in props:
+            value = p.get(attr.name) if isinstance(p, Mapping) else None
+            if value is None or is_unknown(value):
+                continue
+            values = env_as_dict(value).values() if attr.type is ENV else [value]
+            for v in values:
+                if isinstance(v, str) and len(v) >= REDACT_MIN_LENGTH:
+                    secrets.update({v, quote_env_value(v), json.dumps(v)[1:-1]})
     for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
-
-
-class ProviderError(Exception):
-    """A failed operation, worded for a Pulumi user: resource, operation, and the server's reason."""
-
-
-@dataclass(frozen=True)
-class Attr:
-    """One input of a resource, declared once.
-
-    kind: "name" (required non-empty string), "text" (optional string; null == ""), "id" (an object
-    id), "env" (dict or dotenv text, compared as key/values), "bool", "connection", "list".
-    replace: a change forces replacement. create_only: read at create only; later changes are ignored.
-    state_only: a change needs no API call (it only alters what Pulumi does, e.g. force_destroy).
-    """
-
-    name: str
-    kind: str = "text"
-    required: bool = False
-    replace: bool = False
-    create_only: bool = False
-    state_only: bool = False
-
-
-def normalize(attr: Attr, value: Any) -> Any:
-    """The canonical form stored in state and compared in diff."""
-    if is_unknown(value):
-        return value
-    if attr.kind == "env":
-        return env_as_dict(value)
-    if attr.kind == "bool":
-        return bool(value) if value is not None else False
-    if attr.kind == "text":
-        return "" if value is None else value
-    if attr.kind == "connection":
-        conn = Connection.from_input(value)
-        return conn.to_input() if conn is not None else None
-    if attr.kind == "list":
-        return list(value or [])
-    return value
-
-
-def _connection_field_problem(value: Mapping[str, Any]) -> Optional[str]:
-    """A reason a connection given as a mapping (as state stores it) has a field of the wrong type."""
-    for name in ("url", "api_key_config", "api_key_env", "ca_bundle"):
-        if value.get(name) is not None and not isinstance(value.get(name), str):
-            return f"connection.{name} must be a string"
-    if value.get("insecure_skip_verify") is not None and not isinstance(value.get("insecure_skip_verify"), bool):
-        return "connection.insecure_skip_verify must be true or false"
-    if value.get("timeout") is not None and parse_timeout(value.get("timeout")) is None:
-        return "connection.timeout must be a positive number of seconds"
-    return None
-
-
-def _validate(attr: Attr, value: Any) -> Optional[str]:
-    """A reason the value cannot be accepted, or None. Unknowns always pass (checked at apply)."""
-    if is_unknown(value):
-        return None
-    if value is None:
-        return f"{attr.name} is required" if attr.required else None
-    if attr.kind in ("name", "text", "id") and not isinstance(value, str):
-        return f"{attr.name} must be a string, got {type(value).__name__}"
-    if attr.kind in ("name", "id") and value == "":
-        return f"{attr.name} must not be empty"
-    if attr.kind == "bool" and not isinstance(value, bool):
-        return f"{attr.name} must be true or false"
-    if attr.kind == "env":
-        if not isinstance(value, (str, Mapping)):
-            return "env must be a dict of strings or dotenv text"
-        if isinstance(value, Mapping):
-            odd = sorted(str(k) for k, v in value.items() if not isinstance(v, str) and not is_unknown(v))
-            if odd:
-                # Name the keys only: the values may be secret.
-                return f"env values must be strings (keys {', '.join(odd)})"
-        env = env_as_dict(value)
-        bad = sorted(k for k in env if not ENV_KEY_RE.match(k))
-        if bad:
-            shown = ", ".join(repr(k) for k in bad[:10])
-            return f"env keys must be names Dokploy's dotenv parser reads (letters, digits, _ . -): {shown}"
-        lossy = unrepresentable_env_keys({k: v for k, v in env.items() if not is_unknown(v)})
-        if lossy:
-            # Dokploy hands services what Node's dotenv parses; no spelling carries these values.
-            shown = ", ".join(repr(k) for k in lossy[:10])
-            return (
-                f"env values of {shown} cannot reach Dokploy's services unchanged: Dokploy parses env with "
-                "Node's dotenv, which has no escapes, and no quoting carries them (see the README's "
-                "section on env). Change them; they are not shown here because they may be secret."
-            )
-    if attr.kind == "connection":
-        conn = value if isinstance(value, Connection) else None
-        if conn is None and isinstance(value, Mapping):
-            problem = _connection_field_problem(value)
-            if problem:
-                return problem
-            conn = Connection.from_input(value)
-        if conn is None:
-            return "connection must be a dokploy_pulumi.Connection"
-        if not conn.url:
-            return "connection has no url"
-        try:
-            normalize_url(conn.url)
-        except ValueError as exc:
-            return str(exc)
-        if not conn.api_key_config and not conn.api_key_env:
-            return "connection must name api_key_config or api_key_env (where its API key is)"
-    return None
 
 
 class Lifecycle:
@@ -257,10 +136,10 @@ class DokployProvider(ResourceProvider):
     ) -> Any:
         try:
             return fn()
-        except (DokployError, CredentialError) as exc:
+        except DokployError as exc:
             # A server may echo what it was sent (e.g. a failed SQL query with its parameters):
-            # never let the env values, which are secrets, into the message Pulumi prints.
-            message = redact_env(str(exc), props, olds or {})
+            # never let secret values into the message Pulumi prints.
+            message = redact(str(exc), self.lifecycle.inputs, props, olds or {})
         # Raised outside the handler so that not even a suppressed __context__ keeps the original
         # error (and the server's answer, with whatever it echoed) attached.
         raise ProviderError(f"{self.lifecycle.label(props, id_)}: {op} failed: {message}")
@@ -276,12 +155,12 @@ class DokployProvider(ResourceProvider):
             if attr.name in unmanaged:
                 inputs[attr.name] = None
                 continue
-            reason = _validate(attr, value)
+            reason = attr.problem(value)
             if reason:
                 failures.append(CheckFailure(attr.name, reason))
                 inputs[attr.name] = value
             else:
-                inputs[attr.name] = normalize(attr, value)
+                inputs[attr.name] = attr.normalize(value)
         if not failures:
             failures.extend(lc.validate(olds, inputs))
             conn = inputs.get("connection")
@@ -300,22 +179,12 @@ class DokployProvider(ResourceProvider):
         for attr in self.lifecycle.inputs:
             if attr.create_only or attr.name in unmanaged:
                 continue
-            new = news.get(attr.name)
-            if is_unknown(new):
-                # Unknown until apply: it may change, and if it does on a replace field, it replaces.
+            old, new = attr.normalize(olds.get(attr.name)), attr.normalize(news.get(attr.name))
+            # Unknown until apply: it may change, and if it does on a replace field, it replaces.
+            if is_unknown(new) or old != new:
                 changed.append(attr.name)
-                if attr.replace:
+                if attr.replaces(old, new):
                     replaces.append(attr.name)
-                continue
-            old, new = normalize(attr, olds.get(attr.name)), normalize(attr, new)
-            if old == new:
-                continue
-            changed.append(attr.name)
-            if attr.replace:
-                replaces.append(attr.name)
-            elif attr.kind == "connection" and _conn_url(old) != _conn_url(new):
-                # Another server holds other objects: the id would mean nothing there.
-                replaces.append(attr.name)
         return changed, replaces
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -329,7 +198,7 @@ class DokployProvider(ResourceProvider):
     def _normalized(self, props: Mapping[str, Any]) -> dict[str, Any]:
         """The canonical inputs (as `check` stores them): inputs left to the server stay None."""
         unmanaged = self.lifecycle.unmanaged(props)
-        return {a.name: None if a.name in unmanaged else normalize(a, props.get(a.name)) for a in self.lifecycle.inputs}
+        return {a.name: None if a.name in unmanaged else a.normalize(props.get(a.name)) for a in self.lifecycle.inputs}
 
     def _outputs(self, inputs: Mapping[str, Any], server: Mapping[str, Any]) -> dict[str, Any]:
         outs = {a.name: inputs.get(a.name) for a in self.lifecycle.inputs}
@@ -373,11 +242,3 @@ class DokployProvider(ResourceProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         self._run("delete", props, id_, lambda: self.lifecycle.delete(self._client(props), id_, props))
 
-
-def _conn_url(conn: Any) -> Optional[str]:
-    if not isinstance(conn, Mapping) or not conn.get("url"):
-        return None
-    try:
-        return normalize_url(conn["url"])
-    except ValueError:
-        return conn["url"]

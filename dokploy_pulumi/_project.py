@@ -2,23 +2,32 @@
 
 Requests per operation (the API's minimum): create 1 (`project.create` returns the row and its
 default environment); read 1 (`project.one`); update 1 (`project.update`); delete 2 without
-force_destroy (`project.one` to find services, `project.remove`) and 1 with it. Adoption by id adds
-a `project.one` and skips the update when nothing differs.
+force_destroy (`project.one` to find what is inside, `project.remove`) and 1 with it. Adoption by id
+adds a `project.one` and skips the update when nothing differs.
+
+The operations on a project that exists (read, push, delete) are module functions, so that
+`ProjectDuplicate` (`_duplicates.py`) is made of the same parts.
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
+from ._attrs import BOOL, CONNECTION, ENV, ID, NAME, TEXT, Attr
 from ._client import OMIT, DokployClient, like_literal
 from ._dotenv import parse_env, serialize_env
 from ._exceptions import DokployError, NotFoundError, RefusedError
-from ._lifecycle import Attr, Lifecycle
+from ._lifecycle import Lifecycle
 from ._models import ProjectDetail, ProjectRow
 from ._reconcile import adopting, answer_lost, confirm_gone, create_or_find
 
+#: Inputs every project-like resource has: it lives on one server and may be destroyed with contents.
+FORCE_DESTROY = Attr("force_destroy", BOOL, state_only=True)
+CONNECTION_ATTR = Attr("connection", CONNECTION, state_only=True)
 
-def _server_values(row: ProjectRow) -> dict[str, Any]:
+
+def project_values(row: ProjectRow) -> dict[str, Any]:
+    """The outputs a project row gives (no default_environment_id: only some answers carry it)."""
     return {
         "name": row.name,
         "description": row.description or "",
@@ -26,6 +35,33 @@ def _server_values(row: ProjectRow) -> dict[str, Any]:
         "created_at": row.created_at,
         "organization_id": row.organization_id,
     }
+
+
+def detail_values(detail: ProjectDetail) -> dict[str, Any]:
+    """The outputs `project.one` gives, with the default environment's id."""
+    out = project_values(detail)
+    default = detail.default_environment()
+    out["default_environment_id"] = default.environment_id if default else None
+    return out
+
+
+def read_project(client: DokployClient, id_: str) -> Optional[dict[str, Any]]:
+    try:
+        return detail_values(client.project.one(id_))
+    except NotFoundError:
+        return None
+
+
+def push_project(client: DokployClient, id_: str, inputs: Mapping[str, Any], changed: set[str]) -> dict[str, Any]:
+    """One `project.update` sending exactly the changed fields."""
+    row = client.project.update(
+        id_,
+        name=inputs["name"] if "name" in changed else OMIT,
+        # An explicit "" clears the description (null would too; absent would keep it).
+        description=inputs["description"] if "description" in changed else OMIT,
+        env=serialize_env(inputs["env"]) if "env" in changed else OMIT,
+    )
+    return project_values(row)
 
 
 def describe_contents(detail: ProjectDetail) -> str:
@@ -42,15 +78,43 @@ def describe_contents(detail: ProjectDetail) -> str:
     return "; and ".join(parts)
 
 
+def delete_project(client: DokployClient, id_: str, force_destroy: bool) -> None:
+    if not force_destroy:
+        # project.remove silently cascades through every environment and service record and
+        # orphans their containers, so refuse while anything is inside unless told otherwise.
+        # By now the stack's own environments are gone (they depend on the project): any other
+        # one belongs to something else, e.g. a review environment made by another stack.
+        try:
+            detail = client.project.one(id_)
+        except NotFoundError:
+            return
+        held = describe_contents(detail)
+        if held:
+            raise RefusedError(
+                f"it still holds {held}. Dokploy would delete them with it (and orphan the services' "
+                "containers). Remove them first, or set force_destroy=True on the resource and run "
+                "`pulumi up` before destroying."
+            )
+    try:
+        client.project.remove(id_)
+    except NotFoundError:
+        return  # already gone
+    except DokployError as lost:
+        if not answer_lost(lost):
+            raise
+        # It may have been applied: look, rather than fail a delete that happened.
+        confirm_gone(f"project {id_}", lambda: client.project.one(id_), lost, wait_budget=client.timeout)
+
+
 class ProjectLifecycle(Lifecycle):
     type_name = "Project"
     inputs = (
-        Attr("name", "name", required=True),
-        Attr("description", "text"),
-        Attr("env", "env"),
-        Attr("force_destroy", "bool", state_only=True),
-        Attr("connection", "connection", state_only=True),
-        Attr("adopt_id", "id", create_only=True),
+        Attr("name", NAME, required=True),
+        Attr("description", TEXT),
+        Attr("env", ENV, sensitive=True),
+        FORCE_DESTROY,
+        CONNECTION_ATTR,
+        Attr("adopt_id", ID, create_only=True),
     )
     computed = ("created_at", "organization_id", "default_environment_id")
 
@@ -74,71 +138,26 @@ class ProjectLifecycle(Lifecycle):
             with adopting("project", outcome.found.project_id):
                 return self._adopt(client, outcome.found.project_id, inputs)
         result = outcome.created
-        out = _server_values(result.project)
+        assert result is not None
+        out = project_values(result.project)
         # Servers before v0.25 return the bare row and have no environments.
         out["default_environment_id"] = result.environment.environment_id if result.environment else None
         return result.project.project_id, out
 
     def _adopt(self, client: DokployClient, id_: str, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        detail = client.project.one(id_)
-        out = _server_values(detail)
-        default = detail.default_environment()
-        out["default_environment_id"] = default.environment_id if default else None
+        out = detail_values(client.project.one(id_))
         changed = {k for k in ("name", "description", "env") if out[k] != inputs[k]}
         if changed:
-            out.update(self._push(client, id_, inputs, changed))
-        return detail.project_id, out
-
-    def _push(self, client: DokployClient, id_: str, inputs: Mapping[str, Any], changed: set[str]) -> dict[str, Any]:
-        row = client.project.update(
-            id_,
-            name=inputs["name"] if "name" in changed else OMIT,
-            # An explicit "" clears the description (null would too; absent would keep it).
-            description=inputs["description"] if "description" in changed else OMIT,
-            env=serialize_env(inputs["env"]) if "env" in changed else OMIT,
-        )
-        return _server_values(row)
+            out.update(push_project(client, id_, inputs, changed))
+        return id_, out
 
     def read(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> Optional[dict[str, Any]]:
-        try:
-            detail = client.project.one(id_)
-        except NotFoundError:
-            return None
-        out = _server_values(detail)
-        default = detail.default_environment()
-        out["default_environment_id"] = default.environment_id if default else None
-        return out
+        return read_project(client, id_)
 
     def update(
         self, client: DokployClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], changed: set[str]
     ) -> dict[str, Any]:
-        out = self._push(client, id_, news, changed)
-        out["default_environment_id"] = olds.get("default_environment_id")
-        return out
+        return push_project(client, id_, news, changed)
 
     def delete(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> None:
-        if not olds.get("force_destroy"):
-            # project.remove silently cascades through every environment and service record and
-            # orphans their containers, so refuse while anything is inside unless told otherwise.
-            # By now the stack's own environments are gone (they depend on the project): any other
-            # one belongs to something else, e.g. a review environment made by another stack.
-            try:
-                detail = client.project.one(id_)
-            except NotFoundError:
-                return
-            held = describe_contents(detail)
-            if held:
-                raise RefusedError(
-                    f"it still holds {held}. Dokploy would delete them with it (and orphan the services' "
-                    "containers). Remove them first, or set force_destroy=True on the resource and run "
-                    "`pulumi up` before destroying."
-                )
-        try:
-            client.project.remove(id_)
-        except NotFoundError:
-            return  # already gone
-        except DokployError as lost:
-            if not answer_lost(lost):
-                raise
-            # It may have been applied: look, rather than fail a delete that happened.
-            confirm_gone(f"project {id_}", lambda: client.project.one(id_), lost, wait_budget=client.timeout)
+        delete_project(client, id_, bool(olds.get("force_destroy")))

@@ -1,8 +1,8 @@
 """The public Pulumi resource classes: typed Args, typed outputs, docstrings.
 
-Each class only gathers its arguments into props; the providers do the work. env is wrapped as a
-secret input and declared a secret output, so its values are encrypted in state whatever the
-program passed.
+Each class only gathers its arguments into props; the providers do the work. Sensitive inputs
+(env) are wrapped as secret inputs and declared secret outputs, so their values are encrypted in
+state whatever the program passed.
 """
 
 from __future__ import annotations
@@ -24,16 +24,13 @@ from .providers import (
 
 EnvInput = Union[str, Mapping[str, Input[str]]]
 
-_SECRET_OUTPUTS = ["env"]
-
-
 def _props(provider: DokployProvider, args: Any) -> dict[str, Any]:
     props: dict[str, Any] = {}
     for attr in provider.lifecycle.inputs:
         value = getattr(args, attr.name, None)
-        if attr.kind == "connection" and isinstance(value, Connection):
+        if isinstance(value, Connection):
             value = value.to_input()
-        if attr.kind == "env" and value is not None:
+        if attr.sensitive and value is not None:
             value = Output.secret(value)
         props[attr.name] = value
     for name in provider.lifecycle.computed:
@@ -41,8 +38,10 @@ def _props(provider: DokployProvider, args: Any) -> dict[str, Any]:
     return props
 
 
-def _opts(opts: Optional[ResourceOptions]) -> ResourceOptions:
-    return ResourceOptions.merge(opts, ResourceOptions(additional_secret_outputs=_SECRET_OUTPUTS))
+def _opts(provider: DokployProvider, opts: Optional[ResourceOptions]) -> ResourceOptions:
+    # A sensitive output is secret even when the program passed a plain value.
+    secret = [a.name for a in provider.lifecycle.inputs if a.sensitive]
+    return ResourceOptions.merge(opts, ResourceOptions(additional_secret_outputs=secret))
 
 
 def _args(cls: type, args: Any, kwargs: dict[str, Any]) -> Any:
@@ -76,7 +75,7 @@ class _DokployResource(Resource):
     ) -> None:
         provider = self._provider_type()
         props = _props(provider, _args(self._args_type, args, kwargs))
-        super().__init__(provider, resource_name, props, _opts(opts))
+        super().__init__(provider, resource_name, props, _opts(provider, opts))
 
 
 @dataclass

@@ -33,7 +33,7 @@ from dokploy_pulumi import (
     search_projects,
     search_projects_output,
 )
-from dokploy_pulumi._connection import CredentialError
+from dokploy_pulumi import CredentialError
 
 
 # -- fixtures ------------------------------------------------------------------------------------------

@@ -334,10 +334,10 @@ def test_cli_help_documents_the_command():
         assert needle in proc.stdout
 
 
-def test_cli_warns_when_the_providers_check_would_refuse_an_env(emu, monkeypatch, tmp_path):
-    # Node's dotenv (Dokploy) accepts `my-key` and `a.b`; the providers' check does not.
-    emu.create_project("legacy", env="my-key=s3cr3t-value\nOK=1\n")
+def test_cli_keys_dokploy_accepts_pass_the_providers_check(emu, monkeypatch, tmp_path):
+    # Node's dotenv (Dokploy) reads `my-key` and `a.b`; so does the providers' check: no warning.
+    emu.create_project("legacy", env="my-key=s3cr3t-value\na.b=2\nOK=1\n")
     code, out, err = _cli(["import", "--all"], monkeypatch, emu, tmp_path)
     assert code == 0
-    assert "warning: `pulumi preview` will refuse legacy: env:" in err and "'my-key'" in err
+    assert "warning" not in err
     assert "s3cr3t-value" not in out + err

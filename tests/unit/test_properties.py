@@ -26,7 +26,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from dokploy_pulumi._dotenv import ENV_KEY_RE, env_as_dict, parse_env, serialize_env, unrepresentable_env_keys
-from dokploy_pulumi._lifecycle import is_unknown
+from dokploy_pulumi._attrs import is_unknown
 from dokploy_pulumi.providers import EnvironmentProvider, ProjectProvider
 
 SETTINGS = settings(max_examples=int(__import__("os").environ.get("PROP_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

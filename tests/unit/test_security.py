@@ -24,7 +24,7 @@ import pytest
 
 from dokploy_pulumi import APIConnectionError, Connection, DokployClient
 from dokploy_pulumi._connection import ClientPool, ConfigSource
-from dokploy_pulumi._lifecycle import ProviderError
+from dokploy_pulumi import ProviderError
 from dokploy_pulumi.providers import EnvironmentProvider, ProjectProvider
 from dokploy_pulumi.testing import DokployEmulator
 
