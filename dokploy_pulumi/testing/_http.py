@@ -2,6 +2,9 @@
 
 In the order the real server runs it:
 
+0. Next.js' routing: a path with a trailing slash is redirected (308) to the path without it, and
+   a path outside ``/api/...`` is a page, so an unknown one gets Dokploy's HTML 404 page (what a
+   wrong base URL, e.g. ``https://host/dokploy`` for a Dokploy served at ``/``, runs into);
 1. Next.js' body parser: JSON content types are parsed (invalid JSON -> ``400`` plain
    ``Invalid JSON``, sent without a content type; an empty body is ``{}``), a form body becomes an
    object, anything else stays text;
@@ -19,7 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from ._errors import TRPCError
 from ._hooks import Keys
@@ -69,6 +72,12 @@ def error_response(
     return _json(status, body)
 
 
+_HTML_404 = (
+    b'<!DOCTYPE html><html lang="en" class="font-sans"><head><meta charSet="utf-8"/><title>Dokploy</title>'
+    b"</head><body><main><h1>404</h1><p>The page you are looking for does not exist.</p></main></body></html>"
+)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(name)  # JSON.parse rejects NaN / Infinity
 
@@ -109,8 +118,14 @@ class App:
         self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], raw: bytes
     ) -> Response:
         release = self.router.release
+        if path != "/" and path.endswith("/"):
+            query_string = urlencode(query, doseq=True)
+            location = path.rstrip("/") + (f"?{query_string}" if query_string else "")
+            return Response(308, location.encode("utf-8"), None, {"Location": location})
         if path == "/api/health":
             return _json(200, {"ok": True})  # no auth
+        if not path.startswith("/api/"):
+            return Response(404, _HTML_404, "text/html; charset=utf-8")
 
         content_type = headers.get("content-type")
         mime = (content_type or "").split(";")[0].strip().lower()

@@ -13,6 +13,17 @@ def test_health_needs_no_key(make_client) -> None:
     assert response.json() == {"ok": True}
 
 
+def test_paths_outside_the_api_are_next_pages(make_client) -> None:
+    # A wrong base URL (Dokploy served at /, the client told /dokploy) meets Next.js' HTML 404,
+    # before any key is checked; a trailing slash is redirected away first.
+    for path in ("/dokploy/api/project.one", "/api", "/apix/project.all"):
+        response = make_client().get(path, params={"projectId": "x"})
+        assert response.status_code == 404 and response.headers["content-type"] == "text/html; charset=utf-8"
+        assert response.text.startswith("<!DOCTYPE html>")
+    moved = make_client().get("/api/project.one/", params={"projectId": "a b"})
+    assert moved.status_code == 308 and moved.headers["location"] == "/api/project.one?projectId=a+b"
+
+
 def test_head_is_a_204_warmup(api) -> None:
     response = api.head("/api/project.all")
     assert response.status_code == 204 and response.content == b""
