@@ -1,13 +1,16 @@
 """Fixtures for the client conformance suite: the same tests against the emulator or a real Dokploy.
 
-By default every test runs against a `DokployEmulator` started for the session. With both
-`DOKPLOY_URL` and `DOKPLOY_API_KEY` set, the tests run against that server instead; then
+By default every test runs twice, against a `DokployEmulator` imitating v0.30.2 and one imitating
+v0.26.7. With both `DOKPLOY_URL` and `DOKPLOY_API_KEY` set, the tests run once, against that server
+instead; then
 
 - every object the suite creates is named with a per-run prefix (`dpc-<hex>-`), and every project it
   created (plus anything left with that prefix) is removed at the end of the session;
 - tests marked `@pytest.mark.hook` (they need an emulator-only hook: services, legacy mode, faults,
-  extra API keys) are skipped with a reason.
+  extra API keys, the request log) are skipped with a reason.
 
+The suite describes each release's contract: `target.release` is what the server says it is
+(`settings.getDokployVersion`), and where releases differ a test asserts what *that* release does.
 No test assumes an empty server: they look only at objects they created (by id or by prefix).
 """
 
@@ -27,14 +30,17 @@ from dokploy_pulumi import DokployClient, NotFoundError
 from dokploy_pulumi._client import OMIT, normalize_url
 from dokploy_pulumi._models import ProjectCreateResult
 
+from _contract import Release
+
 CONFORMANCE_DIR = Path(__file__).resolve().parent
 REAL_URL = os.environ.get("DOKPLOY_URL") or ""
 REAL_KEY = os.environ.get("DOKPLOY_API_KEY") or ""
 AGAINST_REAL = bool(REAL_URL and REAL_KEY)
 EMULATOR_KEY = "dkp-conformance-secret-key-0123456789"
+EMULATED_RELEASES = ("v0.30.2", "v0.26.7")
 HOOK_SKIP_REASON = (
-    "uses an emulator-only test hook (services, legacy mode, faults, rate limits or extra keys); "
-    "skipped because DOKPLOY_URL/DOKPLOY_API_KEY point the suite at a real Dokploy"
+    "uses an emulator-only test hook (services, legacy mode, faults, rate limits, extra keys or the "
+    "request log); skipped because DOKPLOY_URL/DOKPLOY_API_KEY point the suite at a real Dokploy"
 )
 
 
@@ -49,10 +55,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @dataclass
 class Target:
-    """The server under test: its URL and key, and the emulator when it is one."""
+    """The server under test: its URL and key, its release, and the emulator when it is one."""
 
     url: str
     api_key: str
+    release: Release
     emulator: Any = None  # DokployEmulator, or None against a real server
 
     @property
@@ -61,15 +68,29 @@ class Target:
         return normalize_url(self.url)
 
 
-@pytest.fixture(scope="session")
-def target() -> Iterator[Target]:
+def _release_of(url: str, api_key: str) -> Release:
+    answer = httpx.get(normalize_url(url) + "settings.getDokployVersion", headers={"x-api-key": api_key}, timeout=60)
+    answer.raise_for_status()
+    return Release(str(answer.json()))
+
+
+@pytest.fixture(scope="session", params=["real"] if AGAINST_REAL else [f"emulator-{v}" for v in EMULATED_RELEASES])
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     if AGAINST_REAL:
-        yield Target(REAL_URL, REAL_KEY)
+        yield Target(REAL_URL, REAL_KEY, _release_of(REAL_URL, REAL_KEY))
         return
     from dokploy_pulumi.testing import DokployEmulator
 
-    with DokployEmulator(api_key=EMULATOR_KEY) as emulator:
-        yield Target(emulator.url, emulator.api_key, emulator)
+    version = request.param.removeprefix("emulator-")
+    with DokployEmulator(api_key=EMULATOR_KEY, version=version) as emulator:
+        release = _release_of(emulator.url, emulator.api_key)
+        assert release.version == version
+        yield Target(emulator.url, emulator.api_key, release, emulator)
+
+
+@pytest.fixture(scope="session")
+def release(target: Target) -> Release:
+    return target.release
 
 
 @pytest.fixture
@@ -85,13 +106,13 @@ def emulator(target: Target) -> Iterator[Any]:
 
 
 def make_client(url: str, api_key: str, **kw: Any) -> DokployClient:
-    options: dict[str, Any] = dict(timeout=30.0, max_retries=2, backoff=0.01, max_backoff=0.1)
+    options: dict[str, Any] = dict(timeout=60.0, max_retries=2, backoff=0.01, max_backoff=0.1)
     options.update(kw)
     return DokployClient(url, api_key, **options)
 
 
 @pytest.fixture(scope="session")
-def prefix() -> str:
+def prefix(target: Target) -> str:
     """A per-run name prefix; no `%` or `_`, which `search` would treat as wildcards."""
     return f"dpc-{secrets.token_hex(4)}-"
 
@@ -103,7 +124,7 @@ def uprefix(prefix: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def created_projects() -> set[str]:
+def created_projects(target: Target) -> set[str]:
     return set()
 
 
@@ -119,13 +140,7 @@ def _cleanup(c: DokployClient, prefix: str, created: set[str]) -> None:
     """Remove every project this run created, and anything else still named with its prefix."""
     ids = set(created)
     try:
-        offset = 0
-        while True:
-            page = c.project.search(name=prefix, limit=100, offset=offset)
-            ids.update(p.project_id for p in page.items if p.name.startswith(prefix))
-            offset += len(page.items)
-            if not page.items or offset >= page.total:
-                break
+        ids.update(p.project_id for p in c.project.all() if p.name.startswith(prefix))
     except Exception:  # cleanup is best effort; the ids we know of are still removed
         pass
     for project_id in ids:
@@ -163,7 +178,7 @@ def make_project(
 @pytest.fixture
 def raw(target: Target) -> Iterator[httpx.Client]:
     """A bare httpx client on `<url>/api/` with the key: for what the client never sends."""
-    with httpx.Client(base_url=target.base, headers={"x-api-key": target.api_key}, timeout=30.0) as http:
+    with httpx.Client(base_url=target.base, headers={"x-api-key": target.api_key}, timeout=60.0) as http:
         yield http
 
 

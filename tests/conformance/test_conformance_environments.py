@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from _contract import without_stack
 from dokploy_pulumi import BadRequestError, InputValidationError, NotFoundError
-from dokploy_pulumi._models import SERVICE_TYPES
+
+ENV_KEYS = {"environmentId", "name", "description", "createdAt", "env", "projectId", "isDefault"}
 
 
 @pytest.fixture
@@ -42,10 +44,33 @@ def test_only_the_exact_name_production_is_refused(client, project):
     assert row.name == "Production" and row.is_default is False
 
 
-def test_create_on_unknown_project_is_not_found(client, missing_id, prefix):
+def test_create_on_unknown_project_is_not_found(client, missing_id, prefix, release):
+    # The insert fails on the foreign key and the handler wraps the database's text into a 400;
+    # the client then asks project.one, and only its 404 makes this NotFoundError.
     with pytest.raises(NotFoundError) as info:
         client.environment.create(missing_id, prefix + "orphan")
     assert info.value.status == 400
+    message = info.value.server_message
+    assert message.startswith("Error creating the environment: ")
+    if release.modern:  # drizzle's "Failed query", with the statement and its parameters
+        assert message.startswith('Error creating the environment: Failed query: insert into "environment" (')
+        assert "foreign key" not in message and missing_id in message
+    else:  # Postgres' own words
+        assert message == (
+            'Error creating the environment: insert or update on table "environment" violates foreign key '
+            'constraint "environment_projectId_project_projectId_fk"'
+        )
+    assert f"project {missing_id} does not exist" in str(info.value)
+
+
+def test_create_with_an_empty_project_id(client, prefix, release, raw):
+    answer = raw.post("environment.create", json={"projectId": "", "name": prefix + "nowhere"})
+    assert answer.status_code == 400
+    body = without_stack(answer.json())
+    if release.modern:  # projectId: z.string().min(1)
+        assert body["message"] == "Input validation failed" and body["issues"][0]["path"] == ["projectId"]
+    else:  # drizzle-zod's plain z.string(): the insert fails instead
+        assert "violates foreign key constraint" in body["message"]
 
 
 def test_create_ignores_env(client, project, prefix):
@@ -57,15 +82,20 @@ def test_create_ignores_env(client, project, prefix):
     assert client.environment.one(data["environmentId"]).env == ""
 
 
-def test_create_description_dialects(client, project, prefix):
+def test_create_description_dialects(client, project, prefix, release):
     pid = project.project.project_id
     assert client.environment.create(pid, prefix + "absent").description is None
     empty = client.environment.create(pid, prefix + "empty", description="")
     assert empty.description in ("", None)
-    with pytest.raises(InputValidationError) as info:
-        client.environment.create(pid, prefix + "null", description=None)
-    assert "description" in info.value.field_errors
-    assert [e.name for e in client.environment.by_project_id(pid)] == ["production", prefix + "absent", prefix + "empty"]
+    names = ["production", prefix + "absent", prefix + "empty"]
+    if release.null_environment_description:  # v0.26.7: accepted, stored as null
+        assert client.environment.create(pid, prefix + "null", description=None).description is None
+        names.append(prefix + "null")
+    else:  # v0.30.2: refused
+        with pytest.raises(InputValidationError) as info:
+            client.environment.create(pid, prefix + "null", description=None)
+        assert "description" in info.value.field_errors
+    assert [e.name for e in client.environment.by_project_id(pid)] == names
 
 
 def test_names_are_not_unique(client, project, prefix):
@@ -124,15 +154,31 @@ def test_a_non_default_environment_may_be_renamed_to_production(client, project,
 # -- update dialects ------------------------------------------------------------------------------
 
 
-def test_update_description_dialects(client, project, prefix):
+def test_update_description_dialects(client, project, prefix, release):
     env_id = client.environment.create(project.project.project_id, prefix + "ud", description="keep").environment_id
     assert client.environment.update(env_id, env="X=1").description == "keep"  # absent: unchanged
-    with pytest.raises(InputValidationError) as info:  # null: rejected
-        client.environment.update(env_id, description=None)
-    assert "description" in info.value.field_errors
-    assert client.environment.one(env_id).description == "keep"
+    if release.null_environment_description:  # v0.26.7: null clears
+        assert client.environment.update(env_id, description=None).description is None
+        assert client.environment.one(env_id).description is None
+        client.environment.update(env_id, description="keep")
+    else:  # v0.30.2: null is refused
+        with pytest.raises(InputValidationError) as info:
+            client.environment.update(env_id, description=None)
+        assert "description" in info.value.field_errors
+        assert client.environment.one(env_id).description == "keep"
     assert client.environment.update(env_id, description="").description in ("", None)  # "" clears
     assert client.environment.one(env_id).description in ("", None)
+
+
+def test_update_of_created_at(client, project, prefix, release):
+    env_id = client.environment.create(project.project.project_id, prefix + "uca").environment_id
+    if release.modern:  # not in the schema: dropped, which leaves nothing to set
+        with pytest.raises(BadRequestError) as info:
+            client.post("environment.update", {"environmentId": env_id, "createdAt": "2020-01-01T00:00:00.000Z"})
+        assert info.value.server_message == "Error updating the environment: No values to set"
+    else:  # drizzle-zod's schema lets it through, and it is written
+        row = client.post("environment.update", {"environmentId": env_id, "createdAt": "2020-01-01T00:00:00.000Z"})
+        assert row["createdAt"] == "2020-01-01T00:00:00.000Z"
 
 
 def test_update_env_dialects(client, project, prefix):
@@ -166,18 +212,22 @@ def test_update_missing_is_not_found_wrapped_as_400(client, missing_id):
 # -- reads ------------------------------------------------------------------------------------------
 
 
-def test_one_has_no_created_at_and_carries_the_project(client, project):
+def test_one_carries_services_and_the_project(client, project, release):
     env_id = project.environment.environment_id
     data = client.get("environment.one", {"environmentId": env_id})
-    assert "createdAt" not in data
+    # v0.30.2 selects columns, without createdAt; v0.26.7 sends the whole row.
+    assert ("createdAt" in data) is not release.slim_reads
+    assert set(data) == (ENV_KEYS - ({"createdAt"} if release.slim_reads else set())) | set(
+        release.service_arrays
+    ) | {"project"}
     assert data["environmentId"] == env_id and data["isDefault"] is True
     assert data["env"] == ""
-    for array in SERVICE_TYPES:
+    for array in release.service_arrays:
         assert data[array] == []
     assert data["project"]["projectId"] == project.project.project_id
     assert data["project"]["env"] == "P=1"
     one = client.environment.one(env_id)
-    assert one.created_at is None
+    assert (one.created_at is None) is release.slim_reads
     assert one.project is not None and one.project.name == project.project.name
 
 
@@ -189,7 +239,7 @@ def test_one_and_remove_on_missing_are_404(client, missing_id):
         assert "Environment not found" in str(info.value)
 
 
-def test_by_project_id_is_oldest_first_and_short(client, project, prefix):
+def test_by_project_id_is_oldest_first(client, project, prefix, release):
     pid = project.project.project_id
     a = client.environment.create(pid, prefix + "b-first")
     b = client.environment.create(pid, prefix + "a-second")
@@ -200,8 +250,11 @@ def test_by_project_id_is_oldest_first_and_short(client, project, prefix):
         b.environment_id,
     ]
     for item in items:
-        assert {"name", "description", "environmentId", "isDefault", "project"} <= set(item)
-        assert not {"createdAt", "env", "projectId"} & set(item)
+        if release.slim_reads:  # v0.30.2: four columns, services and the project
+            assert set(item) == {"name", "description", "environmentId", "isDefault", "project", *release.service_arrays}
+        else:  # v0.26.7: whole rows
+            assert set(item) == ENV_KEYS | {"project", *release.service_arrays}
+            assert item["projectId"] == pid
         assert item["project"]["projectId"] == pid
     typed = client.environment.by_project_id(pid)
     assert [e.is_default for e in typed] == [True, False, False]
@@ -223,20 +276,24 @@ def test_remove_returns_the_deleted_row(client, project, prefix):
 
 
 @pytest.mark.hook
-def test_remove_refused_while_services_exist(client, project, prefix, emulator):
+def test_remove_while_services_exist(client, project, prefix, emulator, release):
     row = client.environment.create(project.project.project_id, prefix + "busy")
-    emulator.add_service(row.environment_id, "compose", "stack")
-    with pytest.raises(BadRequestError) as info:
-        client.environment.remove(row.environment_id)
-    assert info.value.status == 400
-    assert "Cannot delete environment: it has active services" in str(info.value)
-    assert client.environment.one(row.environment_id).compose[0]["name"] == "stack"
+    service = emulator.add_service(row.environment_id, "compose", "stack")
+    if release.remove_refuses_services:
+        with pytest.raises(BadRequestError) as info:
+            client.environment.remove(row.environment_id)
+        assert info.value.status == 400
+        assert "Cannot delete environment: it has active services" in str(info.value)
+        assert client.environment.one(row.environment_id).compose[0]["name"] == "stack"
+    else:  # v0.26.7: removed, and the database cascades to its services
+        assert client.environment.remove(row.environment_id).environment_id == row.environment_id
+        assert service not in [s.id for _, s in client.project.one(project.project.project_id).services()]
 
 
 # -- duplicate ----------------------------------------------------------------------------------------
 
 
-def test_duplicate_copies_env_into_the_same_project(client, project, prefix):
+def test_duplicate_makes_a_row_in_the_same_project(client, project, prefix, release):
     src = client.environment.create(project.project.project_id, prefix + "dsrc", description="source desc")
     client.environment.update(src.environment_id, env="K=v\nL=w")
     copy = client.environment.duplicate(src.environment_id, prefix + "dcopy", description="own desc")
@@ -244,8 +301,10 @@ def test_duplicate_copies_env_into_the_same_project(client, project, prefix):
     assert copy.project_id == project.project.project_id
     assert copy.name == prefix + "dcopy"
     assert copy.description == "own desc"
-    assert copy.env == "K=v\nL=w"
     assert copy.is_default is False
+    # v0.30.2 copies the source's env; v0.26.7 does not.
+    assert copy.env == ("K=v\nL=w" if release.duplicate_copies_env else "")
+    assert client.environment.one(copy.environment_id).env == copy.env
 
 
 @pytest.mark.parametrize("description", ["", None], ids=["empty", "absent"])
@@ -254,6 +313,18 @@ def test_duplicate_description_falls_back_to_the_source(client, project, prefix,
     kwargs = {} if description is None else {"description": description}
     copy = client.environment.duplicate(src.environment_id, prefix + "fb-copy", **kwargs)
     assert copy.description == "from source"
+
+
+def test_duplicate_with_a_null_description(client, project, prefix, release):
+    src = client.environment.create(project.project.project_id, prefix + "dn-src", description="from source")
+    if release.null_environment_description:  # v0.26.7: accepted, then `null || source's`
+        assert client.environment.duplicate(src.environment_id, prefix + "dn-copy", description=None).description == (
+            "from source"
+        )
+    else:
+        with pytest.raises(InputValidationError) as info:
+            client.environment.duplicate(src.environment_id, prefix + "dn-copy", description=None)
+        assert "description" in info.value.field_errors
 
 
 def test_duplicate_of_the_default_environment_is_not_default(client, project, prefix):

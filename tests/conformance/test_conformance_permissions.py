@@ -41,13 +41,22 @@ def test_another_organizations_project_is_401(client, other, make_project):
     assert client.project.one(pid).description is None  # untouched
 
 
-def test_another_organizations_environment_is_403_or_wrapped_400(client, other, make_project, prefix):
+def test_another_organizations_environment(client, other, make_project, prefix, release):
     result = make_project("org-b")
     env_id = client.environment.create(result.project.project_id, prefix + "private").environment_id
-    for call in (lambda: other.environment.one(env_id), lambda: other.environment.remove(env_id)):
+    if release.modern:
         with pytest.raises(PermissionDeniedError) as info:
-            call()
+            other.environment.one(env_id)
         assert info.value.status == 403
+    else:
+        # v0.26.7's environment.one turns every failure into "Environment not found": to a key of
+        # another organization the environment looks gone (the client cannot tell).
+        with pytest.raises(NotFoundError) as info:
+            other.environment.one(env_id)
+        assert info.value.status == 404 and info.value.server_message == "Environment not found"
+    with pytest.raises(PermissionDeniedError) as info:
+        other.environment.remove(env_id)
+    assert info.value.status == 403
     for call in (
         lambda: other.environment.update(env_id, description="x"),
         lambda: other.environment.duplicate(env_id, prefix + "stolen"),
@@ -56,13 +65,18 @@ def test_another_organizations_environment_is_403_or_wrapped_400(client, other, 
             call()
         assert info.value.status == 400
         assert not isinstance(info.value, NotFoundError)
+    with pytest.raises(BadRequestError) as info:
+        other.environment.by_project_id(result.project.project_id)
+    assert info.value.server_message == "Error fetching environments: You are not allowed to access this environment"
+    assert client.environment.one(env_id).description is None  # untouched
 
 
-def test_lists_and_searches_are_per_organization(client, other, make_project):
+def test_lists_and_searches_are_per_organization(client, other, make_project, release):
     pid = make_project("org-c").project.project_id
     assert pid not in [p.project_id for p in other.project.all()]
     assert other.project.search(name=client.project.one(pid).name).total == 0
-    assert pid not in [p["projectId"] for p in other.project.all_for_permissions()]
+    if release.has_all_for_permissions:
+        assert pid not in [p["projectId"] for p in other.project.all_for_permissions()]
 
 
 def test_a_rate_limited_key_gets_the_bare_401(emulator, new_client):

@@ -6,13 +6,14 @@ from datetime import datetime
 
 import pytest
 
+from _contract import without_stack
 from dokploy_pulumi import (
     BadRequestError,
     InputValidationError,
     NotFoundError,
+    UnknownProcedureError,
 )
 from dokploy_pulumi._client import OMIT
-from dokploy_pulumi._models import SERVICE_TYPES
 
 PROJECT_KEYS = {"projectId", "name", "description", "createdAt", "organizationId", "env"}
 ENV_KEYS = {"environmentId", "name", "description", "createdAt", "env", "projectId", "isDefault"}
@@ -150,18 +151,20 @@ def test_update_name(client, make_project, prefix):
 # -- reads -----------------------------------------------------------------------------------------
 
 
-def test_one_has_environments_with_service_arrays_and_tags(client, make_project):
+def test_one_has_environments_with_service_arrays(client, make_project, release):
     result = make_project("one")
     data = client.get("project.one", {"projectId": result.project.project_id})
     assert PROJECT_KEYS <= set(data)
-    assert "projectTags" in data
+    # projectTags: v0.30.2 attaches them; v0.26.7 has no tags.
+    assert ("projectTags" in data) is release.slim_reads
     (env,) = data["environments"]
-    assert ENV_KEYS <= set(env)
-    for array in SERVICE_TYPES:
+    assert ENV_KEYS <= set(env)  # whole environment rows on both releases
+    assert set(env) - ENV_KEYS == set(release.service_arrays)
+    for array in release.service_arrays:
         assert env[array] == []
 
 
-def test_all_lists_rows_with_short_environments_newest_first(client, make_project, prefix):
+def test_all_lists_rows_newest_first_with_their_environments(client, make_project, prefix, release):
     first = make_project("all-1", env="K=v")
     second = make_project("all-2")
     rows = [p for p in client.project.all() if p.name.startswith(prefix + "all-")]
@@ -172,10 +175,28 @@ def test_all_lists_rows_with_short_environments_newest_first(client, make_projec
     assert env.name == "production" and env.is_default is True
 
 
-def test_all_for_permissions(client, make_project):
+def test_all_environment_shape(client, make_project, release):
+    pid = make_project("all-shape").project.project_id
+    (row,) = [p for p in client.get("project.all", None) if p["projectId"] == pid]
+    assert PROJECT_KEYS <= set(row)
+    assert ("projectTags" in row) is release.slim_reads
+    (env,) = row["environments"]
+    if release.slim_reads:  # v0.30.2 selects three columns and short service arrays
+        assert set(env) == {"name", "environmentId", "isDefault", *release.service_arrays}
+    else:  # v0.26.7 sends whole environment rows
+        assert set(env) == ENV_KEYS | set(release.service_arrays)
+        assert env["createdAt"] and env["projectId"] == pid and env["env"] == ""
+
+
+def test_all_for_permissions(client, make_project, release):
     result = make_project("perm")
+    if not release.has_all_for_permissions:
+        with pytest.raises(UnknownProcedureError):
+            client.project.all_for_permissions()
+        return
     rows = client.project.all_for_permissions()
     (mine,) = [p for p in rows if p["projectId"] == result.project.project_id]
+    assert set(mine) == {"projectId", "name", "environments"}
     assert mine["name"] == result.project.name
     assert [e["environmentId"] for e in mine["environments"]] == [result.environment.environment_id]
 
@@ -311,7 +332,7 @@ def test_duplicate_in_same_project_copies_with_suffix(client, make_project, pref
     assert names == ["web", "web (copy)"]
 
 
-def test_update_never_sends_organization_or_created_at(client, make_project, target):
+def test_update_keeps_organization_and_created_at(client, make_project):
     result = make_project("no-org")
     pid = result.project.project_id
     before = client.project.one(pid)
@@ -319,17 +340,50 @@ def test_update_never_sends_organization_or_created_at(client, make_project, tar
     after = client.project.one(pid)
     assert after.organization_id == before.organization_id
     assert after.created_at == before.created_at
-    if target.emulator is not None:
-        (req,) = [r for r in target.emulator.requests if r.procedure == "project.update" and r.body.get("projectId") == pid]
-        assert set(req.body) == {"projectId", "description"}
 
 
-def test_description_absent_from_create_is_not_sent(client, make_project, target):
+@pytest.mark.hook  # the request log
+def test_update_never_sends_organization_or_created_at(client, make_project, emulator):
+    pid = make_project("no-org-sent").project.project_id
+    client.project.update(pid, description="touched")
+    (req,) = [r for r in emulator.requests if r.procedure == "project.update" and r.body.get("projectId") == pid]
+    assert set(req.body) == {"projectId", "description"}
+
+
+def test_update_writes_created_at_when_sent(client, make_project):
+    # Why the client never sends it: the server writes whatever it is given.
+    pid = make_project("writes-created").project.project_id
+    row = client.post("project.update", {"projectId": pid, "createdAt": "2020-01-01T00:00:00.000Z"})
+    assert row["createdAt"] == "2020-01-01T00:00:00.000Z"
+    assert client.project.one(pid).created_at == "2020-01-01T00:00:00.000Z"
+
+
+@pytest.mark.hook  # the request log
+def test_description_absent_from_create_is_not_sent(make_project, emulator):
     # OMIT means the key is absent from the JSON body, which the server reads as "absent".
     result = make_project("omit", description=OMIT, env=OMIT)
-    if target.emulator is not None:
-        (req,) = [
-            r for r in target.emulator.requests
-            if r.procedure == "project.create" and (r.body or {}).get("name") == result.project.name
-        ]
-        assert set(req.body) == {"name"}
+    (req,) = [
+        r
+        for r in emulator.requests
+        if r.procedure == "project.create" and (r.body or {}).get("name") == result.project.name
+    ]
+    assert set(req.body) == {"name"}
+
+
+def test_duplicate_refuses_an_unknown_service_type(client, make_project, prefix, release, raw):
+    source = make_project("dup-type")
+    body = {
+        "sourceEnvironmentId": source.environment.environment_id,
+        "name": prefix + "never",
+        "selectedServices": [{"id": "x", "type": "nginx"}],
+    }
+    answer = raw.post("project.duplicate", json=body)
+    assert answer.status_code == 400
+    (issue,) = without_stack(answer.json())["issues"]
+    assert issue["path"] == ["selectedServices", 0, "type"]
+    if release.zod == 4:
+        assert issue["code"] == "invalid_value"
+        assert issue["values"] == ["application", "compose", "libsql", "mariadb", "mongo", "mysql", "postgres", "redis"]
+    else:  # no libsql before it existed
+        assert issue["code"] == "invalid_enum_value" and issue["received"] == "nginx"
+        assert issue["options"] == ["application", "postgres", "mariadb", "mongo", "mysql", "redis", "compose"]
