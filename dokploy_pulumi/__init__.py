@@ -37,9 +37,9 @@ _EXPORTS: dict[str, str] = {
     "DokployLookupError": "_exceptions",
     "CredentialError": "_exceptions",
     "ProviderError": "_exceptions",
-    "EnvironmentInfo": "_functions",
-    "ProjectInfo": "_functions",
-    "SearchResult": "_functions",
+    "EnvironmentInfo": "_info",
+    "ProjectInfo": "_info",
+    "SearchResult": "_info",
     "get_default_environment": "_functions",
     "get_default_environment_output": "_functions",
     "get_environment": "_functions",
@@ -113,10 +113,12 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
         DokployLookupError as DokployLookupError,
         ProviderError as ProviderError,
     )
-    from ._functions import (
+    from ._info import (
         EnvironmentInfo as EnvironmentInfo,
         ProjectInfo as ProjectInfo,
         SearchResult as SearchResult,
+    )
+    from ._functions import (
         get_default_environment as get_default_environment,
         get_default_environment_output as get_default_environment_output,
         get_environment as get_environment,

@@ -65,6 +65,17 @@ class APIStatusError(DokployError):
         super().__init__(message, **kw)
         self.body = body
 
+    def context(self) -> dict[str, Any]:
+        """What describes the call and the answer, to build another error about the same call."""
+        return dict(
+            status=self.status,
+            server_message=self.server_message,
+            body=self.body,
+            procedure=self.procedure,
+            method=self.method,
+            path=self.path,
+        )
+
 
 class BadRequestError(APIStatusError):
     """400 that is neither a validation failure nor a wrapped not-found (e.g. a refused delete)."""

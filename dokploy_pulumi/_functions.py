@@ -8,113 +8,41 @@ the program process, with the credentials the resources use: stack config `dokpl
 `dokploy:apiKey` (read through `pulumi.Config`), else DOKPLOY_URL / DOKPLOY_API_KEY, or an explicit
 `Connection`.
 
-Requests per call (limit 100 per search page; one page unless noted): get_project by id 1
-(`project.one`), by name 2 (`project.search` pages, then `project.one` of the match);
-get_environment by id 2 (`environment.one`, then `environment.search` in its project for the
-`createdAt` that environment.one omits), by project and name 1 (`environment.search` pages);
-get_default_environment 1 (`project.one`); list_projects `project.search` pages plus
-`environment.search` pages (for each project's default environment); list_environments
-`environment.search` pages, plus a `project.one` when that finds nothing (to tell an empty project
-from a missing one); search_projects / search_environments 1. Only get_environment by name adds
-requests when it fails: an `environment.search` to list what the project holds, and a `project.one`
-when that is empty.
+Requests per call: see the README's "What each operation costs" (search pages hold 100 items;
+servers before v0.28 answer the searches from `project.all`/`project.one`, see `_client.py`). Only
+get_environment by name adds requests when it fails: an `environment.search` to list what the
+project holds, and a `project.one` when that is empty.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import threading
-from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Generic, Mapping, Optional, TypeVar, Union
+from dataclasses import replace
+from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 
 import pulumi
-from pulumi import Input, Output
+from pulumi import Output
 
 from ._client import SEARCH_PAGE_MAX, DokployClient, like_literal
 from ._connection import ClientPool, ConfigSource, Connection
-from ._dotenv import parse_env
 from ._exceptions import DokployLookupError, NotFoundError
+from ._info import (
+    EnvironmentInfo,
+    ProjectInfo,
+    SearchResult,
+    detail_info,
+    environment_info,
+    project_info,
+    secret_env,
+)
 from ._models import EnvironmentRow, ProjectDetail, ProjectRow
 
 _SHOWN_CANDIDATES = 20
 
 T = TypeVar("T")
-
-
-# -- results ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProjectInfo:
-    """A project as the look-ups return it; the field names are the `Project` resource's outputs.
-
-    env is a dict in the plain forms and a secret `Output` of that dict in the `_output` forms.
-    default_environment_id is None when the server has no default environment for it (servers
-    before v0.25), and always None in `search_projects` results (project.search returns no
-    environments).
-    """
-
-    id: str
-    name: str
-    description: str
-    env: Union[dict[str, str], "Output[dict[str, str]]"] = field(repr=False)
-    created_at: Optional[str]
-    organization_id: Optional[str]
-    default_environment_id: Optional[str]
-
-
-@dataclass(frozen=True)
-class EnvironmentInfo:
-    """An environment as the look-ups return it; the field names are the `Environment` outputs.
-
-    env is a dict in the plain forms and a secret `Output` of that dict in the `_output` forms.
-    """
-
-    id: str
-    project_id: Optional[str]
-    name: str
-    description: str
-    env: Union[dict[str, str], "Output[dict[str, str]]"] = field(repr=False)
-    is_default: bool
-    created_at: Optional[str]
-
-
-@dataclass(frozen=True)
-class SearchResult(Generic[T]):
-    """One page of a search: its items (newest first) and how many match in all."""
-
-    items: list[T]
-    total: int
-
-
-def _project_info(row: ProjectRow, default_environment_id: Optional[str]) -> ProjectInfo:
-    return ProjectInfo(
-        id=row.project_id,
-        name=row.name,
-        # Same conventions as the resources: a null description reads as "".
-        description=row.description or "",
-        env=parse_env(row.env),
-        created_at=row.created_at,
-        organization_id=row.organization_id,
-        default_environment_id=default_environment_id,
-    )
-
-
-def _detail_info(detail: ProjectDetail) -> ProjectInfo:
-    default = detail.default_environment()
-    return _project_info(detail, default.environment_id if default else None)
-
-
-def _environment_info(row: EnvironmentRow, project_id: Optional[str] = None) -> EnvironmentInfo:
-    return EnvironmentInfo(
-        id=row.environment_id,
-        project_id=row.project_id or project_id,
-        name=row.name,
-        description=row.description or "",
-        env=parse_env(row.env),
-        is_default=row.is_default,
-        created_at=row.created_at,
-    )
 
 
 # -- credentials -------------------------------------------------------------------------------------
@@ -228,7 +156,7 @@ def get_project(
     query = _call("get_project", project_id=project_id, name=name)
     client = _client(connection)
     if project_id is not None:
-        return _detail_info(_project_one(client, project_id, query))
+        return detail_info(_project_one(client, project_id, query))
     assert name is not None
     # project.search is a case-insensitive substring match: filter for the exact name here.
     rows = _projects(client, like_literal(name))
@@ -236,7 +164,7 @@ def get_project(
     match = _pick(
         query, "project", "", exact, lambda: [(r.name, r.project_id) for r in rows], "look it up by project_id instead"
     )
-    return _detail_info(_project_one(client, match.project_id, query))
+    return detail_info(_project_one(client, match.project_id, query))
 
 
 def get_environment(
@@ -268,7 +196,7 @@ def get_environment(
                 f"not {project_id}",
                 query=query,
             )
-        info = _environment_info(row)
+        info = environment_info(row)
         if row.project_id:
             # environment.one has no createdAt; the search rows of its project do.
             same = _environments(client, row.project_id, like_literal(row.name))
@@ -287,7 +215,7 @@ def get_environment(
 
     exact = [r for r in rows if r.name == name]
     match = _pick(query, "environment", " in this project", exact, held, "look it up by environment_id instead")
-    return _environment_info(match, project_id)
+    return environment_info(match, project_id)
 
 
 def get_default_environment(project_id: str, connection: Optional[Connection] = None) -> EnvironmentInfo:
@@ -303,7 +231,7 @@ def get_default_environment(project_id: str, connection: Optional[Connection] = 
             query=query,
             candidates=held,
         )
-    return _environment_info(default, project_id)
+    return environment_info(default, project_id)
 
 
 def list_projects(connection: Optional[Connection] = None) -> list[ProjectInfo]:
@@ -312,7 +240,7 @@ def list_projects(connection: Optional[Connection] = None) -> list[ProjectInfo]:
     rows = _projects(client)
     # project.search has no environments: find each project's default among all environments.
     defaults = {e.project_id: e.environment_id for e in _environments(client, None) if e.is_default}
-    return [_project_info(r, defaults.get(r.project_id)) for r in rows]
+    return [project_info(r, defaults.get(r.project_id)) for r in rows]
 
 
 def list_environments(project_id: str, connection: Optional[Connection] = None) -> list[EnvironmentInfo]:
@@ -321,7 +249,7 @@ def list_environments(project_id: str, connection: Optional[Connection] = None) 
     rows = _environments(client, project_id)
     if not rows:
         _project_one(client, project_id, _call("list_environments", project_id=project_id))
-    return [_environment_info(r, project_id) for r in rows]
+    return [environment_info(r, project_id) for r in rows]
 
 
 def search_projects(
@@ -339,7 +267,7 @@ def search_projects(
     default_environment_id (project.search returns no environments).
     """
     page = _client(connection).project.search(q, name=name, description=description, limit=limit, offset=offset)
-    return SearchResult([_project_info(r, None) for r in page.items], page.total)
+    return SearchResult([project_info(r, None) for r in page.items], page.total)
 
 
 def search_environments(
@@ -355,122 +283,42 @@ def search_environments(
     page = _client(connection).environment.search(
         q, name=name, description=description, project_id=project_id, limit=limit, offset=offset
     )
-    return SearchResult([_environment_info(r) for r in page.items], page.total)
+    return SearchResult([environment_info(r) for r in page.items], page.total)
 
 
 # -- the _output forms -----------------------------------------------------------------------------------
 
 
-def _secret_env(value: Any) -> Any:
-    """Wrap every result's env in a secret Output (created here, on the event loop)."""
-    if isinstance(value, (ProjectInfo, EnvironmentInfo)):
-        return replace(value, env=Output.secret(value.env))
-    if isinstance(value, SearchResult):
-        return SearchResult([_secret_env(v) for v in value.items], value.total)
-    if isinstance(value, list):
-        return [_secret_env(v) for v in value]
-    return value
+def _output_form(fn: Callable[..., T]) -> Callable[..., "Output[T]"]:
+    """The `_output` form of a look-up: the same arguments, as Inputs; the result as an Output
+    (unknown at preview while an input is unknown), with every env a secret Output."""
+    signature = inspect.signature(fn)
 
+    @functools.wraps(fn)
+    def lifted(*args: Any, **kwargs: Any) -> "Output[T]":
+        bound = signature.bind(*args, **kwargs)
+        connection = bound.arguments.pop("connection", None)
 
-def _lift(fn: Callable[..., Any], connection: Optional[Connection], **inputs: Any) -> Output[Any]:
-    async def run(args: dict[str, Any]) -> Any:
-        # The call blocks on HTTP: run it in a thread (with this context, so pulumi.Config works)
-        # instead of stalling every other registration waiting on the event loop.
-        result = await asyncio.to_thread(fn, **args, connection=connection)
-        return _secret_env(result)
+        async def run(inputs: dict[str, Any]) -> Any:
+            # The call blocks on HTTP: run it in a thread (with this context, so pulumi.Config
+            # works) instead of stalling every other registration waiting on the event loop.
+            return secret_env(await asyncio.to_thread(fn, **inputs, connection=connection))
 
-    return Output.all(**inputs).apply(run) if inputs else Output.from_input({}).apply(run)
+        inputs = Output.all(**bound.arguments) if bound.arguments else Output.from_input({})
+        return inputs.apply(run)
 
-
-def get_project_output(
-    project_id: Input[Optional[str]] = None,
-    name: Input[Optional[str]] = None,
-    connection: Optional[Connection] = None,
-) -> Output[ProjectInfo]:
-    """`get_project` for Inputs; the result's env is a secret Output."""
-    return _lift(get_project, connection, project_id=project_id, name=name)
-
-
-def get_environment_output(
-    environment_id: Input[Optional[str]] = None,
-    project_id: Input[Optional[str]] = None,
-    name: Input[Optional[str]] = None,
-    connection: Optional[Connection] = None,
-) -> Output[EnvironmentInfo]:
-    """`get_environment` for Inputs; the result's env is a secret Output."""
-    return _lift(get_environment, connection, environment_id=environment_id, project_id=project_id, name=name)
-
-
-def get_default_environment_output(
-    project_id: Input[str], connection: Optional[Connection] = None
-) -> Output[EnvironmentInfo]:
-    """`get_default_environment` for Inputs; the result's env is a secret Output."""
-    return _lift(get_default_environment, connection, project_id=project_id)
-
-
-def list_projects_output(connection: Optional[Connection] = None) -> Output[list[ProjectInfo]]:
-    """`list_projects` as an Output; each env is a secret Output."""
-    return _lift(list_projects, connection)
-
-
-def list_environments_output(
-    project_id: Input[str], connection: Optional[Connection] = None
-) -> Output[list[EnvironmentInfo]]:
-    """`list_environments` for Inputs; each env is a secret Output."""
-    return _lift(list_environments, connection, project_id=project_id)
-
-
-def search_projects_output(
-    q: Input[Optional[str]] = None,
-    name: Input[Optional[str]] = None,
-    description: Input[Optional[str]] = None,
-    limit: Input[Optional[int]] = None,
-    offset: Input[Optional[int]] = None,
-    connection: Optional[Connection] = None,
-) -> Output[SearchResult[ProjectInfo]]:
-    """`search_projects` for Inputs; each env is a secret Output."""
-    return _lift(search_projects, connection, q=q, name=name, description=description, limit=limit, offset=offset)
-
-
-def search_environments_output(
-    q: Input[Optional[str]] = None,
-    name: Input[Optional[str]] = None,
-    description: Input[Optional[str]] = None,
-    project_id: Input[Optional[str]] = None,
-    limit: Input[Optional[int]] = None,
-    offset: Input[Optional[int]] = None,
-    connection: Optional[Connection] = None,
-) -> Output[SearchResult[EnvironmentInfo]]:
-    """`search_environments` for Inputs; each env is a secret Output."""
-    return _lift(
-        search_environments,
-        connection,
-        q=q,
-        name=name,
-        description=description,
-        project_id=project_id,
-        limit=limit,
-        offset=offset,
+    lifted.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        return_annotation=f"Output[{signature.return_annotation}]"
     )
+    lifted.__name__ = lifted.__qualname__ = f"{fn.__name__}_output"
+    lifted.__doc__ = f"`{fn.__name__}` for Inputs; the result is an Output and its env a secret Output."
+    return lifted
 
 
-__all__ = [
-    "DokployLookupError",
-    "EnvironmentInfo",
-    "ProjectInfo",
-    "SearchResult",
-    "get_default_environment",
-    "get_default_environment_output",
-    "get_environment",
-    "get_environment_output",
-    "get_project",
-    "get_project_output",
-    "list_environments",
-    "list_environments_output",
-    "list_projects",
-    "list_projects_output",
-    "search_environments",
-    "search_environments_output",
-    "search_projects",
-    "search_projects_output",
-]
+get_project_output = _output_form(get_project)
+get_environment_output = _output_form(get_environment)
+get_default_environment_output = _output_form(get_default_environment)
+list_projects_output = _output_form(list_projects)
+list_environments_output = _output_form(list_environments)
+search_projects_output = _output_form(search_projects)
+search_environments_output = _output_form(search_environments)
