@@ -143,7 +143,7 @@ class App:
         if organization is None:
             return _json(401, {"message": "Unauthorized"})
 
-        procedure = path[len("/api/") :] if path.startswith("/api/") else ""
+        procedure = path[len("/api/") :]
         if method == "HEAD":
             return Response(204)  # before routing: any HEAD is a "warmup"
         if not self.router.route(method, procedure):

@@ -76,9 +76,9 @@ def test_cli_serve_subprocess(tmp_path: Path) -> None:
         "--port", "0", "--api-key", "cli-secret", "--state", str(state), "--latency", "0",
     ]  # fmt: skip
 
-    def start() -> tuple[subprocess.Popen[str], str]:
+    def start(*extra: str) -> tuple[subprocess.Popen[str], str]:
         process = subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [*command, *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -98,11 +98,20 @@ def test_cli_serve_subprocess(tmp_path: Path) -> None:
     assert "cli-secret" not in out + err
     assert out == ""  # exactly one line (already read) and nothing logged per request
 
-    process, url = start()  # restart on the same state file
+    process, url = start("--version", "v0.26.7")  # restart on the same state file, as another release
     try:
-        projects = httpx.get(f"{url}/api/project.all", headers={"x-api-key": "cli-secret"}).json()
+        headers = {"x-api-key": "cli-secret"}
+        projects = httpx.get(f"{url}/api/project.all", headers=headers).json()
         assert [p["name"] for p in projects] == ["cli"]
+        assert httpx.get(f"{url}/api/settings.getDokployVersion", headers=headers).json() == "v0.26.7"
+        assert httpx.get(f"{url}/api/project.search", headers=headers).status_code == 404
     finally:
         os.kill(process.pid, signal.SIGINT)
         process.communicate(timeout=10)
     assert process.returncode == 0
+
+
+def test_cli_refuses_a_version_it_cannot_read() -> None:
+    command = [sys.executable, "-m", "dokploy_pulumi.testing", "serve", "--port", "0", "--version", "latest"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "not a Dokploy version" in result.stderr
