@@ -66,6 +66,13 @@ class DokployClient:
         self._t = Transport(
             url, api_key, timeout=timeout, retry=policy, verify=verify, transport=transport, session=session
         )
+        # What callers read (the transport owns them; none changes after construction).
+        self.base_url: str = self._t.base_url
+        self.timeout: float = self._t.timeout
+        self.max_retries: int = policy.max_retries
+        self.session: Session = self._t.session
+        #: The server's clock as measured from its `Date` headers (see `ServerClock`).
+        self.clock: ServerClock = self._t.clock
         self._missing: set[str] = set()
         self._missing_lock = threading.Lock()
         self._version: Optional[str] = None
@@ -74,27 +81,6 @@ class DokployClient:
 
     def __repr__(self) -> str:
         return f"DokployClient({self.base_url!r})"
-
-    @property
-    def base_url(self) -> str:
-        return self._t.base_url
-
-    @property
-    def timeout(self) -> float:
-        return self._t.timeout
-
-    @property
-    def max_retries(self) -> int:
-        return self._t.retry.max_retries
-
-    @property
-    def session(self) -> Session:
-        return self._t.session
-
-    @property
-    def clock(self) -> ServerClock:
-        """The server's clock as measured from its `Date` headers (see `ServerClock`)."""
-        return self._t.clock
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def close(self) -> None:

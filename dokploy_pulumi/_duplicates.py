@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping, Optional
 
 from pulumi.dynamic import CheckFailure
 
-from ._attrs import BOOL, ENV, ID, NAME, SERVICES, TEXT, Attr
+from ._attrs import BOOL, ID, SERVICES, Attr
 from ._client import OMIT, DokployClient, like_literal
 from ._environment import (
     DEFAULT_NAME,
@@ -34,10 +34,22 @@ from ._environment import (
     rolled_back,
 )
 from ._exceptions import DokployError, RefusedError
-from ._lifecycle import Lifecycle
+from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
 from ._models import EnvironmentRow
-from ._project import CONNECTION_ATTR, FORCE_DESTROY, delete_project, push_project, read_project
+from ._project import (
+    CONNECTION_ATTR,
+    DESCRIPTION_ATTR,
+    ENV_ATTR,
+    FORCE_DESTROY,
+    NAME_ATTR,
+    delete_project,
+    push_project,
+    read_project,
+)
 from ._reconcile import adopting, create_or_find
+
+#: The environment a copy is made from: another source is another copy.
+SOURCE_ATTR = Attr("source_environment_id", ID, required=True, replace=True)
 
 
 class EnvironmentDuplicateLifecycle(Lifecycle):
@@ -50,10 +62,10 @@ class EnvironmentDuplicateLifecycle(Lifecycle):
 
     type_name = "EnvironmentDuplicate"
     inputs = (
-        Attr("source_environment_id", ID, required=True, replace=True),
-        Attr("name", NAME, required=True),
-        Attr("description", TEXT),
-        Attr("env", ENV, sensitive=True),
+        SOURCE_ATTR,
+        NAME_ATTR,
+        DESCRIPTION_ATTR,
+        ENV_ATTR,
         CONNECTION_ATTR,
     )
     computed = ("project_id", "is_default", "created_at")
@@ -75,7 +87,7 @@ class EnvironmentDuplicateLifecycle(Lifecycle):
             out.pop("env", None)  # not declared: the output keeps the (empty) declared value
         return out
 
-    def create(self, client: DokployClient, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def create(self, client: DokployClient, inputs: Props) -> tuple[str, Outputs]:
         source_id = inputs["source_environment_id"]
         source_project: list[Optional[str]] = []
 
@@ -110,20 +122,18 @@ class EnvironmentDuplicateLifecycle(Lifecycle):
                 raise rolled_back(client, row.environment_id, exc) from None
         return row.environment_id, self._tracked(out, inputs)
 
-    def read(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+    def read(self, client: DokployClient, id_: str, olds: Props) -> Optional[Outputs]:
         out = read_environment(client, id_)
         return None if out is None else self._tracked(out, olds)
 
-    def update(
-        self, client: DokployClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], changed: set[str]
-    ) -> dict[str, Any]:
+    def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:
         if not news.get("env"):
             changed = changed - {"env"}  # no longer declared: leave the variables as they are
         if not changed:
             return {}
         return self._tracked(push_environment(client, id_, news, changed, is_default=False), news)
 
-    def delete(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> None:
+    def delete(self, client: DokployClient, id_: str, olds: Props) -> None:
         delete_environment(client, id_, is_default=False)
 
 
@@ -133,9 +143,9 @@ class ProjectDuplicateLifecycle(Lifecycle):
 
     type_name = "ProjectDuplicate"
     inputs = (
-        Attr("source_environment_id", ID, required=True, replace=True),
-        Attr("name", NAME, required=True),
-        Attr("description", TEXT),
+        SOURCE_ATTR,
+        NAME_ATTR,
+        DESCRIPTION_ATTR,
         Attr("include_services", BOOL, replace=True),
         Attr("selected_services", SERVICES, replace=True),
         FORCE_DESTROY,
@@ -149,7 +159,7 @@ class ProjectDuplicateLifecycle(Lifecycle):
         out["project_id"] = id_
         return out
 
-    def create(self, client: DokployClient, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def create(self, client: DokployClient, inputs: Props) -> tuple[str, Outputs]:
         source_id = inputs["source_environment_id"]
         selected = [{"id": s["id"], "type": s["type"]} for s in inputs["selected_services"]]
         # In this mode the server never reads sourceEnvironmentId, and it creates the project before
@@ -204,14 +214,12 @@ class ProjectDuplicateLifecycle(Lifecycle):
         out["default_environment_id"] = row.environment_id
         return row.project_id, out
 
-    def read(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+    def read(self, client: DokployClient, id_: str, olds: Props) -> Optional[Outputs]:
         out = read_project(client, id_)
         return None if out is None else self._shaped(out, id_)
 
-    def update(
-        self, client: DokployClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], changed: set[str]
-    ) -> dict[str, Any]:
+    def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:
         return self._shaped(push_project(client, id_, news, changed), id_)
 
-    def delete(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> None:
+    def delete(self, client: DokployClient, id_: str, olds: Props) -> None:
         delete_project(client, id_, bool(olds.get("force_destroy")))

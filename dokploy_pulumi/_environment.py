@@ -21,9 +21,9 @@ from ._attrs import ENV, ID, NAME, TEXT, Attr, is_unknown
 from ._client import OMIT, DokployClient, like_literal
 from ._dotenv import parse_env, serialize_env
 from ._exceptions import BadRequestError, DokployError, NotFoundError, RefusedError
-from ._lifecycle import Lifecycle
+from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
 from ._models import EnvironmentRow
-from ._project import CONNECTION_ATTR
+from ._project import CONNECTION_ATTR, DESCRIPTION_ATTR, ENV_ATTR, NAME_ATTR
 from ._reconcile import answer_lost, confirm_gone, create_or_find
 
 DEFAULT_NAME = "production"
@@ -44,11 +44,8 @@ def environment_values(row: EnvironmentRow) -> dict[str, Any]:
     return out
 
 
-def read_environment(client: DokployClient, id_: str) -> Optional[dict[str, Any]]:
-    try:
-        return environment_values(client.environment.one(id_))
-    except NotFoundError:
-        return None
+def read_environment(client: DokployClient, id_: str) -> Optional[Outputs]:
+    return gone_as_none(lambda: environment_values(client.environment.one(id_)))
 
 
 def push_environment(
@@ -134,9 +131,9 @@ class EnvironmentLifecycle(Lifecycle):
     type_name = "Environment"
     inputs = (
         Attr("project_id", ID, required=True, replace=True),
-        Attr("name", NAME, required=True),
-        Attr("description", TEXT),
-        Attr("env", ENV, sensitive=True),
+        NAME_ATTR,
+        DESCRIPTION_ATTR,
+        ENV_ATTR,
         CONNECTION_ATTR,
         Attr("adopt_id", ID, create_only=True),
     )
@@ -166,7 +163,7 @@ class EnvironmentLifecycle(Lifecycle):
             ]
         return []
 
-    def create(self, client: DokployClient, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def create(self, client: DokployClient, inputs: Props) -> tuple[str, Outputs]:
         fields = {"name", "description", "env"} - self.unmanaged(inputs)
         if inputs.get("adopt_id"):
             row = self._in_project(client, inputs["project_id"], inputs["adopt_id"])
@@ -226,13 +223,11 @@ class EnvironmentLifecycle(Lifecycle):
         row.project_id = row.project_id or project_id
         return row
 
-    def read(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+    def read(self, client: DokployClient, id_: str, olds: Props) -> Optional[Outputs]:
         return read_environment(client, id_)
 
-    def update(
-        self, client: DokployClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], changed: set[str]
-    ) -> dict[str, Any]:
+    def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:
         return push_environment(client, id_, news, changed, is_default=bool(olds.get("is_default")))
 
-    def delete(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> None:
+    def delete(self, client: DokployClient, id_: str, olds: Props) -> None:
         delete_environment(client, id_, is_default=bool(olds.get("is_default")))

@@ -67,14 +67,7 @@ class APIStatusError(DokployError):
 
     def context(self) -> dict[str, Any]:
         """What describes the call and the answer, to build another error about the same call."""
-        return dict(
-            status=self.status,
-            server_message=self.server_message,
-            body=self.body,
-            procedure=self.procedure,
-            method=self.method,
-            path=self.path,
-        )
+        return {k: getattr(self, k) for k in ("status", "server_message", "body", "procedure", "method", "path")}
 
 
 class BadRequestError(APIStatusError):

@@ -252,14 +252,9 @@ def list_environments(project_id: str, connection: Optional[Connection] = None) 
     return [environment_info(r, project_id) for r in rows]
 
 
-def search_projects(
-    q: Optional[str] = None,
-    name: Optional[str] = None,
-    description: Optional[str] = None,
-    limit: Optional[int] = None,
-    offset: Optional[int] = None,
-    connection: Optional[Connection] = None,
-) -> SearchResult[ProjectInfo]:
+def search_projects(q: Optional[str] = None, name: Optional[str] = None, description: Optional[str] = None,
+                    limit: Optional[int] = None, offset: Optional[int] = None,
+                    connection: Optional[Connection] = None) -> SearchResult[ProjectInfo]:  # fmt: skip
     """One page of Dokploy's project search, as the server does it.
 
     Terms are trimmed, case-insensitive substrings in which `%` and `_` act as wildcards; `q`
@@ -270,15 +265,9 @@ def search_projects(
     return SearchResult([project_info(r, None) for r in page.items], page.total)
 
 
-def search_environments(
-    q: Optional[str] = None,
-    name: Optional[str] = None,
-    description: Optional[str] = None,
-    project_id: Optional[str] = None,
-    limit: Optional[int] = None,
-    offset: Optional[int] = None,
-    connection: Optional[Connection] = None,
-) -> SearchResult[EnvironmentInfo]:
+def search_environments(q: Optional[str] = None, name: Optional[str] = None, description: Optional[str] = None,
+                        project_id: Optional[str] = None, limit: Optional[int] = None, offset: Optional[int] = None,
+                        connection: Optional[Connection] = None) -> SearchResult[EnvironmentInfo]:  # fmt: skip
     """One page of Dokploy's environment search (as `search_projects`; project_id is exact)."""
     page = _client(connection).environment.search(
         q, name=name, description=description, project_id=project_id, limit=limit, offset=offset

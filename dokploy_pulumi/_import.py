@@ -153,28 +153,14 @@ def read_server(client: DokployClient, selection: Selection) -> Inventory:
             detail = client.project.one(pid)
         except NotFoundError:
             raise ImportFailed(f"project {pid} disappeared while it was being read; run the import again") from None
+        # The snapshots keep the model's fields of the same names, unchanged.
+        env_fields = ("environment_id", "name", "description", "env", "is_default", "created_at")
         envs = tuple(
-            EnvironmentSnapshot(
-                environment_id=e.environment_id,
-                name=e.name,
-                description=e.description,
-                env=e.env,
-                is_default=e.is_default,
-                created_at=e.created_at,
-                services=len(e.services()),
-            )
+            EnvironmentSnapshot(**{f: getattr(e, f) for f in env_fields}, services=len(e.services()))
             for e in detail.environments
         )
-        selected.append(
-            ProjectSnapshot(
-                project_id=detail.project_id,
-                name=detail.name,
-                description=detail.description,
-                env=detail.env,
-                created_at=detail.created_at,
-                environments=envs,
-            )
-        )
+        project_fields = ("project_id", "name", "description", "env", "created_at")
+        selected.append(ProjectSnapshot(**{f: getattr(detail, f) for f in project_fields}, environments=envs))
     selected.sort(key=lambda p: _created_key(p.created_at, p.project_id))
     try:
         version: Optional[str] = client.version()

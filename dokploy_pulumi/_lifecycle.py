@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable, ClassVar, Mapping, Optional
+from typing import Any, Callable, ClassVar, Mapping, Optional, TypeVar
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -26,13 +26,29 @@ from ._attrs import ENV, Attr, is_unknown
 from ._client import DokployClient
 from ._connection import ClientPool, ConfigSource, Connection
 from ._dotenv import env_as_dict, quote_env_value
-from ._exceptions import CredentialError, DokployError, ProviderError
+from ._exceptions import CredentialError, DokployError, NotFoundError, ProviderError
 
 PROVIDER_KEY = "__provider"
+
+T = TypeVar("T")
+
+#: Inputs or outputs as the engine passes them (plain dicts).
+Props = Mapping[str, Any]
+#: The output values a lifecycle function returns.
+Outputs = dict[str, Any]
 
 #: Secret values shorter than this are not redacted from error messages: "1", "true" or "info" are
 #: not secrets, and replacing them everywhere would garble the message.
 REDACT_MIN_LENGTH = 4
+
+
+def gone_as_none(read: Callable[[], T]) -> Optional[T]:
+    """The read's result, or None when the server says the object does not exist (its own
+    NOT_FOUND: see `_exceptions.classify_404`)."""
+    try:
+        return read()
+    except NotFoundError:
+        return None
 
 
 def redact(text: str, attrs: tuple[Attr, ...], *props: Mapping[str, Any]) -> str:
@@ -72,19 +88,17 @@ class Lifecycle:
         diffed and never sent, so the server's value stays and shows in the outputs."""
         return frozenset()
 
-    def create(self, client: DokployClient, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def create(self, client: DokployClient, inputs: Props) -> tuple[str, Outputs]:
         raise NotImplementedError
 
-    def read(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+    def read(self, client: DokployClient, id_: str, olds: Props) -> Optional[Outputs]:
         """Server values of the outputs, or None when the object no longer exists."""
         raise NotImplementedError
 
-    def update(
-        self, client: DokployClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], changed: set[str]
-    ) -> dict[str, Any]:
+    def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:
         raise NotImplementedError
 
-    def delete(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> None:
+    def delete(self, client: DokployClient, id_: str, olds: Props) -> None:
         raise NotImplementedError
 
     # -- helpers the generic provider uses ------------------------------------------------------------

@@ -17,12 +17,15 @@ from ._attrs import BOOL, CONNECTION, ENV, ID, NAME, TEXT, Attr
 from ._client import OMIT, DokployClient, like_literal
 from ._dotenv import parse_env, serialize_env
 from ._exceptions import DokployError, NotFoundError, RefusedError
-from ._lifecycle import Lifecycle
+from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
 from ._models import ProjectDetail, ProjectRow
 from ._reconcile import adopting, answer_lost, confirm_gone, create_or_find
 
-#: Inputs every project-like resource has: it lives on one server and may be destroyed with contents.
-FORCE_DESTROY = Attr("force_destroy", BOOL, state_only=True)
+# Inputs several resources declare alike.
+NAME_ATTR = Attr("name", NAME, required=True)
+DESCRIPTION_ATTR = Attr("description", TEXT)
+ENV_ATTR = Attr("env", ENV, sensitive=True)
+FORCE_DESTROY = Attr("force_destroy", BOOL, state_only=True)  # allow destroying a project with contents
 CONNECTION_ATTR = Attr("connection", CONNECTION, state_only=True)
 
 
@@ -45,11 +48,8 @@ def detail_values(detail: ProjectDetail) -> dict[str, Any]:
     return out
 
 
-def read_project(client: DokployClient, id_: str) -> Optional[dict[str, Any]]:
-    try:
-        return detail_values(client.project.one(id_))
-    except NotFoundError:
-        return None
+def read_project(client: DokployClient, id_: str) -> Optional[Outputs]:
+    return gone_as_none(lambda: detail_values(client.project.one(id_)))
 
 
 def push_project(client: DokployClient, id_: str, inputs: Mapping[str, Any], changed: set[str]) -> dict[str, Any]:
@@ -109,16 +109,16 @@ def delete_project(client: DokployClient, id_: str, force_destroy: bool) -> None
 class ProjectLifecycle(Lifecycle):
     type_name = "Project"
     inputs = (
-        Attr("name", NAME, required=True),
-        Attr("description", TEXT),
-        Attr("env", ENV, sensitive=True),
+        NAME_ATTR,
+        DESCRIPTION_ATTR,
+        ENV_ATTR,
         FORCE_DESTROY,
         CONNECTION_ATTR,
         Attr("adopt_id", ID, create_only=True),
     )
     computed = ("created_at", "organization_id", "default_environment_id")
 
-    def create(self, client: DokployClient, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def create(self, client: DokployClient, inputs: Props) -> tuple[str, Outputs]:
         if inputs.get("adopt_id"):
             return self._adopt(client, inputs["adopt_id"], inputs)
         outcome = create_or_find(
@@ -151,13 +151,11 @@ class ProjectLifecycle(Lifecycle):
             out.update(push_project(client, id_, inputs, changed))
         return id_, out
 
-    def read(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+    def read(self, client: DokployClient, id_: str, olds: Props) -> Optional[Outputs]:
         return read_project(client, id_)
 
-    def update(
-        self, client: DokployClient, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any], changed: set[str]
-    ) -> dict[str, Any]:
+    def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:
         return push_project(client, id_, news, changed)
 
-    def delete(self, client: DokployClient, id_: str, olds: Mapping[str, Any]) -> None:
+    def delete(self, client: DokployClient, id_: str, olds: Props) -> None:
         delete_project(client, id_, bool(olds.get("force_destroy")))

@@ -56,6 +56,28 @@ def _args(cls: type, args: Any, kwargs: dict[str, Any]) -> Any:
     return args
 
 
+class _EnvironmentOutputs:
+    """The outputs every environment-like resource has (typed for IDEs and type checkers)."""
+
+    project_id: Output[str]
+    name: Output[str]
+    description: Output[str]
+    env: Output[dict[str, str]]
+    is_default: Output[bool]
+    created_at: Output[Optional[str]]
+
+
+class _ProjectOutputs:
+    """The outputs every project-like resource has."""
+
+    name: Output[str]
+    description: Output[str]
+    force_destroy: Output[bool]
+    created_at: Output[Optional[str]]
+    organization_id: Output[str]
+    default_environment_id: Output[Optional[str]]
+
+
 class _DokployResource(Resource):
     """What every resource class shares: `Cls(name, ArgsCls(...), opts)` or `Cls(name, **kwargs, opts=...)`.
 
@@ -97,20 +119,14 @@ class ProjectArgs:
     adopt_id: Optional[Input[str]] = None
 
 
-class Project(_DokployResource, module="dokploy", name="Project"):
+class Project(_DokployResource, _ProjectOutputs, module="dokploy", name="Project"):
     """A Dokploy project. Its id is the Dokploy `projectId`.
 
     Dokploy creates a default environment named "production" with every project; its id is
     `default_environment_id`, and declaring `Environment(..., name="production")` manages it.
     """
 
-    name: Output[str]
-    description: Output[str]
     env: Output[dict[str, str]]
-    force_destroy: Output[bool]
-    created_at: Output[str]
-    organization_id: Output[str]
-    default_environment_id: Output[Optional[str]]
 
     _args_type = ProjectArgs
     _provider_type = ProjectProvider
@@ -133,19 +149,12 @@ class EnvironmentArgs:
     adopt_id: Optional[Input[str]] = None
 
 
-class Environment(_DokployResource, module="dokploy", name="Environment"):
+class Environment(_DokployResource, _EnvironmentOutputs, module="dokploy", name="Environment"):
     """An environment inside a Dokploy project. Its id is the Dokploy `environmentId`.
 
     Named "production", it is the project's default environment: adopted rather than created,
     never renamed, and on destroy restored to its defaults and forgotten (Dokploy cannot delete it).
     """
-
-    project_id: Output[str]
-    name: Output[str]
-    description: Output[str]
-    env: Output[dict[str, str]]
-    is_default: Output[bool]
-    created_at: Output[Optional[str]]
 
     _args_type = EnvironmentArgs
     _provider_type = EnvironmentProvider
@@ -168,7 +177,7 @@ class EnvironmentDuplicateArgs:
     connection: Optional[Connection] = None
 
 
-class EnvironmentDuplicate(_DokployResource, module="dokploy", name="EnvironmentDuplicate"):
+class EnvironmentDuplicate(_DokployResource, _EnvironmentOutputs, module="dokploy", name="EnvironmentDuplicate"):
     """A copy of an environment, in the same project, made by Dokploy's `environment.duplicate`.
 
     Dokploy copies the env but not the services. Its id is the new `environmentId`; name,
@@ -177,12 +186,6 @@ class EnvironmentDuplicate(_DokployResource, module="dokploy", name="Environment
     """
 
     source_environment_id: Output[str]
-    project_id: Output[str]
-    name: Output[str]
-    description: Output[str]
-    env: Output[dict[str, str]]
-    is_default: Output[bool]
-    created_at: Output[Optional[str]]
 
     _args_type = EnvironmentDuplicateArgs
     _provider_type = EnvironmentDuplicateProvider
@@ -209,7 +212,7 @@ class ProjectDuplicateArgs:
     connection: Optional[Connection] = None
 
 
-class ProjectDuplicate(_DokployResource, module="dokploy", name="ProjectDuplicate"):
+class ProjectDuplicate(_DokployResource, _ProjectOutputs, module="dokploy", name="ProjectDuplicate"):
     """A new project holding copies of an environment's services, made by `project.duplicate`.
 
     Its id (and `project_id`) is the new project's id; `default_environment_id` is its new
@@ -218,15 +221,9 @@ class ProjectDuplicate(_DokployResource, module="dokploy", name="ProjectDuplicat
     """
 
     source_environment_id: Output[str]
-    name: Output[str]
-    description: Output[str]
     include_services: Output[bool]
     selected_services: Output[list[dict[str, str]]]
-    force_destroy: Output[bool]
     project_id: Output[str]
-    default_environment_id: Output[str]
-    created_at: Output[Optional[str]]
-    organization_id: Output[str]
 
     _args_type = ProjectDuplicateArgs
     _provider_type = ProjectDuplicateProvider
