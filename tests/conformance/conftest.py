@@ -4,8 +4,8 @@ By default every test runs twice, against a `DokployEmulator` imitating v0.30.2 
 v0.26.7. With both `DOKPLOY_URL` and `DOKPLOY_API_KEY` set, the tests run once, against that server
 instead; then
 
-- every object the suite creates is named with a per-run prefix (`dpc-<hex>-`), and every project it
-  created (plus anything left with that prefix) is removed at the end of the session;
+- every object the suite creates is named with a per-run prefix (`dpc-<hex>-`); each test removes
+  the projects it created when it ends, and a final sweep removes anything left with that prefix;
 - tests marked `@pytest.mark.hook` (they need an emulator-only hook: services, legacy mode, faults,
   extra API keys, the request log) are skipped with a reason.
 
@@ -26,7 +26,7 @@ from typing import Any, Optional
 import httpx
 import pytest
 
-from dokploy_pulumi import DokployClient, NotFoundError
+from dokploy_pulumi import DokployClient, DokployError, NotFoundError
 from dokploy_pulumi._client import OMIT, normalize_url
 from dokploy_pulumi._models import ProjectCreateResult
 
@@ -151,14 +151,28 @@ def _cleanup(c: DokployClient, prefix: str, created: set[str]) -> None:
 
 
 @pytest.fixture
-def track(created_projects: set[str]) -> Callable[[str], str]:
-    """`track(project_id)`: remember a project created outside `make_project` for teardown."""
+def track(client: DokployClient, created_projects: set[str]) -> Iterator[Callable[[str], str]]:
+    """`track(project_id)`: a project this test made, removed when the test ends.
+
+    Removing per test keeps the session's teardown short on a slow server; what a test could not
+    remove stays in `created_projects` for the session's final sweep.
+    """
+    mine: list[str] = []
 
     def add(project_id: str) -> str:
+        mine.append(project_id)
         created_projects.add(project_id)
         return project_id
 
-    return add
+    yield add
+    for project_id in mine:
+        try:
+            client.project.remove(project_id)
+        except NotFoundError:
+            pass
+        except DokployError:
+            continue  # left for the final sweep
+        created_projects.discard(project_id)
 
 
 @pytest.fixture
