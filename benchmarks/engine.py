@@ -609,6 +609,8 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     cells = []
     for (provider, n, dups, latency, parallel, workers, phase), recs in sorted(groups.items(), key=lambda kv: str(kv[0])):
         requests = Counter(r["requests"] for r in recs).most_common(1)[0][0]
+        # The null provider makes no request; its floor is that of the requests it sleeps for.
+        floor_requests = requests if provider == "ours" else expected_requests(n, dups)[phase]
         cells.append(
             {
                 "provider": provider, "n": n, "duplicates": dups, "latency": latency, "parallel": parallel,
@@ -626,7 +628,8 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
                 "cli_peak_rss_mb": _median(_role(r, "cli", "peak_rss_mb") for r in recs),
                 "requests": requests,
                 "requests_by_procedure": recs[0]["requests_by_procedure"],
-                "floor_s": round(requests * latency / SDK_WORKERS, 3),
+                "floor_requests": floor_requests,
+                "floor_s": round(floor_requests * latency / SDK_WORKERS, 3),
                 "load_1m": [r["load_1m_before"] for r in recs],
             }
         )
@@ -900,13 +903,14 @@ def to_markdown(report: dict[str, Any]) -> str:
             )
     if report["sweep"]:
         lines += ["", "Concurrency: `pulumi up` (create) and destroy with --parallel P, provider server with the SDK's 4 workers or lifted to P:", "",
-                  "| provider | N | latency | --parallel | workers | phase | wall s | requests | floor at 4 workers s | floor at P s | CPU s (tree) |",
-                  "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
+                  "| provider | N | latency | --parallel | workers | phase | wall s | requests (null: slept for) | floor at 4 workers s | floor at min(P, workers) s | CPU s (tree) | CLI CPU s | provider CPU s |",
+                  "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
         for c in sorted(report["sweep"], key=lambda c: (c["phase"], c["provider"], c["parallel"], c["workers"])):
-            floor_p = round(c["requests"] * c["latency"] / min(c["parallel"] or SDK_WORKERS, c["workers"]), 2)
+            floor_p = round(c["floor_requests"] * c["latency"] / min(c["parallel"] or SDK_WORKERS, c["workers"]), 2)
             lines.append(
                 f"| {c['provider']} | {c['n']} | {int(c['latency'] * 1000)} ms | {c['parallel']} | {c['workers']} | {c['phase']} | "
-                f"{_f(c['wall_s'])} | {c['requests']} | {_f(c['floor_s'])} | {_f(floor_p)} | {_f(c['tree_cpu_s'])} |"
+                f"{_f(c['wall_s'])} | {c['floor_requests']} | {_f(c['floor_s'])} | {_f(floor_p)} | {_f(c['tree_cpu_s'])} | "
+                f"{_f(c['cli_cpu_s'])} | {_f(c['provider_cpu_s'])} |"
             )
     profiled = [r for r in report["records"] if r.get("profiles")]
     if profiled:
