@@ -63,7 +63,7 @@ Exit status: 0 done (or nothing to do), 2 some pending creates are ambiguous, 1 
 """
 
 
-def _import_parser(sub: argparse._SubParsersAction) -> None:
+def _import_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser(
         "import",
         help="generate the Pulumi program that adopts existing Dokploy projects",
@@ -93,7 +93,7 @@ def _import_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=_run_import)
 
 
-def _recover_parser(sub: argparse._SubParsersAction) -> None:
+def _recover_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser(
         "recover",
         help="resolve the pending creates an interrupted `pulumi up` left, without duplicates",

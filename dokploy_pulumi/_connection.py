@@ -56,7 +56,7 @@ class Connection:
     def from_input(cls, value: Union["Connection", Mapping[str, Any], None]) -> Optional["Connection"]:
         if value is None or isinstance(value, Connection):
             return value
-        known = {f: value.get(f) for f in cls.__dataclass_fields__ if value.get(f) is not None}
+        known: dict[str, Any] = {f: value.get(f) for f in cls.__dataclass_fields__ if value.get(f) is not None}
         known.setdefault("url", "")
         if "timeout" in known:
             known["timeout"] = float(known["timeout"])
@@ -123,7 +123,7 @@ class ClientPool:
             where_url, where_key = f"config {CONFIG_URL} or ${ENV_URL}", f"config {CONFIG_API_KEY} or ${ENV_API_KEY}"
             ca = src.setting(CONFIG_CA_BUNDLE, ENV_CA_BUNDLE)
             insecure = _truthy(src.setting(CONFIG_INSECURE, ENV_INSECURE))
-            timeout = src.setting(CONFIG_TIMEOUT, ENV_TIMEOUT)
+            timeout: Union[str, float, None] = src.setting(CONFIG_TIMEOUT, ENV_TIMEOUT)
         else:
             url = connection.url
             key = None

@@ -183,8 +183,9 @@ class EnvironmentLifecycle(Lifecycle):
             id_of=lambda r: r.environment_id,
             created_of=lambda r: r.created_at,
         )
-        row = outcome.created or outcome.found
-        assert row is not None
+        made = outcome.created or outcome.found
+        assert made is not None
+        row = made
         out = environment_values(row)
         if inputs["env"]:
             try:

@@ -225,8 +225,9 @@ def is_wrapped_not_found(procedure: str, status: int, body: Any) -> bool:
 
 def server_message(body: Any, text: str) -> str:
     """The server's own message, or the start of its body (whitespace folded) when it sent none."""
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"]
+    message = body.get("message") if isinstance(body, dict) else None
+    if isinstance(message, str):
+        return message
     snippet = " ".join(text.split())[:200]
     return snippet or "(empty body)"
 

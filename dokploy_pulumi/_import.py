@@ -30,10 +30,12 @@ import subprocess
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from . import DokployClient, NotFoundError, __version__
+from ._client import DokployClient
+from ._exceptions import NotFoundError
+from ._version import __version__
 
 ENV_URL, ENV_API_KEY = "DOKPLOY_URL", "DOKPLOY_API_KEY"
 CONFIG_URL, CONFIG_API_KEY = "dokploy:url", "dokploy:apiKey"
@@ -203,8 +205,9 @@ def _unique(bases: Sequence[str], taken: set[str]) -> list[str]:
             n = 2
             while f"{base}_{n}" in taken:
                 n += 1
-            out[i] = f"{base}_{n}"
-            taken.add(out[i])
+            unique = f"{base}_{n}"
+            out[i] = unique
+            taken.add(unique)
     return [o for o in out if o is not None]
 
 
@@ -535,7 +538,7 @@ class Settings:
 def resolve_settings(
     stack: Optional[str] = None,
     environ: Optional[Mapping[str, str]] = None,
-    config_get=pulumi_config_get,
+    config_get: Callable[[str, Optional[str]], Optional[str]] = pulumi_config_get,
 ) -> Settings:
     """DOKPLOY_URL / DOKPLOY_API_KEY, else the stack's dokploy:url / dokploy:apiKey (and the rest alike)."""
     env = os.environ if environ is None else environ

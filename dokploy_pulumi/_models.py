@@ -7,6 +7,7 @@ and `createdAt` is missing from `environment.one` and `environment.byProjectId`.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Generic, Optional, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -35,6 +36,23 @@ SERVICE_KIND = {
     "postgres": "postgres",
     "redis": "redis",
 }
+
+
+def parse_timestamp(text: Any) -> Optional[dt.datetime]:
+    """An ISO-8601 time as Dokploy (`createdAt`, JavaScript's toISOString) or Go (Pulumi's lock
+    files, nanoseconds) writes it, timezone-aware; None if it is not one. Fractions are cut or
+    padded to microseconds, which `fromisoformat` needs before Python 3.11."""
+    if not isinstance(text, str) or not text:
+        return None
+    head, dot, tail = text.strip().replace("Z", "+00:00").partition(".")
+    if dot:
+        digits = len(tail) - len(tail.lstrip("0123456789"))  # the fraction's leading digits only
+        head = f"{head}.{tail[:digits][:6].ljust(6, '0')}{tail[digits:]}"
+    try:
+        moment = dt.datetime.fromisoformat(head)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 class _Model(BaseModel):

@@ -19,13 +19,13 @@ nothing was created and `pulumi up` can be run again.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Generic, Iterable, Iterator, Optional, TypeVar
 
 from ._client import DokployClient
+from ._models import parse_timestamp
 from ._exceptions import (
     AmbiguousCreateError,
     APIConnectionError,
@@ -81,12 +81,8 @@ def confirm_gone(
 
 
 def _parse_time(value: Optional[str]) -> Optional[float]:
-    if not value:
-        return None
-    try:
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
+    moment = parse_timestamp(value)
+    return None if moment is None else moment.timestamp()
 
 
 Row = TypeVar("Row")

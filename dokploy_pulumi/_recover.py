@@ -37,7 +37,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence, TextIO
 from urllib.parse import unquote, urlsplit
 
-from . import DokployClient, DokployError, NotFoundError
+from ._client import DokployClient
+from ._exceptions import DokployError, NotFoundError
+from ._models import parse_timestamp
 from ._import import CONFIG_API_KEY, CONFIG_URL, ENV_API_KEY, ENV_URL, Settings, connect, pulumi_stack_config
 
 PREFIX = "pulumi-python:dynamic/dokploy:"
@@ -65,7 +67,7 @@ class PulumiCLI:
     env: Optional[Mapping[str, str]] = None
     _config: Optional[dict[str, str]] = field(default=None, init=False, repr=False)
 
-    def run(self, *args: str, check: bool = True, stack_scoped: bool = True) -> subprocess.CompletedProcess:
+    def run(self, *args: str, check: bool = True, stack_scoped: bool = True) -> "subprocess.CompletedProcess[str]":
         exe = shutil.which("pulumi", path=(self.env or os.environ).get("PATH"))
         if exe is None:
             raise RecoverFailed("the pulumi CLI is not on PATH")
@@ -89,7 +91,8 @@ class PulumiCLI:
         return " ".join(_shell_word(p) for p in parts)
 
     def export(self) -> dict[str, Any]:
-        return json.loads(self.run("stack", "export").stdout)
+        exported: dict[str, Any] = json.loads(self.run("stack", "export").stdout)
+        return exported
 
     def config_get(self, key: str) -> Optional[str]:
         """A stack config value (secrets decrypted), read once for all keys."""
@@ -141,20 +144,7 @@ class Lock:
         return False
 
 
-def _parse_time(text: Any) -> Optional[dt.datetime]:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        # Go writes nanoseconds; Python parses at most microseconds.
-        head, dot, tail = text.partition(".")
-        if dot:
-            digits = "".join(ch for ch in tail if ch.isdigit())
-            zone = tail[len(digits):]
-            text = f"{head}.{digits[:6]}{zone}"
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+_parse_time = parse_timestamp
 
 
 def file_backend_locks(backend_url: Optional[str], fq_stack: Optional[str]) -> list[Lock]:

@@ -98,7 +98,7 @@ class _Router:
                 return self._call("GET", procedure, model, **filters)
             except E.UnknownProcedureError:
                 self._c.lacks(procedure)
-        return model(_local_page(local(), filters))  # type: ignore[arg-type]
+        return model(_local_page(local(), filters))
 
 
 class ProjectAPI(_Router):

@@ -279,7 +279,7 @@ class Transport:
         json_body: Optional[dict[str, Any]],
         auth: bool,
     ) -> Any:
-        ctx = dict(procedure=procedure, method=method, path=f"/api/{procedure}")
+        ctx: dict[str, Any] = dict(procedure=procedure, method=method, path=f"/api/{procedure}")
         where = f"{procedure} ({method} {ctx['path']})"
         request = self._http.build_request(method, procedure, params=params, json=json_body)
         if not auth:

@@ -254,6 +254,8 @@ def test_bad_env_keys_are_named_and_values_never_shown(env: dict[str, str]) -> N
 @SETTINGS
 @given(env_dicts)
 def test_values_dotenv_cannot_carry_fail_at_preview_naming_keys_only(env: dict[str, str]) -> None:
+    marker = "SEKRIT-8c1f"  # in every value, so a value shown anywhere in the reason is caught
+    env = {k: marker + v for k, v in env.items()}
     lossy = unrepresentable_env_keys(env)
     assume(lossy)
     failures = ProjectProvider().check({}, {"name": "app", "env": env}).failures
@@ -261,7 +263,7 @@ def test_values_dotenv_cannot_carry_fail_at_preview_naming_keys_only(env: dict[s
     reason = failures[0].reason
     assert "cannot reach Dokploy's services unchanged" in reason
     assert all(repr(k) in reason for k in lossy[:10])
-    assert all(v not in reason for v in env.values() if len(v) >= 4)
+    assert marker not in reason
 
 
 def test_nan_and_infinite_timeouts_are_refused_not_crashes() -> None:
