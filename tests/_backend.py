@@ -7,14 +7,17 @@ Tests that only need what a real Dokploy offers take the `backend` fixture (see 
   and friends, which need no Docker), with the requests recorded by a proxy on 127.0.0.1 so that
   request counts are asserted against the real server too.
 
-Everything a test creates on a real server is named with the run's prefix (`n("app")`) and removed
-when the session ends, also when tests fail. Emulator-only hooks (faults, latency, clock, rate
+Everything a test creates on a real server is named with the run's and the test's prefix
+(`n("app")` is `dpt-<run>-t<k>-app`, plain `app` on the emulator), so that each test sees only its
+own objects, as on a fresh emulator. A test's objects are removed when it ends and the run's when
+the session ends, also when tests fail. Emulator-only hooks (faults, latency, clock, rate
 limits, extra keys, rows a real server cannot have) do not exist on `RealBackend`: tests that use
 them are marked `@pytest.mark.hook` and skipped against a real server, with the reason.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from typing import Any, Optional
@@ -22,7 +25,10 @@ from typing import Any, Optional
 from _recording_proxy import RecordingProxy
 
 from dokploy_pulumi import DokployClient, NotFoundError
+from dokploy_pulumi.testing import Release
 
+#: The release the emulator imitates when no real server is given (the emulator's default if unset).
+EMULATOR_VERSION = os.environ.get("DOKPLOY_EMULATOR_VERSION") or None
 REAL_URL = os.environ.get("DOKPLOY_URL") or ""
 REAL_KEY = os.environ.get("DOKPLOY_API_KEY") or ""
 AGAINST_REAL = bool(REAL_URL and REAL_KEY)
@@ -32,33 +38,63 @@ HOOK_SKIP_REASON = (
     "at a real Dokploy"
 )
 
-#: The service kinds `add_service` can make on a real server, and how.
+
+def _database(kind: str, image: str, **extra: str):
+    """The body of `<kind>.create` for a database service (only rows: nothing is deployed)."""
+
+    def body(name: str, env_id: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "appName": f"{name}-{secrets.token_hex(3)}",
+            "databasePassword": secrets.token_hex(8),
+            "dockerImage": image,
+            "environmentId": env_id,
+            **extra,
+        }
+
+    return (f"{kind}.create", body)
+
+
+#: The service kinds `add_service` can make on a real server, and how: every `create` only
+#: inserts rows (deploying is a separate call), so no Docker is needed.
 _SERVICE_CREATE = {
     "application": ("application.create", lambda name, env_id: {"name": name, "environmentId": env_id}),
     "compose": ("compose.create", lambda name, env_id: {"name": name, "environmentId": env_id}),
-    "postgres": (
-        "postgres.create",
-        lambda name, env_id: {
-            "name": name,
-            "appName": f"{name}-{secrets.token_hex(3)}",
-            "databaseName": "app",
-            "databaseUser": "app",
-            "databasePassword": secrets.token_hex(8),
-            "dockerImage": "postgres:15",
-            "environmentId": env_id,
-        },
+    "postgres": _database("postgres", "postgres:15", databaseName="app", databaseUser="app"),
+    "mysql": _database("mysql", "mysql:8", databaseName="app", databaseUser="app", databaseRootPassword="root-pw-1"),
+    "mariadb": _database(
+        "mariadb", "mariadb:11", databaseName="app", databaseUser="app", databaseRootPassword="root-pw-1"
     ),
+    "mongo": _database("mongo", "mongo:7", databaseUser="app"),
+    "redis": _database("redis", "redis:7"),
 }
+
+#: How each service array of `environment.one` is removed: (array, id field, procedure, extra body).
+#: Removing tries to stop the service's container first and ignores that failing (no Docker here).
+_SERVICE_REMOVE = (
+    ("applications", "applicationId", "application.delete", {}),
+    ("compose", "composeId", "compose.delete", {"deleteVolumes": False}),
+    ("postgres", "postgresId", "postgres.remove", {}),
+    ("mysql", "mysqlId", "mysql.remove", {}),
+    ("mariadb", "mariadbId", "mariadb.remove", {}),
+    ("mongo", "mongoId", "mongo.remove", {}),
+    ("redis", "redisId", "redis.remove", {}),
+    ("libsql", "libsqlId", "libsql.remove", {}),
+)
 
 
 #: This run's name prefix on a real server ("" against the emulator): no `%` or `_`, which
 #: Dokploy's search treats as wildcards.
 PREFIX = f"dpt-{secrets.token_hex(4)}-" if AGAINST_REAL else ""
 
+#: The running test's part of the prefix on a real server (`t7-`): each test sees only what it
+#: made, as it does on its own fresh emulator, and what it made is removed when it ends.
+_scope = ""
+
 
 def n(name: str) -> str:
-    """`name` with this run's prefix."""
-    return PREFIX + name
+    """`name` with this run's (and, on a real server, this test's) prefix."""
+    return PREFIX + _scope + name
 
 
 class RealBackend:
@@ -73,13 +109,36 @@ class RealBackend:
         # Out-of-band reads and edits go straight to the server: they are not the provider's requests.
         self.api = DokployClient(url, api_key, timeout=120.0)
         self.version = self.api.version()
+        #: What this release does where releases differ, as the emulator's profile of it says
+        #: (`backend.release` on either backend).
+        self.release = Release.of(self.version)
 
     def close(self) -> None:
         try:
-            self.cleanup()
+            self.cleanup(self.prefix)
         finally:
             self.api.close()
             self._proxy.stop()
+
+    # -- one test at a time ---------------------------------------------------------------------------
+    def begin_test(self, tag: str) -> None:
+        """From now on `n()` names, and `projects()` sees, only this test's objects."""
+        global _scope
+        _scope = f"{tag}-"
+        self.reset_requests()
+
+    def end_test(self) -> None:
+        """Remove what the test made (also after a failure) and leave its scope."""
+        global _scope
+        try:
+            self.cleanup()
+        finally:
+            _scope = ""
+
+    @property
+    def scope_prefix(self) -> str:
+        """The prefix of every name the running test makes."""
+        return self.prefix + _scope
 
     # -- the request log (the proxy's) ------------------------------------------------------------
     @property
@@ -98,16 +157,17 @@ class RealBackend:
         rows = self.api.get("project.all", None)
         if rows:
             return str(rows[0]["organizationId"])
-        made = self.create_project(f"{self.prefix}org-probe")
+        made = self.create_project(f"{self.scope_prefix}org-probe")
         self.delete_project(made["projectId"])
         return str(made["organizationId"])
 
     def projects(self) -> list[dict[str, Any]]:
-        """This run's projects (the server may hold others')."""
-        return [p for p in self.api.get("project.all", None) or [] if p["name"].startswith(self.prefix)]
+        """The running test's projects (the server holds others')."""
+        prefix = self.scope_prefix
+        return [p for p in self.api.get("project.all", None) or [] if p["name"].startswith(prefix)]
 
     def environments(self) -> list[dict[str, Any]]:
-        """Every environment of this run's projects, as full rows."""
+        """Every environment of the running test's projects, as full rows."""
         rows = []
         for project in self.projects():
             detail = self.get_project(project["projectId"])
@@ -128,9 +188,9 @@ class RealBackend:
             return None
 
     def create_project(self, name: str, **fields: Any) -> dict[str, Any]:
-        assert name.startswith(self.prefix), f"name {name!r} lacks the run's prefix {self.prefix!r}"
+        assert name.startswith(self.scope_prefix), f"name {name!r} lacks the test's prefix {self.scope_prefix!r}"
         made = self.api.post("project.create", {"name": name})
-        row = dict(made["project"] if "project" in made else made)
+        row = dict(made.get("project", made))  # before v0.25: the bare row
         if fields:
             row = self.set_project_fields(row["projectId"], **fields)
         return row
@@ -150,17 +210,26 @@ class RealBackend:
         return dict(self.api.post("project.remove", {"projectId": project_id}))
 
     def delete_environment(self, environment_id: str) -> dict[str, Any]:
+        """Delete a non-default environment and its services, as a user would: services first
+        (v0.30 refuses to remove an environment that has any), then the environment."""
+        detail = self.api.get("environment.one", {"environmentId": environment_id})
+        assert not detail.get("isDefault"), "a real server cannot delete a default environment (a `hook` test)"
+        for array, id_field, procedure, extra in _SERVICE_REMOVE:
+            for service in detail.get(array) or []:
+                self.api.post(procedure, {id_field: service[id_field], **extra})
         return dict(self.api.post("environment.remove", {"environmentId": environment_id}))
 
-    def add_service(self, environment_id: str, type: str = "application", name: str = "app") -> str:  # noqa: A002
+    def add_service(self, environment_id: str, type: str = "application", name: str = "app") -> str:
         procedure, body = _SERVICE_CREATE[type]
         made = self.api.post(procedure, body(name, environment_id))
         return str(made[f"{type}Id"])
 
-    def cleanup(self) -> None:
-        """Remove every project of this run (services and environments go with them)."""
-        for project in self.projects():
-            try:
+    def cleanup(self, prefix: Optional[str] = None) -> None:
+        """Remove every project named with `prefix` (default: the running test's); their
+        environments and services go with them."""
+        prefix = self.scope_prefix if prefix is None else prefix
+        for project in self.api.get("project.all", None) or []:
+            if not project["name"].startswith(prefix):
+                continue
+            with contextlib.suppress(NotFoundError):  # removed meanwhile
                 self.api.post("project.remove", {"projectId": project["projectId"]})
-            except NotFoundError:
-                pass

@@ -3,12 +3,16 @@
 It forwards every request unchanged (method, path, query, headers, body) to the upstream server and
 returns its answer unchanged, recording what the emulator's request log records: method, path,
 procedure, query, JSON body, status. Keys are never recorded.
+
+The upstream is whatever DOKPLOY_URL names: a recipe server on 127.0.0.1, or a user's own Dokploy
+over http or https (TLS verified against the system store, as the client does by default).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import ssl
 import threading
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,9 +37,17 @@ class Recorded:
 class RecordingProxy:
     def __init__(self, upstream: str) -> None:
         parts = urlsplit(upstream)
-        assert parts.hostname in ("127.0.0.1", "localhost", "::1"), "tests only ever talk to loopback"
-        self._host, self._port = parts.hostname, parts.port or 80
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("the upstream must be an http(s) URL")
+        if parts.username or parts.password:
+            raise ValueError("the upstream URL must not hold credentials")
+        self._tls = parts.scheme == "https"
+        self._host, self._port = parts.hostname, parts.port or (443 if self._tls else 80)
         self._prefix = parts.path.rstrip("/")
+        # Dokploy's API lives under <url>/api: a URL given with a trailing /api must not double it.
+        if self._prefix.endswith("/api"):
+            self._prefix = self._prefix[: -len("/api")]
+        self._ssl = ssl.create_default_context() if self._tls else None
         self._lock = threading.Lock()
         self._log: list[Recorded] = []
         self._server: Optional[ThreadingHTTPServer] = None
@@ -46,13 +58,13 @@ class RecordingProxy:
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> "RecordingProxy":
+    def start(self) -> RecordingProxy:
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
             def _serve(self) -> None:
@@ -74,7 +86,7 @@ class RecordingProxy:
                 with proxy._lock:
                     proxy._log.append(entry)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-                conn = http.client.HTTPConnection(proxy._host, proxy._port, timeout=300)
+                conn = proxy._connection()
                 try:
                     conn.request(self.command, proxy._prefix + self.path, body=raw or None, headers=headers)
                     answer = conn.getresponse()
@@ -98,6 +110,11 @@ class RecordingProxy:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._tls:
+            return http.client.HTTPSConnection(self._host, self._port, timeout=300, context=self._ssl)
+        return http.client.HTTPConnection(self._host, self._port, timeout=300)
 
     def stop(self) -> None:
         if self._server is not None:

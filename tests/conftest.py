@@ -1,30 +1,37 @@
 """Fixtures every tier shares: the emulator plugin, and the Dokploy a test runs against.
 
-`backend` is a fresh `DokployEmulator` per test, or, when DOKPLOY_URL and DOKPLOY_API_KEY are set
+`backend` is a fresh `DokployEmulator` per test (imitating DOKPLOY_EMULATOR_VERSION, e.g. v0.26.7,
+when set; v0.30.2 otherwise), or, when DOKPLOY_URL and DOKPLOY_API_KEY are set
 (the real tier, `bash scripts/test-real.sh`), the real server behind a recording proxy (see
-_backend.py). Tests name what they create with `_backend.n("app")` (the run's prefix, "" against the
-emulator), so that on a shared real server a test finds its own objects and the session removes
-them afterwards.
+_backend.py). Tests name what they create with `_backend.n("app")` (the run's and the test's
+prefix on a real server, nothing on the emulator), so that on a shared real server a test finds
+only its own objects, and what it made is removed when it ends.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+import itertools
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
-
-from _backend import AGAINST_REAL, HOOK_SKIP_REASON, PREFIX, REAL_KEY, REAL_URL, RealBackend
+from _backend import AGAINST_REAL, EMULATOR_VERSION, HOOK_SKIP_REASON, PREFIX, REAL_KEY, REAL_URL, RealBackend
 
 pytest_plugins = ["dokploy_pulumi.testing.pytest_plugin"]
+
+_test_numbers = itertools.count(1)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not AGAINST_REAL:
         return
-    skip = pytest.mark.skip(reason=HOOK_SKIP_REASON)
     for item in items:
-        if item.get_closest_marker("hook"):
-            item.add_marker(skip)
+        hook = item.get_closest_marker("hook")
+        # A suite with its own skip for hooks (tests/conformance) keeps its own reason.
+        if hook and not item.get_closest_marker("skip"):
+            # `@pytest.mark.hook("inject_fault")` names the hook the test needs.
+            named = f" (this one: {', '.join(map(str, hook.args))})" if hook.args else ""
+            item.add_marker(pytest.mark.skip(reason=HOOK_SKIP_REASON + named))
 
 
 @pytest.fixture(scope="session")
@@ -41,10 +48,14 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Any]:
     """The server under test: a fresh emulator, or the real server (see the module docstring)."""
     if AGAINST_REAL:
         real = request.getfixturevalue("real_backend")
-        real.reset_requests()
-        yield real
+        real.begin_test(f"t{next(_test_numbers)}")
+        try:
+            yield real
+        finally:
+            real.end_test()
         return
     from dokploy_pulumi.testing import DokployEmulator
 
-    with DokployEmulator() as emulator:
+    options = {"version": EMULATOR_VERSION} if EMULATOR_VERSION else {}
+    with DokployEmulator(**options) as emulator:
         yield emulator

@@ -1,3 +1,6 @@
+"""Fixtures for driving the SDK's provider server against the Dokploy under test (`backend`:
+the emulator, or a real server in the real tier; see tests/_backend.py)."""
+
 from __future__ import annotations
 
 import os
@@ -10,18 +13,22 @@ from ._harness import ProviderServer, blob_of
 
 
 @pytest.fixture
-def clean_env() -> dict[str, str]:
-    """The provider process's environment without any Dokploy credentials from the outside."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("DOKPLOY_")}
+def clean_env(monkeypatch) -> dict[str, str]:
+    """The provider process's environment without any Dokploy credentials from the outside.
+
+    Also removed from this process's environment: ProviderServer starts from os.environ, and the
+    real tier sets DOKPLOY_URL/DOKPLOY_API_KEY there.
+    """
+    for key in [k for k in os.environ if k.startswith("DOKPLOY_")]:
+        monkeypatch.delenv(key)
+    return dict(os.environ)
 
 
 @pytest.fixture
-def server(dokploy_emulator, clean_env, monkeypatch):
-    """A configured provider server pointed at the emulator through stack config only."""
-    for key in [k for k in os.environ if k.startswith("DOKPLOY_")]:
-        monkeypatch.delenv(key)
+def server(backend, clean_env):
+    """A configured provider server pointed at the backend through stack config only."""
     with ProviderServer(env=clean_env) as srv:
-        srv.configure({"dokploy:url": dokploy_emulator.url, "dokploy:apiKey": dokploy_emulator.api_key})
+        srv.configure({"dokploy:url": backend.url, "dokploy:apiKey": backend.api_key})
         yield srv
 
 

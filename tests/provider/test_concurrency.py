@@ -4,7 +4,8 @@ The engine calls a dynamic provider from up to 4 threads of its gRPC server at o
 resource with the same `__provider` blob shares one configured instance (one client, one connection
 pool, one set of managed ids). Here 4 client threads drive the SDK's real provider server: 50
 projects and 150 environments are created, read and deleted concurrently, and every answer and every
-object on the emulator must be exactly the one asked for: no error, no mix-up, no duplicate.
+object on the server (emulator or real Dokploy) must be exactly the one asked for: no error, no
+mix-up, no duplicate.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import pytest
+from _backend import AGAINST_REAL, n
 
 P = "__provider"
 PROJECTS, ENVS_PER_PROJECT, THREADS = 50, 3, 4
@@ -38,9 +42,12 @@ class Overlap:
             self.current -= 1
 
 
-def test_four_threads_create_read_and_delete_200_resources(server, project_blob, environment_blob, dokploy_emulator):
-    emu = dokploy_emulator
-    emu.latency = 0.005  # every request takes a little time, so calls really overlap
+# About 800 requests: a real Dokploy in dev mode on 2 busy cores answers about one a second.
+@pytest.mark.timeout(1800 if AGAINST_REAL else 300)
+def test_four_threads_create_read_and_delete_200_resources(server, project_blob, environment_blob, backend):
+    emu = backend
+    if not AGAINST_REAL:
+        emu.latency = 0.005  # every request takes a little time, so calls really overlap (a real one does)
     overlap = Overlap()
 
     def call(fn, *args):
@@ -50,7 +57,7 @@ def test_four_threads_create_read_and_delete_200_resources(server, project_blob,
     def make_project_and_envs(i: int) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
         """One project, then its environments: the 4 threads interleave project and env creates."""
         made = []
-        props = {P: project_blob, "name": f"proj-{i:02d}", "description": f"project {i}", "env": {"IDX": str(i)}}
+        props = {P: project_blob, "name": n(f"proj-{i:02d}"), "description": f"project {i}", "env": {"IDX": str(i)}}
         inputs, failures = call(server.check, {}, props)
         assert failures == []
         pid, outs = call(server.create, inputs)
@@ -81,11 +88,11 @@ def test_four_threads_create_read_and_delete_200_resources(server, project_blob,
         if kind == "Environment":
             assert outs["project_id"] == props["project_id"] and outs["is_default"] is False
 
-    # The emulator holds each object exactly once, with the right name, project and env.
+    # The server holds each object exactly once, with the right name, project and env.
     projects = {p["projectId"]: p for p in emu.projects()}
     envs = {e["environmentId"]: e for e in emu.environments() if not e["isDefault"]}
     assert len(projects) == PROJECTS and len(envs) == PROJECTS * ENVS_PER_PROJECT
-    assert sorted(p["name"] for p in projects.values()) == sorted(f"proj-{i:02d}" for i in range(PROJECTS))
+    assert sorted(p["name"] for p in projects.values()) == sorted(n(f"proj-{i:02d}") for i in range(PROJECTS))
     for kind, id_, props, _outs in created:
         row = projects[id_] if kind == "Project" else envs[id_]
         assert row["name"] == props["name"]
@@ -124,4 +131,8 @@ def test_four_threads_create_read_and_delete_200_resources(server, project_blob,
     assert emu.request_count("environment.remove") == PROJECTS * ENVS_PER_PROJECT
     assert emu.request_count("project.remove") == PROJECTS
     assert "Traceback" not in server.stderr_text()
-    assert create_seconds < 120
+    if not AGAINST_REAL:
+        # With the emulator's 5 ms per request this bounds our own overhead (locks, connection
+        # pool); against a real server the time is the server's (383 s for the creates on a dev-mode
+        # v0.30.2 on 2 busy cores), so it is not ours to bound there.
+        assert create_seconds < 120

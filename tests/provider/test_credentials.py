@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from _backend import n
+
 from dokploy_pulumi.testing import DokployEmulator
 
 from ._harness import ProviderServer
@@ -12,17 +15,17 @@ P = "__provider"
 
 
 def _project(blob, **kw):
-    return {P: blob, "name": "app", **kw}
+    return {P: blob, "name": n("app"), **kw}
 
 
-def test_environment_variables_are_the_fallback(dokploy_emulator, clean_env, project_blob):
-    env = {**clean_env, "DOKPLOY_URL": dokploy_emulator.url + "/api/", "DOKPLOY_API_KEY": dokploy_emulator.api_key}
+def test_environment_variables_are_the_fallback(backend, clean_env, project_blob):
+    env = {**clean_env, "DOKPLOY_URL": backend.url + "/api/", "DOKPLOY_API_KEY": backend.api_key}
     with ProviderServer(env=env) as srv:
         srv.configure({})
         inputs, failures = srv.check({}, _project(project_blob))
         assert failures == []
         id_, outs = srv.create(inputs)
-    assert dokploy_emulator.get_project(id_)["name"] == "app"
+    assert backend.get_project(id_)["name"] == n("app")
 
 
 def test_missing_credentials_fail_at_preview(clean_env, project_blob):
@@ -34,12 +37,13 @@ def test_missing_credentials_fail_at_preview(clean_env, project_blob):
         assert srv_fail == [("connection", "No Dokploy API key for http://127.0.0.1:1: set $NOPE_KEY.")]
 
 
-def test_explicit_connection_reaches_a_second_instance(dokploy_emulator, clean_env, project_blob):
+def test_explicit_connection_reaches_a_second_instance(backend, clean_env, project_blob):
+    # The second instance is always an emulator; the default one is the backend under test.
     with DokployEmulator(api_key="second-instance-key") as other, ProviderServer(env=clean_env) as srv:
         srv.configure(
             {
-                "dokploy:url": dokploy_emulator.url,
-                "dokploy:apiKey": dokploy_emulator.api_key,
+                "dokploy:url": backend.url,
+                "dokploy:apiKey": backend.api_key,
                 "dokploy-b:apiKey": other.api_key,
             }
         )
@@ -47,18 +51,36 @@ def test_explicit_connection_reaches_a_second_instance(dokploy_emulator, clean_e
         inputs, failures = srv.check({}, _project(project_blob, connection=conn))
         assert failures == []
         id_, outs = srv.create(inputs)
-        assert other.get_project(id_) is not None and dokploy_emulator.get_project(id_) is None
+        assert other.get_project(id_) is not None and backend.get_project(id_) is None
         text = json.dumps([inputs, outs])
-        assert other.api_key not in text and dokploy_emulator.api_key not in text
+        assert other.api_key not in text and backend.api_key not in text
         assert outs["connection"] == conn
 
 
-def test_rotated_key_refreshes_and_destroys_without_up(dokploy_emulator, clean_env, project_blob):
-    emu = dokploy_emulator
+def _created_in_another_process(backend, clean_env, project_blob):
     with ProviderServer(env=clean_env) as srv:
-        srv.configure({"dokploy:url": emu.url, "dokploy:apiKey": emu.api_key})
+        srv.configure({"dokploy:url": backend.url, "dokploy:apiKey": backend.api_key})
         inputs, _ = srv.check({}, _project(project_blob))
-        id_, outs = srv.create(inputs)
+        return srv.create(inputs)
+
+
+def test_a_new_process_refreshes_and_destroys_from_stored_outputs(backend, clean_env, project_blob):
+    id_, outs = _created_in_another_process(backend, clean_env, project_blob)
+    # A new `pulumi refresh`/`destroy` is a new provider process configured with today's config:
+    # the stored outputs (outs) are all it gets of the resource, and they hold no key.
+    assert backend.api_key not in json.dumps(outs)
+    with ProviderServer(env=clean_env) as srv:
+        srv.configure({"dokploy:url": backend.url, "dokploy:apiKey": backend.api_key})
+        rid, routs, _ = srv.read(id_, outs)
+        assert rid == id_
+        srv.delete(id_, routs)
+    assert backend.get_project(id_) is None
+
+
+@pytest.mark.hook("add_api_key")
+def test_rotated_key_refreshes_and_destroys_without_up(backend, clean_env, project_blob):
+    emu = backend
+    id_, outs = _created_in_another_process(emu, clean_env, project_blob)
     new_key = "rotated-key-0123456789"
     emu.add_api_key(new_key, organization_id=outs["organization_id"])
     # A new `pulumi refresh`/`destroy` is a new provider process configured with today's config;

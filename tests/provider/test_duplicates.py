@@ -1,4 +1,4 @@
-"""EnvironmentDuplicate and ProjectDuplicate through the SDK's real provider server, against the emulator."""
+"""EnvironmentDuplicate and ProjectDuplicate through the SDK's real provider server, against the backend."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import base64
 import grpc
 import pulumi
 import pytest
+from _backend import n
 
 from dokploy_pulumi import DokployClient, EnvironmentDuplicate, ProjectDuplicate, ProjectDuplicateArgs
 from dokploy_pulumi.providers import EnvironmentDuplicateProvider, ProjectDuplicateProvider
@@ -27,16 +28,16 @@ def project_duplicate_blob() -> str:
 
 
 @pytest.fixture
-def api(dokploy_emulator):
-    with DokployClient(dokploy_emulator.url, dokploy_emulator.api_key) as client:
+def api(backend):
+    with DokployClient(backend.url, backend.api_key) as client:
         yield client
 
 
 @pytest.fixture
-def source(dokploy_emulator, api):
+def source(backend, api):
     """A project 'app' with a 'staging' environment (description, env) holding two services."""
-    emu = dokploy_emulator
-    pid = emu.create_project("app")["projectId"]
+    emu = backend
+    pid = emu.create_project(n("app"))["projectId"]
     env = api.environment.create(pid, "staging", description="pre-release")
     api.environment.update(env.environment_id, env="A=1\nB=2\n")
     services = {
@@ -65,14 +66,16 @@ def _env_create(server, blob, source_id, **kw):
     return server.create(inputs), inputs
 
 
-def test_environment_duplicate_create_is_one_request_and_keeps_copied_env(server, environment_duplicate_blob, source, dokploy_emulator):
-    emu = dokploy_emulator
+def test_environment_duplicate_create_is_one_request_and_keeps_copied_env(server, environment_duplicate_blob, source, backend):
+    emu = backend
     emu.reset_requests()
     (id_, outs), inputs = _env_create(server, environment_duplicate_blob, source["environment_id"], description="copy")
     assert procedures(emu) == ["environment.duplicate"]
     assert emu.requests[0].body == {"environmentId": source["environment_id"], "name": "staging-copy", "description": "copy"}
     row = emu.get_environment(id_)
-    assert row["projectId"] == source["project_id"] and row["env"] == "A=1\nB=2\n"  # env copied
+    # The server copies the source's env (v0.30.2); v0.26.7 leaves the copy's env empty.
+    copied = "A=1\nB=2\n" if emu.release.duplicate_copies_env else ""
+    assert row["projectId"] == source["project_id"] and row["env"] == copied
     assert outs["project_id"] == source["project_id"] and outs["is_default"] is False and outs["created_at"]
     assert outs["name"] == "staging-copy" and outs["description"] == "copy"
     # env was not declared: the copy's variables stay and are not tracked, so nothing shows a diff.
@@ -81,24 +84,34 @@ def test_environment_duplicate_create_is_one_request_and_keeps_copied_env(server
     assert diff_kind(server.diff(id_, outs, news)) == "none"
 
 
-def test_environment_duplicate_declared_env_and_description(server, environment_duplicate_blob, source, dokploy_emulator):
-    emu = dokploy_emulator
+def test_environment_duplicate_declared_env_and_description(server, environment_duplicate_blob, source, backend):
+    emu = backend
     emu.reset_requests()
     # No description declared: the server copies the source's, so one update makes it "".
     (id_, outs), _ = _env_create(server, environment_duplicate_blob, source["environment_id"], env={"A": "9"})
     assert procedures(emu) == ["environment.duplicate", "environment.update"]
     assert emu.requests[1].body == {"environmentId": id_, "description": "", "env": "A=9\n"}
     assert emu.get_environment(id_)["env"] == "A=9\n" and outs["env"] == {"A": "9"} and outs["description"] == ""
-    # Declared env equal to the copied one, and the description given: no follow-up update.
+    # Declared env equal to the copied one, and the description given: no follow-up update
+    # (v0.26.7 copies no env: there the declared one is set by one update).
     emu.reset_requests()
     (id2, outs2), _ = _env_create(
         server, environment_duplicate_blob, source["environment_id"], name="c2", description="d", env="B=2\nA=1\n"
     )
-    assert procedures(emu) == ["environment.duplicate"] and outs2["env"] == {"A": "1", "B": "2"}
+    assert outs2["env"] == {"A": "1", "B": "2"}
+    if emu.release.duplicate_copies_env:
+        assert procedures(emu) == ["environment.duplicate"]
+    else:
+        assert procedures(emu) == ["environment.duplicate", "environment.update"]
+        body = emu.requests[1].body
+        assert set(body) == {"environmentId", "env"} and body["environmentId"] == id2
+        assert sorted(body["env"].splitlines()) == ["A=1", "B=2"]  # in whichever order the engine sent the keys
+    assert sorted(emu.get_environment(id2)["env"].splitlines()) == ["A=1", "B=2"]
 
 
-def test_environment_duplicate_failed_follow_up_removes_the_copy(server, environment_duplicate_blob, source, dokploy_emulator):
-    emu = dokploy_emulator
+@pytest.mark.hook("inject_fault")
+def test_environment_duplicate_failed_follow_up_removes_the_copy(server, environment_duplicate_blob, source, backend):
+    emu = backend
     before = {e["environmentId"] for e in emu.environments()}
     emu.inject_fault("environment.update", status=500, body={"message": "boom", "code": "INTERNAL_SERVER_ERROR"})
     with pytest.raises(grpc.RpcError) as err:
@@ -107,8 +120,8 @@ def test_environment_duplicate_failed_follow_up_removes_the_copy(server, environ
     assert {e["environmentId"] for e in emu.environments()} == before  # no orphan copy
 
 
-def test_environment_duplicate_updates_in_place_and_source_change_replaces(server, environment_duplicate_blob, source, dokploy_emulator, api):
-    emu = dokploy_emulator
+def test_environment_duplicate_updates_in_place_and_source_change_replaces(server, environment_duplicate_blob, source, backend, api):
+    emu = backend
     blob, src = environment_duplicate_blob, source["environment_id"]
     (id_, outs), _ = _env_create(server, blob, src, description="copy")
     news, _ = server.check(outs, _env_props(blob, src, name="renamed", description="", env={"X": "1"}))
@@ -142,9 +155,9 @@ def test_environment_duplicate_never_named_production(server, environment_duplic
     assert server.check({}, _env_props(blob, src, name=UNKNOWN))[1] == []
 
 
-def test_environment_duplicate_same_name_is_a_distinct_copy(server, environment_duplicate_blob, source, dokploy_emulator):
+def test_environment_duplicate_same_name_is_a_distinct_copy(server, environment_duplicate_blob, source, backend):
     """Names are not unique: a copy named like its source is tracked, and deleted, by its own id."""
-    emu = dokploy_emulator
+    emu = backend
     (id_, outs), _ = _env_create(server, environment_duplicate_blob, source["environment_id"], name="staging")
     assert id_ != source["environment_id"]
     same = [e for e in emu.environments() if e["projectId"] == source["project_id"] and e["name"] == "staging"]
@@ -153,8 +166,8 @@ def test_environment_duplicate_same_name_is_a_distinct_copy(server, environment_
     assert emu.get_environment(id_) is None and emu.get_environment(source["environment_id"]) is not None
 
 
-def test_environment_duplicate_read_drift_and_out_of_band_deletion(server, environment_duplicate_blob, source, dokploy_emulator):
-    emu = dokploy_emulator
+def test_environment_duplicate_read_drift_and_out_of_band_deletion(server, environment_duplicate_blob, source, backend):
+    emu = backend
     (id_, outs), _ = _env_create(server, environment_duplicate_blob, source["environment_id"], env={"A": "1"})
     emu.set_environment_fields(id_, name="by-hand", env="A=2\n")
     emu.reset_requests()
@@ -168,8 +181,8 @@ def test_environment_duplicate_read_drift_and_out_of_band_deletion(server, envir
     assert rid == ""
 
 
-def test_environment_duplicate_delete_services_refused_and_404_success(server, environment_duplicate_blob, source, dokploy_emulator):
-    emu = dokploy_emulator
+def test_environment_duplicate_delete_services_refused_and_404_success(server, environment_duplicate_blob, source, backend):
+    emu = backend
     (id_, outs), _ = _env_create(server, environment_duplicate_blob, source["environment_id"])
     emu.add_service(id_, type="redis", name="cache")
     with pytest.raises(grpc.RpcError) as err:
@@ -183,14 +196,21 @@ def test_environment_duplicate_delete_services_refused_and_404_success(server, e
     assert procedures(emu) == ["environment.remove"]
 
 
-def test_environment_duplicate_unknown_source_and_server_errors(server, environment_duplicate_blob, source, dokploy_emulator):
-    emu = dokploy_emulator
+def test_environment_duplicate_unknown_source(server, environment_duplicate_blob, source, backend):
+    emu = backend
     before = len(emu.environments())
     with pytest.raises(grpc.RpcError) as err:
         _env_create(server, environment_duplicate_blob, "no-such-environment")
     details = err.value.details()
     assert "EnvironmentDuplicate 'staging-copy': create failed" in details and "environment.duplicate" in details
     assert "Environment not found" in details
+    assert len(emu.environments()) == before
+
+
+@pytest.mark.hook("inject_fault")
+def test_environment_duplicate_server_errors(server, environment_duplicate_blob, source, backend):
+    emu = backend
+    before = len(emu.environments())
     emu.inject_fault("environment.duplicate", status=500, body={"message": "disk full", "code": "INTERNAL_SERVER_ERROR"})
     with pytest.raises(grpc.RpcError) as err:
         _env_create(server, environment_duplicate_blob, source["environment_id"])
@@ -206,7 +226,7 @@ def _proj_props(blob, source_id, **kw):
     base = {
         P: blob,
         "source_environment_id": source_id,
-        "name": "app-copy",
+        "name": n("app-copy"),
         "description": None,
         "include_services": True,
         "selected_services": None,
@@ -222,8 +242,8 @@ def _proj_create(server, blob, source_id, **kw):
     return server.create(inputs), inputs
 
 
-def test_project_duplicate_copies_selected_services_into_a_new_project(server, project_duplicate_blob, source, dokploy_emulator):
-    emu = dokploy_emulator
+def test_project_duplicate_copies_selected_services_into_a_new_project(server, project_duplicate_blob, source, backend):
+    emu = backend
     db = source["services"]["db"]
     before = len(emu.projects())
     emu.reset_requests()
@@ -237,7 +257,7 @@ def test_project_duplicate_copies_selected_services_into_a_new_project(server, p
     assert procedures(emu) == ["environment.one", "project.duplicate", "project.one"]
     assert emu.requests[1].body == {
         "sourceEnvironmentId": source["environment_id"],
-        "name": "app-copy",
+        "name": n("app-copy"),
         "description": "a copy",
         "includeServices": True,
         "selectedServices": [{"id": db, "type": "postgres"}],
@@ -245,7 +265,7 @@ def test_project_duplicate_copies_selected_services_into_a_new_project(server, p
     }
     assert len(emu.projects()) == before + 1
     row = emu.get_project(id_)
-    assert row["name"] == "app-copy" and row["description"] == "a copy"
+    assert row["name"] == n("app-copy") and row["description"] == "a copy"
     assert outs["project_id"] == id_ and outs["created_at"] == row["createdAt"]
     assert outs["organization_id"] == emu.organization_id
     default = [e for e in emu.environments() if e["projectId"] == id_]
@@ -270,8 +290,8 @@ def test_project_duplicate_check_validates_selected_services(server, project_dup
     assert server.check({}, _proj_props(blob, src, name=""))[1] == [("name", "name must not be empty")]
 
 
-def test_project_duplicate_diff_replace_and_update_in_place(server, project_duplicate_blob, source, dokploy_emulator):
-    emu = dokploy_emulator
+def test_project_duplicate_diff_replace_and_update_in_place(server, project_duplicate_blob, source, backend):
+    emu = backend
     blob, src = project_duplicate_blob, source["environment_id"]
     selected = [{"id": source["services"]["web"], "type": "application"}]
     (id_, outs), inputs = _proj_create(server, blob, src, selected_services=selected)
@@ -286,25 +306,25 @@ def test_project_duplicate_diff_replace_and_update_in_place(server, project_dupl
         news, _ = server.check(inputs, _proj_props(blob, src, **{"selected_services": selected, **change}))
         resp = server.diff(id_, outs, news)
         assert diff_kind(resp) == "some" and list(resp.replaces) == list(change), change
-    news, _ = server.check(inputs, _proj_props(blob, src, selected_services=selected, name="renamed", description="d"))
+    news, _ = server.check(inputs, _proj_props(blob, src, selected_services=selected, name=n("renamed"), description="d"))
     resp = server.diff(id_, outs, news)
     assert diff_kind(resp) == "some" and list(resp.replaces) == []
     emu.reset_requests()
     outs2 = server.update(id_, outs, news)
     assert procedures(emu) == ["project.update"]
-    assert emu.requests[0].body == {"projectId": id_, "name": "renamed", "description": "d"}
-    assert outs2["name"] == "renamed" and outs2["project_id"] == id_
+    assert emu.requests[0].body == {"projectId": id_, "name": n("renamed"), "description": "d"}
+    assert outs2["name"] == n("renamed") and outs2["project_id"] == id_
     assert outs2["default_environment_id"] == outs["default_environment_id"] and "env" not in outs2
 
 
-def test_project_duplicate_delete_has_projects_force_destroy_protection(server, project_duplicate_blob, source, dokploy_emulator):
-    emu = dokploy_emulator
+def test_project_duplicate_delete_has_projects_force_destroy_protection(server, project_duplicate_blob, source, backend):
+    emu = backend
     selected = [{"id": source["services"]["db"], "type": "postgres"}]
     (id_, outs), _ = _proj_create(server, project_duplicate_blob, source["environment_id"], selected_services=selected)
     with pytest.raises(grpc.RpcError) as err:
         server.delete(id_, outs)
     details = err.value.details()
-    assert f"ProjectDuplicate 'app-copy' ({id_}): delete failed" in details
+    assert f"ProjectDuplicate '{n('app-copy')}' ({id_}): delete failed" in details
     assert "postgres 'db'" in details and "force_destroy" in details
     assert emu.get_project(id_) is not None
     emu.reset_requests()
@@ -319,36 +339,36 @@ def test_project_duplicate_delete_has_projects_force_destroy_protection(server, 
     assert emu.get_project(source["project_id"]) is not None  # the source is untouched
 
 
-def test_project_duplicate_same_name_is_a_distinct_project(server, project_duplicate_blob, source, dokploy_emulator):
-    emu = dokploy_emulator
-    (id_, outs), _ = _proj_create(server, project_duplicate_blob, source["environment_id"], name="app")
-    assert id_ != source["project_id"] and len([p for p in emu.projects() if p["name"] == "app"]) == 2
+def test_project_duplicate_same_name_is_a_distinct_project(server, project_duplicate_blob, source, backend):
+    emu = backend
+    (id_, outs), _ = _proj_create(server, project_duplicate_blob, source["environment_id"], name=n("app"))
+    assert id_ != source["project_id"] and len([p for p in emu.projects() if p["name"] == n("app")]) == 2
     server.delete(id_, outs)
     assert emu.get_project(source["project_id"]) is not None
 
 
-def test_project_duplicate_read_drift_and_out_of_band_deletion(server, project_duplicate_blob, source, dokploy_emulator):
-    emu = dokploy_emulator
+def test_project_duplicate_read_drift_and_out_of_band_deletion(server, project_duplicate_blob, source, backend):
+    emu = backend
     (id_, outs), _ = _proj_create(server, project_duplicate_blob, source["environment_id"])
-    emu.set_project_fields(id_, name="by-hand", env="SECRET=x\n")
+    emu.set_project_fields(id_, name=n("by-hand"), env="SECRET=x\n")
     emu.reset_requests()
     rid, routs, rinputs = server.read(id_, outs)
     assert procedures(emu) == ["project.one"]
-    assert rid == id_ and routs["name"] == "by-hand" and rinputs["name"] == "by-hand"
+    assert rid == id_ and routs["name"] == n("by-hand") and rinputs["name"] == n("by-hand")
     assert routs["project_id"] == id_ and routs["default_environment_id"] == outs["default_environment_id"]
     assert "env" not in routs and rinputs["source_environment_id"] == source["environment_id"]
     emu.delete_project(id_)
     assert server.read(id_, outs)[0] == ""
 
 
-def test_project_duplicate_unknown_source_or_service_creates_nothing(server, project_duplicate_blob, source, dokploy_emulator):
-    emu = dokploy_emulator
+def test_project_duplicate_unknown_source_or_service_creates_nothing(server, project_duplicate_blob, source, backend):
+    emu = backend
     before = len(emu.projects())
     emu.reset_requests()
     with pytest.raises(grpc.RpcError) as err:
         _proj_create(server, project_duplicate_blob, "no-such-environment")
     details = err.value.details()
-    assert "ProjectDuplicate 'app-copy': create failed" in details and "Environment not found" in details
+    assert f"ProjectDuplicate '{n('app-copy')}': create failed" in details and "Environment not found" in details
     with pytest.raises(grpc.RpcError) as err:
         _proj_create(
             server,
@@ -362,8 +382,9 @@ def test_project_duplicate_unknown_source_or_service_creates_nothing(server, pro
     assert "project.duplicate" not in procedures(emu) and len(emu.projects()) == before
 
 
-def test_project_duplicate_server_errors(server, project_duplicate_blob, source, dokploy_emulator):
-    emu = dokploy_emulator
+@pytest.mark.hook("inject_fault")
+def test_project_duplicate_server_errors(server, project_duplicate_blob, source, backend):
+    emu = backend
     emu.inject_fault(
         "project.duplicate",
         status=400,
@@ -377,7 +398,7 @@ def test_project_duplicate_server_errors(server, project_duplicate_blob, source,
     # The project exists once project.duplicate answered: a failing read afterwards must not lose it.
     emu.inject_fault("project.one", status=500, body={"message": "boom", "code": "INTERNAL_SERVER_ERROR"})
     (id_, outs), _ = _proj_create(server, project_duplicate_blob, source["environment_id"], description="d")
-    assert emu.get_project(id_) is not None and outs["name"] == "app-copy" and outs["description"] == "d"
+    assert emu.get_project(id_) is not None and outs["name"] == n("app-copy") and outs["description"] == "d"
     assert outs["organization_id"] == emu.organization_id and outs["default_environment_id"]
     rid, routs, _ = server.read(id_, outs)
     assert routs["created_at"] == emu.get_project(id_)["createdAt"]

@@ -1,9 +1,10 @@
-"""Environment through the SDK's real dynamic-provider server, against the emulator over HTTP."""
+"""Environment through the SDK's real dynamic-provider server, against the backend (emulator or real Dokploy) over HTTP."""
 
 from __future__ import annotations
 
 import grpc
 import pytest
+from _backend import n
 
 from ._harness import UNKNOWN, diff_kind
 
@@ -11,8 +12,8 @@ P = "__provider"
 
 
 @pytest.fixture
-def project(dokploy_emulator):
-    row = dokploy_emulator.create_project("app")
+def project(backend):
+    row = backend.create_project(n("app"))
     return row["project"]["projectId"] if "project" in row else row["projectId"]
 
 
@@ -28,8 +29,8 @@ def _create(server, blob, project_id, **kw):
     return server.create(inputs)
 
 
-def test_create_without_env_is_one_request(server, environment_blob, project, dokploy_emulator):
-    emu = dokploy_emulator
+def test_create_without_env_is_one_request(server, environment_blob, project, backend):
+    emu = backend
     emu.reset_requests()
     id_, outs = _create(server, environment_blob, project, description="pre-release")
     assert [r.procedure for r in emu.requests] == ["environment.create"]
@@ -37,8 +38,8 @@ def test_create_without_env_is_one_request(server, environment_blob, project, do
     assert outs["description"] == "pre-release" and outs["env"] == {}
 
 
-def test_env_is_set_by_a_follow_up_update(server, environment_blob, project, dokploy_emulator):
-    emu = dokploy_emulator
+def test_env_is_set_by_a_follow_up_update(server, environment_blob, project, backend):
+    emu = backend
     emu.reset_requests()
     id_, outs = _create(server, environment_blob, project, env={"DEBUG": "1"})
     assert [r.procedure for r in emu.requests] == ["environment.create", "environment.update"]
@@ -63,8 +64,8 @@ def test_project_id_change_replaces_but_known_ids_do_not(server, environment_blo
     assert diff_kind(resp) == "some" and list(resp.replaces) == []
 
 
-def test_description_null_and_empty_are_equal_and_clear_sends_empty(server, environment_blob, project, dokploy_emulator):
-    emu = dokploy_emulator
+def test_description_null_and_empty_are_equal_and_clear_sends_empty(server, environment_blob, project, backend):
+    emu = backend
     id_, outs = _create(server, environment_blob, project, description="x")
     news, _ = server.check(outs, _props(environment_blob, project, description=None))
     emu.reset_requests()
@@ -75,8 +76,8 @@ def test_description_null_and_empty_are_equal_and_clear_sends_empty(server, envi
     assert diff_kind(server.diff(id_, {**new_outs, "description": None}, news)) == "none"
 
 
-def test_default_environment_is_adopted_updated_and_restored(server, environment_blob, project, dokploy_emulator):
-    emu = dokploy_emulator
+def test_default_environment_is_adopted_updated_and_restored(server, environment_blob, project, backend):
+    emu = backend
     default_id = next(e["environmentId"] for e in emu.environments() if e["projectId"] == project and e["isDefault"])
     before = len(emu.environments())
     emu.reset_requests()
@@ -106,8 +107,8 @@ def test_renaming_to_production_is_refused_at_preview(server, environment_blob, 
     assert failures and failures[0][0] == "name" and "adopts the project's default" in failures[0][1]
 
 
-def test_read_drift_and_out_of_band_deletion(server, environment_blob, project, dokploy_emulator):
-    emu = dokploy_emulator
+def test_read_drift_and_out_of_band_deletion(server, environment_blob, project, backend):
+    emu = backend
     id_, outs = _create(server, environment_blob, project, env={"A": "1"})
     emu.set_environment_fields(id_, description="changed by hand", env="A=2\n")
     rid, routs, rinputs = server.read(id_, outs)
@@ -119,8 +120,8 @@ def test_read_drift_and_out_of_band_deletion(server, environment_blob, project, 
     assert rid == ""
 
 
-def test_delete_with_services_says_what_to_do_and_404_is_success(server, environment_blob, project, dokploy_emulator):
-    emu = dokploy_emulator
+def test_delete_with_services_says_what_to_do_and_404_is_success(server, environment_blob, project, backend):
+    emu = backend
     id_, outs = _create(server, environment_blob, project)
     emu.add_service(id_, type="application", name="web")
     with pytest.raises(grpc.RpcError) as err:
@@ -134,8 +135,8 @@ def test_delete_with_services_says_what_to_do_and_404_is_success(server, environ
     server.delete(id2, outs2)  # gone already: success
 
 
-def test_adopt_existing_environment_by_id(server, environment_blob, project, dokploy_emulator, clean_env):
-    emu = dokploy_emulator
+def test_adopt_existing_environment_by_id(server, environment_blob, project, backend, clean_env):
+    emu = backend
     id0, _ = _create(server, environment_blob, project, name="made-by-hand")
     before = len(emu.environments())
     id_, outs = _create(server, environment_blob, project, name="managed", adopt_id=id0)
@@ -146,7 +147,7 @@ def test_adopt_existing_environment_by_id(server, environment_blob, project, dok
     assert "belongs to project" in err.value.details()
 
 
-def test_unknown_project_on_create_is_a_clear_error(server, environment_blob, dokploy_emulator):
+def test_unknown_project_on_create_is_a_clear_error(server, environment_blob, backend):
     with pytest.raises(grpc.RpcError) as err:
         _create(server, environment_blob, "no-such-project")
     details = err.value.details()

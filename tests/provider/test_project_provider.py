@@ -1,4 +1,4 @@
-"""Project through the SDK's real dynamic-provider server, against the emulator over HTTP."""
+"""Project through the SDK's real dynamic-provider server, against the backend (emulator or real Dokploy) over HTTP."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 
 import grpc
 import pytest
+from _backend import n
 
 from ._harness import UNKNOWN, diff_kind
 
@@ -13,7 +14,7 @@ P = "__provider"
 
 
 def _props(blob, **kw):
-    base = {P: blob, "name": "app", "description": None, "env": None, "force_destroy": False}
+    base = {P: blob, "name": n("app"), "description": None, "env": None, "force_destroy": False}
     base.update(kw)
     return base
 
@@ -32,13 +33,16 @@ def assert_no_key(emu, *values):
 def test_check_failures_at_preview(server, project_blob):
     _, failures = server.check({}, _props(project_blob, name=""))
     assert ("name", "name must not be empty") in failures
-    _, failures = server.check({}, _props(project_blob, env={"GOOD": "1", "bad-key": "SECRET_VAL_1", "1X": "SECRET_VAL_2"}))
-    assert failures and failures[0][0] == "env" and "'1X', 'bad-key'" in failures[0][1]
+    # Keys must be what Node's dotenv (Dokploy's parser) reads back: [A-Za-z0-9_.-]+.
+    _, failures = server.check({}, _props(project_blob, env={"GOOD": "1", "bad key": "SECRET_VAL_1", "x$y": "SECRET_VAL_2"}))
+    assert failures and failures[0][0] == "env" and "'bad key', 'x$y'" in failures[0][1]
     assert "SECRET_VAL" not in failures[0][1]  # values may be secret: only keys are named
     _, failures = server.check({}, _props(project_blob, connection={"url": "", "api_key_env": "K"}))
     assert failures == [("connection", "connection has no url")]
-    _, failures = server.check({}, _props(project_blob, env="A=1\nB-C=2\n"))
-    assert failures[0][0] == "env" and "'B-C'" in failures[0][1]
+    # Text is checked too: B's value (a leading space, a trailing backslash) has no dotenv spelling.
+    _, failures = server.check({}, _props(project_blob, env="A=1\nB=' SECRET_VAL_3\\'\n"))
+    assert failures[0][0] == "env" and "'B'" in failures[0][1] and "'A'" not in failures[0][1]
+    assert "SECRET_VAL" not in failures[0][1]
 
 
 def test_check_lets_unknowns_through(server, project_blob):
@@ -54,14 +58,14 @@ def test_check_normalises_and_stores_canonical_inputs(server, project_blob):
     assert inputs["force_destroy"] is False
 
 
-def test_create_takes_one_request_and_returns_every_output(server, project_blob, dokploy_emulator):
-    emu = dokploy_emulator
+def test_create_takes_one_request_and_returns_every_output(server, project_blob, backend):
+    emu = backend
     emu.reset_requests()
     (id_, outs), _ = _create(server, project_blob, description="d", env={"LOG_LEVEL": "info"})
     assert emu.request_count() == 1 and emu.request_count("project.create") == 1
     row = emu.get_project(id_)
-    assert row["name"] == "app" and row["description"] == "d" and row["env"].strip() == "LOG_LEVEL=info"
-    assert outs["name"] == "app" and outs["env"] == {"LOG_LEVEL": "info"}
+    assert row["name"] == n("app") and row["description"] == "d" and row["env"].strip() == "LOG_LEVEL=info"
+    assert outs["name"] == n("app") and outs["env"] == {"LOG_LEVEL": "info"}
     assert outs["created_at"] and outs["organization_id"]
     default = [e for e in emu.environments() if e["projectId"] == id_ and e["isDefault"]]
     assert outs["default_environment_id"] == default[0]["environmentId"]
@@ -88,8 +92,8 @@ def test_diff_changes_in_place_and_unknowns_do_not_replace(server, project_blob)
     assert diff_kind(server.diff(id_, outs, news)) == "some"
 
 
-def test_update_one_request_and_clears_description(server, project_blob, dokploy_emulator):
-    emu = dokploy_emulator
+def test_update_one_request_and_clears_description(server, project_blob, backend):
+    emu = backend
     (id_, outs), _ = _create(server, project_blob, description="d", env={"A": "1"})
     news, _ = server.check(outs, _props(project_blob, description=None, env={"A": "2", "B": "3"}))
     emu.reset_requests()
@@ -107,35 +111,35 @@ def test_update_one_request_and_clears_description(server, project_blob, dokploy
     assert emu.request_count() == 0 and outs3["force_destroy"] is True
 
 
-def test_read_reports_drift_and_rewrites_inputs(server, project_blob, dokploy_emulator):
-    emu = dokploy_emulator
+def test_read_reports_drift_and_rewrites_inputs(server, project_blob, backend):
+    emu = backend
     (id_, outs), _ = _create(server, project_blob, description="d", env={"A": "1"})
-    emu.set_project_fields(id_, name="renamed", description=None, env="A=1\nEXTRA=yes\n")
+    emu.set_project_fields(id_, name=n("renamed"), description=None, env="A=1\nEXTRA=yes\n")
     emu.reset_requests()
     rid, routs, rinputs = server.read(id_, outs)
     assert emu.request_count() == 1
     assert rid == id_
-    assert routs["name"] == "renamed" and routs["description"] == "" and routs["env"] == {"A": "1", "EXTRA": "yes"}
-    assert rinputs["name"] == "renamed" and rinputs["env"] == {"A": "1", "EXTRA": "yes"}
+    assert routs["name"] == n("renamed") and routs["description"] == "" and routs["env"] == {"A": "1", "EXTRA": "yes"}
+    assert rinputs["name"] == n("renamed") and rinputs["env"] == {"A": "1", "EXTRA": "yes"}
     assert "created_at" not in rinputs  # only inputs are rewritten
     assert_no_key(emu, routs, rinputs)
 
 
-def test_read_of_deleted_project_drops_it(server, project_blob, dokploy_emulator):
+def test_read_of_deleted_project_drops_it(server, project_blob, backend):
     (id_, outs), _ = _create(server, project_blob)
-    dokploy_emulator.delete_project(id_)
+    backend.delete_project(id_)
     rid, routs, _ = server.read(id_, outs)
     assert rid == "" and {k: v for k, v in routs.items() if k != P} == {}
 
 
-def test_delete_refuses_project_with_services_unless_force_destroy(server, project_blob, dokploy_emulator):
-    emu = dokploy_emulator
+def test_delete_refuses_project_with_services_unless_force_destroy(server, project_blob, backend):
+    emu = backend
     (id_, outs), _ = _create(server, project_blob)
     svc = emu.add_service(outs["default_environment_id"], type="postgres", name="db")
     with pytest.raises(grpc.RpcError) as err:
         server.delete(id_, outs)
     details = err.value.details()
-    assert "Project 'app'" in details and "delete failed" in details and "postgres 'db'" in details
+    assert f"Project '{n('app')}'" in details and "delete failed" in details and "postgres 'db'" in details
     assert svc in details and "force_destroy" in details
     assert emu.get_project(id_) is not None
     emu.reset_requests()
@@ -144,8 +148,8 @@ def test_delete_refuses_project_with_services_unless_force_destroy(server, proje
     assert emu.get_project(id_) is None
 
 
-def test_delete_empty_project_two_requests_and_404_is_success(server, project_blob, dokploy_emulator):
-    emu = dokploy_emulator
+def test_delete_empty_project_two_requests_and_404_is_success(server, project_blob, backend):
+    emu = backend
     (id_, outs), _ = _create(server, project_blob)
     emu.reset_requests()
     server.delete(id_, outs)
@@ -154,26 +158,27 @@ def test_delete_empty_project_two_requests_and_404_is_success(server, project_bl
     server.delete(id_, {**outs, "force_destroy": True})
 
 
-def test_adopt_existing_project_by_id(server, project_blob, dokploy_emulator):
-    emu = dokploy_emulator
-    row = emu.create_project("made in the UI", description="old")
+def test_adopt_existing_project_by_id(server, project_blob, backend):
+    emu = backend
+    row = emu.create_project(n("made in the UI"), description="old")
     pid = row["projectId"] if "projectId" in row else row["project"]["projectId"]
     before = len(emu.projects())
-    (id_, outs), _ = _create(server, project_blob, name="adopted", description="new", adopt_id=pid)
+    (id_, outs), _ = _create(server, project_blob, name=n("adopted"), description="new", adopt_id=pid)
     assert id_ == pid and len(emu.projects()) == before
-    assert emu.get_project(pid)["name"] == "adopted" and outs["description"] == "new"
+    assert emu.get_project(pid)["name"] == n("adopted") and outs["description"] == "new"
     # adopt_id is create-only: a later change is not a diff
-    news, _ = server.check(outs, _props(project_blob, name="adopted", description="new", adopt_id="other"))
+    news, _ = server.check(outs, _props(project_blob, name=n("adopted"), description="new", adopt_id="other"))
     assert diff_kind(server.diff(id_, outs, news)) == "none"
 
 
-def test_server_errors_name_resource_operation_and_reason(server, project_blob, dokploy_emulator):
-    emu = dokploy_emulator
+@pytest.mark.hook("inject_fault")
+def test_server_errors_name_resource_operation_and_reason(server, project_blob, backend):
+    emu = backend
     (id_, outs), _ = _create(server, project_blob)
     emu.inject_fault("project.update", status=500, body={"message": "database is down", "code": "INTERNAL_SERVER_ERROR"})
     news, _ = server.check(outs, _props(project_blob, description="x"))
     with pytest.raises(grpc.RpcError) as err:
         server.update(id_, outs, news)
     details = err.value.details()
-    assert f"Project 'app' ({id_}): update failed" in details and "database is down" in details
+    assert f"Project '{n('app')}' ({id_}): update failed" in details and "database is down" in details
     assert emu.api_key not in details

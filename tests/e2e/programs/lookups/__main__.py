@@ -19,7 +19,8 @@ review = dokploy.EnvironmentDuplicate(
 sandbox = dokploy.ProjectDuplicate(
     "sandbox",
     source_environment_id=prod.id,
-    name="shop-sandbox",
+    # Configurable so that runs against a shared real server carry their own prefix.
+    name=cfg.get("sandboxName") or "shop-sandbox",
     description="sandbox",
     force_destroy=True,
 )
