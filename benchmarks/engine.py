@@ -1,7 +1,16 @@
 """Engine-level benchmark: the real Pulumi CLI runs whole stacks of our resources and of a null provider (issue 14).
 
     .venv/bin/python benchmarks/engine.py [--n 100 400] [--latency 0 0.05] [--repeat 3]
-        [--parallel P] [--sweep-parallel 4 8 16] [--out benchmarks/results]
+        [--parallel P] [--sweep-parallel 4 8 16] [--out benchmarks/results] [--name engine]
+        [--package-from SNAPSHOT_DIR] [--cli-env PULUMI_SKIP_CHECKPOINTS=true] [--profile DIR]
+    .venv/bin/python benchmarks/engine.py --summarize RUN.json [RUN2.json ...] --name engine
+
+`--package-from` imports dokploy_pulumi from a snapshot (`git archive HEAD dokploy_pulumi | tar -x
+-C DIR`), so a long run measures one version while the working tree changes. `--cli-env` adds to
+the CLI's environment (PULUMI_SKIP_CHECKPOINTS=true turns off the file backend's checkpoint after
+every step). `--profile DIR` records py-spy profiles of the provider and program processes (py-spy
+on PATH or $PY_SPY; PY_SPY_EXTRA=--gil for GIL-holding samples only). `--summarize` rebuilds the
+report from saved runs (or NAME.partial.json, written after every cycle).
 
 The CLI comes from `bash scripts/install-pulumi.sh` (built on first use). One run:
 
@@ -261,14 +270,18 @@ class TreeWatcher:
                 proc.wait()
 
     def _maybe_profile(self, pid: int, role: str) -> None:
-        """With a profile dir: py-spy (non-blocking sampling, active threads only) on provider and program."""
+        """With a profile dir: py-spy (non-blocking sampling, active threads only) on provider and program.
+
+        py-spy counts threads blocked in gRPC's C calls as active; PY_SPY_EXTRA=--gil keeps only samples
+        holding the GIL, the better measure of Python CPU.
+        """
         if self._profile_dir is None or role not in ("provider", "program") or pid in self._profilers:
             return
         out = self._profile_dir / f"{self._profile_prefix}{role}-{pid}.txt"
         self.profiles.setdefault(role, []).append(str(out))
         self._profilers[pid] = subprocess.Popen(
             [os.environ.get("PY_SPY", "py-spy"), "record", "--pid", str(pid), "--nonblocking", "--rate", "200",
-             "--format", "raw", "--output", str(out)],
+             "--format", "raw", "--output", str(out), *os.environ.get("PY_SPY_EXTRA", "").split()],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def _scan_children(self) -> None:
@@ -759,6 +772,7 @@ def run_benchmark(
     load_start = os.getloadavg()
     records: list[dict[str, Any]] = []
     sweep: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
 
     def say(msg: str) -> None:
         if progress:
@@ -802,8 +816,21 @@ def run_benchmark(
                                 stack = lifted[provider]
                                 stack.env[WORKERS_ENV] = str(workers)
                             say(f"sweep {provider} N={n} --parallel {p_value} workers {workers}")
-                            recs = run_cycle(stack, emulator, n, duplicates=duplicates,
-                                             phases=("create", "destroy"), parallel=p_value)
+                            try:
+                                recs = run_cycle(stack, emulator, n, duplicates=duplicates,
+                                                 phases=("create", "destroy"), parallel=p_value)
+                            except RuntimeError as exc:
+                                # Keep going (a failed operation is a finding, not the end of the run):
+                                # record it, then empty the stack with the SDK's 4 workers.
+                                failures.append({"provider": provider, "n": n, "parallel": p_value,
+                                                 "workers": workers, "error": str(exc)[-3000:]})
+                                say(f"  FAILED: {str(exc).splitlines()[0]}")
+                                stack.env.pop(WORKERS_ENV, None)
+                                try:
+                                    stack.run(PHASE_ARGS["destroy"])
+                                except RuntimeError:
+                                    pass
+                                continue
                             for r in recs:
                                 r["sweep"] = True
                             for r in recs:
@@ -826,7 +853,9 @@ def run_benchmark(
                      "cli_env": dict(cli_env or {}), "cli_flags": list(cli_flags),
                      "package_from": str(package_from) if package_from else None},
     }
-    return build_report(records, sweep, meta)
+    report = build_report(records, sweep, meta)
+    report["sweep_failures"] = failures
+    return report
 
 
 def build_report(records: list[dict[str, Any]], sweep: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
@@ -920,6 +949,9 @@ def to_markdown(report: dict[str, Any]) -> str:
                 owners = ", ".join(f"{k} {v:.0%}" for k, v in list(prof.get("by_owner", {}).items())[:6])
                 lines.append(f"- {r['provider']} N={r['n']} {int(r['latency'] * 1000)} ms {r['phase']} {role} "
                              f"({prof.get('samples', 0)} samples): {owners}")
+    for f in report.get("sweep_failures", []):
+        lines.append(f"- sweep {f['provider']} --parallel {f['parallel']} workers {f['workers']} FAILED: "
+                     f"{f['error'].splitlines()[0]}")
     lines += ["", "Targets:"]
     for name, t in report["comparison"]["targets"].items():
         verdict = "met" if t["met"] else "**missed**"
