@@ -51,6 +51,7 @@ real CLI and asserts only request counts per phase (and none at preview), never 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -64,9 +65,10 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM_DIR = Path(__file__).resolve().parent / "engine_program"
@@ -176,7 +178,7 @@ class EmulatorProcess:
             self._proc.kill()
             self._proc.wait()
 
-    def __enter__(self) -> "EmulatorProcess":
+    def __enter__(self) -> EmulatorProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -255,7 +257,7 @@ class TreeWatcher:
         self._profile_prefix = profile_prefix
         self.profiles: dict[str, list[str]] = {}
 
-    def start(self) -> "TreeWatcher":
+    def start(self) -> TreeWatcher:
         self._thread.start()
         return self
 
@@ -577,10 +579,8 @@ def analyze_profile(paths: list[Path], top: int = 12) -> dict[str, Any]:
     total = 0
     text = ""
     for path in paths:
-        try:
+        with contextlib.suppress(OSError):
             text += path.read_text(errors="replace") + "\n"
-        except OSError:
-            pass
     for line in text.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
@@ -826,10 +826,8 @@ def run_benchmark(
                                                  "workers": workers, "error": str(exc)[-3000:]})
                                 say(f"  FAILED: {str(exc).splitlines()[0]}")
                                 stack.env.pop(WORKERS_ENV, None)
-                                try:
+                                with contextlib.suppress(RuntimeError):
                                     stack.run(PHASE_ARGS["destroy"])
-                                except RuntimeError:
-                                    pass
                                 continue
                             for r in recs:
                                 r["sweep"] = True
@@ -1013,9 +1011,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 meta = this
             else:  # several runs: the load range and the total time
                 meta["load_average_1_5_15_at_start"] = [max(a, b) for a, b in zip(
-                    meta["load_average_1_5_15_at_start"], this["load_average_1_5_15_at_start"])]
+                    meta["load_average_1_5_15_at_start"], this["load_average_1_5_15_at_start"], strict=False)]
                 meta["load_average_1_5_15_at_end"] = [max(a, b) for a, b in zip(
-                    meta["load_average_1_5_15_at_end"], this["load_average_1_5_15_at_end"])]
+                    meta["load_average_1_5_15_at_end"], this["load_average_1_5_15_at_end"], strict=False)]
                 meta["seconds"] = round(meta["seconds"] + this["seconds"], 1)
                 meta["settings"]["repeat"] = f"{meta['settings']['repeat']}/{this['settings']['repeat']}"
         meta = meta or {"pulumi_cli": "?", "load_average_1_5_15_at_start": [0.0] * 3,

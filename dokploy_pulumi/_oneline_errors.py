@@ -22,7 +22,8 @@ import sys
 import threading
 import traceback
 import types
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 #: Set to 1 to keep the SDK's full tracebacks for every error.
 ENV_VAR = "DOKPLOY_PULUMI_TRACEBACKS"
@@ -50,7 +51,7 @@ class _TracebackForUsers(types.ModuleType):
             worded = False
         if worded:
             return str(exc)
-        return self._real.format_exc(limit=limit, chain=chain)
+        return str(self._real.format_exc(limit=limit, chain=chain))
 
 
 def _server_module() -> Optional[types.ModuleType]:

@@ -15,9 +15,10 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -91,10 +92,9 @@ class _Server:
         self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
 
     def create(self, props: dict[str, Any]) -> dict[str, Any]:
+        from engine_hooks_probe import Probe  # type: ignore[import-not-found]
         from pulumi.dynamic.dynamic import serialize_provider
         from pulumi.runtime.proto import provider_pb2
-
-        from engine_hooks_probe import Probe  # type: ignore[import-not-found]
 
         struct = _struct({**props, "__provider": serialize_provider(Probe())})
         resp = self.stub.Create(provider_pb2.CreateRequest(urn="urn:pulumi:s::p::t::r", properties=struct))
