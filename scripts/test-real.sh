@@ -34,6 +34,8 @@ export PATH="$pulumi_dir:$PATH"
 
 summaries=()
 failed=0
+logs="$(mktemp -d "${TMPDIR:-/tmp}/test-real.XXXXXX")"
+trap 'rm -rf "$logs"' EXIT
 
 # counts LOGFILE: "N passed, N failed, N skipped" (errors counted as failed) from pytest's last line.
 counts() {
@@ -52,7 +54,7 @@ run_tier() {
   local label="$1" url="$2" key="$3"
   shift 3
   local out start rc
-  out="$(mktemp "${TMPDIR:-/tmp}/test-real.XXXXXX")"
+  out="$logs/run-${#summaries[@]}.log"
   start="$(date +%s)"
   log "running ${suites[*]} against $label"
   set +e
@@ -66,7 +68,6 @@ run_tier() {
     line="$line  FAILED"
   fi
   summaries+=("$line")
-  rm -f "$out"
 }
 
 # Dokploy v0.25.x-v0.27.x start a BullMQ worker at boot: they need Redis (see the recipe's README).
