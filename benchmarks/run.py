@@ -37,7 +37,7 @@ The minimum requests per operation (`OPS` below), which the bare client must als
 | Environment read | 1 `environment.one` | |
 | Project update | 1 `project.update` | description and env in one call |
 | Environment update | 1 `environment.update` | |
-| Environment delete | 1 `environment.remove` | |
+| Environment delete | `environment.one` + `environment.remove` = 2 | v0.26 removes an environment with its services (v0.30 refuses), so whoever deletes an environment it did not check must look for services first |
 | Project delete (no force_destroy) | `project.one` + `project.remove` = 2 | `project.remove` silently cascades through services and orphans their containers, so whoever deletes a project it did not check must look for services first; with `force_destroy` it is 1 |
 
 Reported per operation: API requests per operation (from the emulator's request record, per
@@ -130,7 +130,8 @@ OPS: tuple[Op, ...] = (
     Op("Environment.update", "update", "Environment", {"environment.update": 1},
        "description and env in one call"),
     # Environments are destroyed before their projects (they depend on them).
-    Op("Environment.delete", "delete", "Environment", {"environment.remove": 1}, "one remove"),
+    Op("Environment.delete", "delete", "Environment", {"environment.one": 1, "environment.remove": 1},
+       "v0.26 removes an environment with its services (v0.30 refuses): look first"),
     Op("Project.delete", "delete", "Project", {"project.one": 1, "project.remove": 1},
        "without force_destroy: project.remove silently cascades through services, so look first"),
 )
@@ -353,6 +354,8 @@ class BareMode:
                 raise BenchmarkError(f"project {r.id} holds services")
             self.c.project.remove(r.id)
         else:
+            if self.c.environment.one(r.id).services():
+                raise BenchmarkError(f"environment {r.id} holds services")
             self.c.environment.remove(r.id)
 
     def record_sizes(self, op: Op, r: Res) -> None:

@@ -31,10 +31,13 @@ from ._transport import (
 
 __all__ = ["DokployClient", "OMIT", "USER_AGENT", "like_literal", "normalize_url", "SEARCH_PAGE_MAX"]
 
-#: The first release that has each procedure family; named in errors from older servers.
+#: A release known to have each procedure (family), named in errors from servers without it: the
+#: first release for environments and the searches; for allForPermissions only the tested one
+#: (v0.30.2 has it, v0.26.7 does not).
 SINCE: dict[str, str] = {
     "project.search": "v0.28.0",
     "environment.search": "v0.28.0",
+    "project.allForPermissions": "v0.30.2",
     "environment.": "v0.25.0",
     "project.duplicate": "v0.25.0",
 }
@@ -126,8 +129,8 @@ class DokployClient:
             return exc
         if since is not None and _release(version) < _release(since):
             message = (
-                f"the Dokploy at {self.base_url} is {version}, which has no procedure {procedure} (it exists "
-                f"since {since}; dokploy-pulumi needs v0.25.0 or later). Upgrade Dokploy. "
+                f"the Dokploy at {self.base_url} is {version}, which has no procedure {procedure} ({since} "
+                "has it; dokploy-pulumi needs v0.25.0 or later for environments). Upgrade Dokploy. "
                 f"(The server answered: {exc.server_message}.)"
             )
         else:

@@ -4,10 +4,11 @@ Both are made of the parts `_environment.py` and `_project.py` expose (read, pus
 subclasses of those resources: a copy has other inputs and other rules.
 
 EnvironmentDuplicate (`environment.duplicate`): a new environment in the source's project with the
-source's env and without its services. Requests: create 1, plus 1 `environment.update` when the
+source's env (v0.28 and later; v0.26 copies no env) and without its services. Requests: create 1, plus 1 `environment.update` when the
 declared env differs from the copied one or the declared description differs from what the server
-chose (it falls back to the source's description when none is sent); read 1 (`environment.one`);
-update 1; delete 1 (`environment.remove`).
+chose (it falls back to the source's description when none is sent), plus 1 `environment.one` of
+the source when no env is declared and the copy has none (v0.26 copies no env; the source's is then
+set); read 1 (`environment.one`); update 1; delete 2 (as Environment's).
 
 ProjectDuplicate (`project.duplicate`, never in same-project mode): a new project with a new
 default environment holding copies of the selected services. Requests: create 3
@@ -109,21 +110,25 @@ class EnvironmentDuplicateLifecycle(Lifecycle):
         row = outcome.created or outcome.found
         assert row is not None
         out = environment_values(row)
-        # The server copies env and, when no description is sent, the source's description: make
-        # the copy what the program declares (env only when declared).
+        # The server copies env (v0.28 and later; v0.26 copies none) and, when no description is
+        # sent, the source's description: make the copy what the program declares, and, with env
+        # not declared, the source's env on every release.
         changed = {"description"} if out["description"] != inputs["description"] else set()
-        if inputs["env"] and out["env"] != inputs["env"]:
+        wanted = dict(inputs)
+        if not inputs["env"] and not out["env"]:
+            wanted["env"] = environment_values(client.environment.one(source_id))["env"]
+        if wanted["env"] and out["env"] != wanted["env"]:
             changed.add("env")
         if changed:
             try:
-                out.update(push_environment(client, row.environment_id, inputs, changed, is_default=False))
+                out.update(push_environment(client, row.environment_id, wanted, changed, is_default=False))
             except DokployError as exc:
                 # As for Environment: a failed create leaves nothing in state, so remove the copy.
                 raise rolled_back(client, row.environment_id, exc) from None
         return row.environment_id, self._tracked(out, inputs)
 
     def read(self, client: DokployClient, id_: str, olds: Props) -> Optional[Outputs]:
-        out = read_environment(client, id_)
+        out = read_environment(client, id_, olds.get("project_id"))
         return None if out is None else self._tracked(out, olds)
 
     def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:

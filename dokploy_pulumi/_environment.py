@@ -20,7 +20,7 @@ from pulumi.dynamic import CheckFailure
 from ._attrs import ENV, ID, NAME, TEXT, Attr, is_unknown
 from ._client import OMIT, DokployClient, like_literal
 from ._dotenv import parse_env, serialize_env
-from ._exceptions import BadRequestError, DokployError, NotFoundError, RefusedError
+from ._exceptions import DokployError, NotFoundError, RefusedError
 from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
 from ._models import EnvironmentRow
 from ._project import CONNECTION_ATTR, DESCRIPTION_ATTR, ENV_ATTR, NAME_ATTR
@@ -44,8 +44,26 @@ def environment_values(row: EnvironmentRow) -> dict[str, Any]:
     return out
 
 
-def read_environment(client: DokployClient, id_: str) -> Optional[Outputs]:
-    return gone_as_none(lambda: environment_values(client.environment.one(id_)))
+def read_environment(client: DokployClient, id_: str, project_id: Optional[str]) -> Optional[Outputs]:
+    """The environment's outputs, or None when it is gone. A NOT_FOUND from `environment.one` is
+    confirmed through its project: v0.26 also answers it for another organization's environment
+    (v0.30 answers 403), and that must not read as "deleted"."""
+    try:
+        return environment_values(client.environment.one(id_))
+    except NotFoundError:
+        pass
+    if not project_id:
+        return None
+    project: str = project_id
+    # Gone with its project (NOT_FOUND), or missing from a project this key can read. A project of
+    # another organization answers 401, which propagates: nothing is concluded then.
+    detail = gone_as_none(lambda: client.project.one(project))
+    if detail is not None and any(e.environment_id == id_ for e in detail.environments):
+        raise RefusedError(
+            f"environment.one says environment {id_} does not exist, but project {project_id} lists it: "
+            "the server's answers disagree, so Pulumi keeps it in state. Try again."
+        )
+    return None
 
 
 def push_environment(
@@ -82,37 +100,35 @@ def rolled_back(client: DokployClient, id_: str, cause: DokployError) -> Dokploy
 
 
 def delete_environment(client: DokployClient, id_: str, *, is_default: bool) -> None:
+    """Remove the environment (the default one: restore its defaults), never its services.
+
+    Looks first: v0.30 refuses to remove an environment with services, but v0.26 deletes their
+    records with it (and orphans their containers), so the refusal cannot be left to the server.
+    """
+    if is_default:
+        # Dokploy cannot delete it: restore what project.create made, then forget it.
+        gone_as_none(lambda: client.environment.update(id_, description=DEFAULT_DESCRIPTION, env=""))
+        return
     try:
-        if is_default:
-            # Dokploy cannot delete it: restore what project.create made, then forget it.
-            client.environment.update(id_, description=DEFAULT_DESCRIPTION, env="")
-            return
-        client.environment.remove(id_)
+        services = client.environment.one(id_).services()
     except NotFoundError:
         return  # already gone
-    except BadRequestError as refused:
-        # The 400 carries no code that says why ("it has active services", "the default one"):
-        # look at the environment rather than at the words.
-        held = _services_in(client, id_)
-        if held:
-            raise RefusedError(
-                f"{refused.server_message} It holds {held}. Delete or move them (or protect this "
-                "environment with `retain_on_delete`), then destroy again."
-            ) from None
-        raise
+    if services:
+        held = "; ".join(f"{svc.type} {svc.name!r} ({svc.id})" for svc in services)
+        raise RefusedError(
+            f"it holds {len(services)} service(s): {held}. Dokploy would delete their records with it (or "
+            "refuse). Delete or move them (or protect this environment with `retain_on_delete`), then "
+            "destroy again."
+        )
+    try:
+        client.environment.remove(id_)
+    except NotFoundError:
+        return  # gone meanwhile
     except DokployError as lost:
-        if is_default or not answer_lost(lost):
+        if not answer_lost(lost):
             raise
         # environment.remove may have been applied: look, rather than fail a delete that happened.
         confirm_gone(f"environment {id_}", lambda: client.environment.one(id_), lost, wait_budget=client.timeout)
-
-
-def _services_in(client: DokployClient, id_: str) -> str:
-    try:
-        services = client.environment.one(id_).services()
-    except DokployError:
-        return ""
-    return "; ".join(f"{svc.type} {svc.name!r} ({svc.id})" for svc in services)
 
 
 def converge(
@@ -225,7 +241,7 @@ class EnvironmentLifecycle(Lifecycle):
         return row
 
     def read(self, client: DokployClient, id_: str, olds: Props) -> Optional[Outputs]:
-        return read_environment(client, id_)
+        return read_environment(client, id_, olds.get("project_id"))
 
     def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:
         return push_environment(client, id_, news, changed, is_default=bool(olds.get("is_default")))

@@ -22,6 +22,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from . import _oneline_errors, _workers
 from ._attrs import ENV, Attr, is_unknown
 from ._client import DokployClient
 from ._connection import ClientPool, ConfigSource, Connection
@@ -127,6 +128,10 @@ class DokployProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         self._pool = ClientPool(ConfigSource(req.config))
+        # Inside the SDK's provider server (`python -m pulumi.dynamic`) only; each does nothing
+        # elsewhere, and nothing if the server does not look as expected. See their modules.
+        _oneline_errors.install(lambda exc: isinstance(exc, ProviderError))  # errors as one line
+        _workers.apply_from_env()  # DOKPLOY_PULUMI_PROVIDER_WORKERS: more than 4 operations at once
 
     def _clients(self) -> ClientPool:
         pool = self.__dict__.get("_pool")

@@ -70,7 +70,16 @@ def _all_pages(search: Callable[..., "SearchPage[Any]"], filters: dict[str, Any]
 
 
 def _local_page(rows: list[_Row], filters: dict[str, Any]) -> "SearchPage[_Row]":
-    """A search page computed here, with the server's matching rules, for servers before v0.28."""
+    """A search page computed here, with the server's matching rules, for servers before v0.28.
+    `limit` and `offset` are checked as the server checks them (1..100, >= 0)."""
+    problems = {}
+    if filters["limit"] is not None and not 1 <= int(filters["limit"]) <= SEARCH_PAGE_MAX:
+        problems["limit"] = [f"must be between 1 and {SEARCH_PAGE_MAX}"]
+    if filters["offset"] is not None and int(filters["offset"]) < 0:
+        problems["offset"] = ["must be 0 or more"]
+    if problems:
+        detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in problems.items())
+        raise E.InputValidationError(f"search: invalid paging ({detail})", field_errors=problems)
     found = [r for r in rows if matches(r.name, r.description, filters["q"], filters["name"], filters["description"])]
     start = int(filters["offset"] or 0)
     end = start + int(filters["limit"] or SEARCH_PAGE_DEFAULT)

@@ -29,9 +29,10 @@ import os
 import sys
 import threading
 import weakref
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import thread as _thread_module
-from typing import Mapping, Optional
+from typing import Optional
 
 #: The switch: a number of worker threads (5 to MAX_WORKERS) for the provider server. Unset, empty
 #: or "0" leaves the SDK's 4. Match it to `pulumi up --parallel` (the CLI's default is 4 x CPUs).

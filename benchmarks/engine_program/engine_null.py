@@ -37,8 +37,8 @@ from pulumi.dynamic import (
 #: against these.
 REQUESTS: dict[str, dict[str, int]] = {
     "Project": {"create": 1, "read": 1, "update": 1, "delete": 2},
-    "Environment": {"create": 2, "read": 1, "update": 1, "delete": 1},
-    "EnvironmentDuplicate": {"create": 2, "read": 1, "update": 1, "delete": 1},
+    "Environment": {"create": 2, "read": 1, "update": 1, "delete": 2},
+    "EnvironmentDuplicate": {"create": 2, "read": 1, "update": 1, "delete": 2},
 }
 
 LATENCY_ENV = "ENGINE_BENCH_LATENCY"

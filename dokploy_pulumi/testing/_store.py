@@ -73,7 +73,7 @@ class Store:
         return (str(created_at), self.seq.get(row_id, 0))
 
     def insert_project(self, org: str, name: str, description: str | None, env: str) -> dict[str, Any]:
-        row = {
+        row: dict[str, Any] = {
             "projectId": new_id(),
             "name": name,
             "description": description,
@@ -88,7 +88,7 @@ class Store:
     def insert_environment(
         self, project_id: str, name: str, description: str | None, env: str, is_default: bool
     ) -> dict[str, Any]:
-        row = {
+        row: dict[str, Any] = {
             "environmentId": new_id(),
             "name": name,
             "description": description,
@@ -107,7 +107,7 @@ class Store:
 
     def insert_service(self, environment_id: str, type_: str, name: str, **extra: Any) -> dict[str, Any]:
         base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or type_
-        row = {
+        row: dict[str, Any] = {
             "id": new_id(),
             "type": type_,
             "environmentId": environment_id,

@@ -29,7 +29,7 @@ EXPECTED_BY_PROCEDURE = {
     "preview": {},
     "refresh": {"project.one": 1, "environment.one": N + N // 4},
     "update": {"project.update": 1, "environment.update": N + N // 4},
-    "destroy": {"project.one": 1, "project.remove": 1, "environment.remove": N + N // 4},
+    "destroy": {"project.one": 1, "project.remove": 1, "environment.one": N + N // 4, "environment.remove": N + N // 4},
 }
 
 

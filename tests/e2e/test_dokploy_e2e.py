@@ -157,7 +157,7 @@ def test_destroy_leaves_nothing_the_stack_created(stack: PulumiStack, emu: Dokpl
     remaining = emu.projects()
     assert [p["name"] for p in remaining] == ["not ours"]
     assert {e["projectId"] for e in emu.environments()} == {
-        unrelated["project"]["projectId"] if "project" in unrelated else unrelated["projectId"]
+        unrelated["projectId"]
     }
     assert managed(stack) == {}
 
@@ -169,6 +169,9 @@ def test_destroy_refuses_project_with_services_and_keeps_state(stack: PulumiStac
     result = stack.destroy(expect_failure=True)
     text = result.output
     assert "postgres 'db'" in text and svc in text and "force_destroy" in text
+    # What users read: the resource, the operation and the reason on one line, no Python traceback.
+    assert f"Project 'e2e-app' ({out['app_id']}): delete failed: it still holds" in text
+    assert "Traceback" not in text and "__main__.py" not in text
     assert emu.get_project(out["app_id"]) is not None
     assert "app" in managed(stack)
     # Opting in lets it go.

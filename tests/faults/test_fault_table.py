@@ -113,7 +113,8 @@ COLUMNS = [
     Column("Environment create: env step", "Environment", "create", "environment.update", "envstep", calls_before=1),
     Column("Environment read", "Environment", "read", "environment.one", "read"),
     Column("Environment update", "Environment", "update", "environment.update", "update"),
-    Column("Environment delete", "Environment", "delete", "environment.remove", "delete"),
+    Column("Environment delete", "Environment", "delete", "environment.remove", "delete", calls_before=1),
+    Column("Environment delete: lookup step", "Environment", "delete", "environment.one", "lookup"),
 ]
 
 OK_RETRY = "ok after retry"

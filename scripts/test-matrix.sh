@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The unit and provider tiers on the corners of what pyproject.toml supports, besides the pinned set
+# that scripts/test.sh runs: the oldest Python (3.10) with the oldest Pulumi SDK allowed (3.216.0),
+# and the newest Python here (3.13) with the newest SDK served (3.272.0). Each cell is a venv in
+# .venv-matrix/<cell> with constraints.txt, where scripts/matrix/<cell>.txt replaces some pins.
+#
+#   bash scripts/test-matrix.sh [CELL ...]      # default: every scripts/matrix/*.txt
+#
+# Interpreters: python3.10 / python3.13 on PATH, else pyenv's. A missing one is an error.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+cells=("$@")
+if [ ${#cells[@]} -eq 0 ]; then
+  for f in scripts/matrix/*.txt; do cells+=("$(basename "$f" .txt)"); done
+fi
+
+find_python() {  # find_python 3.10: an interpreter of that version that really runs
+  local v=$1 candidate
+  for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/python "$(command -v "python$v" 2>/dev/null || true)"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] &&
+      [ "$("$candidate" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$v" ]; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  echo "test-matrix: no working Python $v (install it, e.g. with pyenv)" >&2
+  return 1
+}
+
+status=0
+for cell in "${cells[@]}"; do
+  overlay="scripts/matrix/$cell.txt"
+  [ -f "$overlay" ] || { echo "test-matrix: no $overlay" >&2; exit 2; }
+  version="${cell#py}"; version="${version%%-*}"
+  python="$(find_python "$version")"
+  venv=".venv-matrix/$cell"
+  constraints="$venv.constraints.txt"
+  mkdir -p .venv-matrix
+  # constraints.txt with the overlay's names replaced by the overlay's pins.
+  names="$(sed -n 's/^\([A-Za-z0-9_.-]*\)==.*/\1/p' "$overlay" | tr '\n' '|' | sed 's/|$//')"
+  { grep -v -i -E "^($names)==" constraints.txt; grep -E '^[A-Za-z0-9_.-]+==' "$overlay"; } > "$constraints"
+  want="$(cat pyproject.toml "$constraints" | sha256sum | cut -d' ' -f1)"
+  if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.installed" 2>/dev/null)" != "$want" ]; then
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c "$constraints" \
+      -e '.[pytest]' pytest-timeout hypothesis
+    echo "$want" > "$venv/.installed"
+  fi
+  echo "== matrix cell $cell: $("$venv/bin/python" -c 'import sys, importlib.metadata as m; print("Python", sys.version.split()[0], "with pulumi SDK", m.version("pulumi"))')"
+  if ! "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit tests/provider; then
+    status=1
+  fi
+done
+exit $status
