@@ -162,8 +162,8 @@ def test_lookups_and_duplicates_lifecycle(backend, pulumi_stack: PulumiStackFact
         assert review["projectId"] == shop_id and out["review_project_id"] == shop_id
         assert review["name"] == "review-1" and review["description"] == "copy of staging" and not review["isDefault"]
         # The server copies the source's env into the copy (v0.30.2); v0.26.7 leaves it empty.
-        copied = ["FEATURE=on", "TOKEN=stg-secret-99"] if backend.release.duplicate_copies_env else []
-        assert env_lines(review["env"]) == copied
+        # Copied on every release (on v0.26.7, where the server copies none, by the provider).
+        assert env_lines(review["env"]) == ["FEATURE=on", "TOKEN=stg-secret-99"]
         sandbox = backend.get_project(out["sandbox_id"])
         assert sandbox["name"] == n("shop-sandbox") and sandbox["description"] == "sandbox"
         sandbox_envs = [e for e in backend.environments() if e["projectId"] == out["sandbox_id"]]

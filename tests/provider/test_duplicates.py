@@ -70,12 +70,15 @@ def test_environment_duplicate_create_is_one_request_and_keeps_copied_env(server
     emu = backend
     emu.reset_requests()
     (id_, outs), inputs = _env_create(server, environment_duplicate_blob, source["environment_id"], description="copy")
-    assert procedures(emu) == ["environment.duplicate"]
     assert emu.requests[0].body == {"environmentId": source["environment_id"], "name": "staging-copy", "description": "copy"}
+    if emu.release.duplicate_copies_env:
+        assert procedures(emu) == ["environment.duplicate"]  # the server copied the env (v0.30.2)
+    else:
+        # v0.26.7 leaves the copy's env empty: the provider reads the source's and sets it.
+        assert procedures(emu) == ["environment.duplicate", "environment.one", "environment.update"]
+        assert emu.requests[1].query == {"environmentId": source["environment_id"]}
     row = emu.get_environment(id_)
-    # The server copies the source's env (v0.30.2); v0.26.7 leaves the copy's env empty.
-    copied = "A=1\nB=2\n" if emu.release.duplicate_copies_env else ""
-    assert row["projectId"] == source["project_id"] and row["env"] == copied
+    assert row["projectId"] == source["project_id"] and row["env"] == "A=1\nB=2\n"  # every release
     assert outs["project_id"] == source["project_id"] and outs["is_default"] is False and outs["created_at"]
     assert outs["name"] == "staging-copy" and outs["description"] == "copy"
     # env was not declared: the copy's variables stay and are not tracked, so nothing shows a diff.
