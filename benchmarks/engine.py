@@ -282,9 +282,23 @@ class TreeWatcher:
         out = self._profile_dir / f"{self._profile_prefix}{role}-{pid}.txt"
         self.profiles.setdefault(role, []).append(str(out))
         self._profilers[pid] = subprocess.Popen(
-            [os.environ.get("PY_SPY", "py-spy"), "record", "--pid", str(pid), "--nonblocking", "--rate", "200",
-             "--format", "raw", "--output", str(out), *os.environ.get("PY_SPY_EXTRA", "").split()],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                os.environ.get("PY_SPY", "py-spy"),
+                "record",
+                "--pid",
+                str(pid),
+                "--nonblocking",
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--output",
+                str(out),
+                *os.environ.get("PY_SPY_EXTRA", "").split(),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def _scan_children(self) -> None:
         try:
@@ -374,8 +388,9 @@ class BenchStack:
         self.provider = provider
         self.stack = stack
         self.program_dir = work_dir / "program"
-        shutil.copytree(PROGRAM_DIR, self.program_dir, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "_lift"))
+        shutil.copytree(
+            PROGRAM_DIR, self.program_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "_lift")
+        )
         for sub in ("state", "home", "logs"):
             (work_dir / sub).mkdir(parents=True, exist_ok=True)
         self.logs = work_dir / "logs"
@@ -384,8 +399,7 @@ class BenchStack:
             # A snapshot of dokploy_pulumi (e.g. `git archive HEAD dokploy_pulumi`): others may be
             # editing the working tree while a long run goes on. PYTHONPATH wins over the editable install.
             python_path.insert(0, str(package_from))
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("PULUMI_", "DOKPLOY_")) and k != "PYTHONPATH"}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "DOKPLOY_")) and k != "PYTHONPATH"}
         if workers:
             # The benchmark's stand-in for the hook our providers do not call yet (see _lift/).
             python_path.insert(0, str(LIFT_DIR))
@@ -418,14 +432,23 @@ class BenchStack:
         self.env[LATENCY_ENV] = str(seconds)
 
     def configure(self, n: int, generation: int, duplicates: Optional[int] = None) -> None:
-        args = ["config", "set-all", "--plaintext", f"bench:provider={self.provider}",
-                "--plaintext", f"bench:n={n}", "--plaintext", f"bench:generation={generation}"]
+        args = [
+            "config",
+            "set-all",
+            "--plaintext",
+            f"bench:provider={self.provider}",
+            "--plaintext",
+            f"bench:n={n}",
+            "--plaintext",
+            f"bench:generation={generation}",
+        ]
         if duplicates is not None:
             args += ["--plaintext", f"bench:duplicates={duplicates}"]
         self.run(args)
 
-    def run(self, args: Sequence[str], *, scoped: bool = True, parallel: Optional[int] = None,
-            watch: bool = False) -> CommandRun:
+    def run(
+        self, args: Sequence[str], *, scoped: bool = True, parallel: Optional[int] = None, watch: bool = False
+    ) -> CommandRun:
         argv = ["pulumi", *args, "--non-interactive", "--color=never"]
         if scoped:
             argv += ["--stack", self.stack]
@@ -436,8 +459,9 @@ class BenchStack:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         with open(log, "w+b") as out:
-            proc = subprocess.Popen(argv, cwd=self.program_dir, env=self.env, stdout=out,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                argv, cwd=self.program_dir, env=self.env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
             prefix = f"{self.provider}-{self._count:03d}-{args[0]}-"
             watcher = TreeWatcher(proc.pid, self.profile_dir, prefix).start() if watch else None
             try:
@@ -452,8 +476,15 @@ class BenchStack:
             text = out.read().decode(errors="replace")
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         tree_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        result = CommandRun(argv, returncode, wall, tree_cpu, watcher.by_role() if watcher else {},
-                            text[-6000:], dict(watcher.profiles) if watcher else {})
+        result = CommandRun(
+            argv,
+            returncode,
+            wall,
+            tree_cpu,
+            watcher.by_role() if watcher else {},
+            text[-6000:],
+            dict(watcher.profiles) if watcher else {},
+        )
         if returncode != 0:
             raise RuntimeError(f"$ {' '.join(argv)} exited {returncode}:\n{text[-6000:]}")
         return result
@@ -522,7 +553,9 @@ def run_cycle(
                 "requests_by_procedure": by_procedure,
                 "statuses": requests["statuses"],
                 "load_1m_before": round(load, 2),
-                "profiles": {role: analyze_profile([Path(p) for p in paths]) for role, paths in result.profiles.items()},
+                "profiles": {
+                    role: analyze_profile([Path(p) for p in paths]) for role, paths in result.profiles.items()
+                },
             }
         )
     return records
@@ -547,7 +580,7 @@ def _import_owner(frames: list[str]) -> Optional[str]:
         return None
     for frame in frames:
         if frame.startswith("<module> (") and "frozen" not in frame:
-            path = frame[len("<module> ("):].split(":")[0]
+            path = frame[len("<module> (") :].split(":")[0]
             return "imports: " + path.split("/")[0].removesuffix(".py")
     return "imports: other"
 
@@ -617,17 +650,33 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Medians per (provider, n, latency, parallel, workers, phase), and ours/null per phase."""
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for rec in records:
-        key = (rec["provider"], rec["n"], rec["duplicates"], rec["latency"], rec["parallel"], rec["workers"], rec["phase"])
+        key = (
+            rec["provider"],
+            rec["n"],
+            rec["duplicates"],
+            rec["latency"],
+            rec["parallel"],
+            rec["workers"],
+            rec["phase"],
+        )
         groups.setdefault(key, []).append(rec)
     cells = []
-    for (provider, n, dups, latency, parallel, workers, phase), recs in sorted(groups.items(), key=lambda kv: str(kv[0])):
+    for (provider, n, dups, latency, parallel, workers, phase), recs in sorted(
+        groups.items(), key=lambda kv: str(kv[0])
+    ):
         requests = Counter(r["requests"] for r in recs).most_common(1)[0][0]
         # The null provider makes no request; its floor is that of the requests it sleeps for.
         floor_requests = requests if provider == "ours" else expected_requests(n, dups)[phase]
         cells.append(
             {
-                "provider": provider, "n": n, "duplicates": dups, "latency": latency, "parallel": parallel,
-                "workers": workers, "phase": phase, "repeats": len(recs),
+                "provider": provider,
+                "n": n,
+                "duplicates": dups,
+                "latency": latency,
+                "parallel": parallel,
+                "workers": workers,
+                "phase": phase,
+                "repeats": len(recs),
                 "wall_s": _median(r["wall_s"] for r in recs),
                 "wall_s_all": [r["wall_s"] for r in recs],
                 "tree_cpu_s": _median(r["tree_cpu_s"] for r in recs),
@@ -660,29 +709,42 @@ def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
     return round(a / b, 3) if a is not None and b else None
 
 
-def compare(cells: list[dict[str, Any]], ns: Sequence[int], latencies: Sequence[float],
-            parallel: Optional[int]) -> dict[str, Any]:
+def compare(
+    cells: list[dict[str, Any]], ns: Sequence[int], latencies: Sequence[float], parallel: Optional[int]
+) -> dict[str, Any]:
     """ours vs null per phase; growth N_min -> N_max; targets."""
     rows = []
     for latency in latencies:
         for n in ns:
             for phase in PHASES:
-                ours = _cell(cells, provider="ours", n=n, latency=latency, phase=phase, parallel=parallel, workers=SDK_WORKERS)
-                null = _cell(cells, provider="null", n=n, latency=latency, phase=phase, parallel=parallel, workers=SDK_WORKERS)
+                ours = _cell(
+                    cells, provider="ours", n=n, latency=latency, phase=phase, parallel=parallel, workers=SDK_WORKERS
+                )
+                null = _cell(
+                    cells, provider="null", n=n, latency=latency, phase=phase, parallel=parallel, workers=SDK_WORKERS
+                )
                 if not ours or not null:
                     continue
                 rows.append(
                     {
-                        "n": n, "latency": latency, "phase": phase,
-                        "ours_wall_s": ours["wall_s"], "null_wall_s": null["wall_s"],
+                        "n": n,
+                        "latency": latency,
+                        "phase": phase,
+                        "ours_wall_s": ours["wall_s"],
+                        "null_wall_s": null["wall_s"],
                         "ratio": _ratio(ours["wall_s"], null["wall_s"]),
                         "cpu_ratio": _ratio(ours["tree_cpu_s"], null["tree_cpu_s"]),
-                        "ours_tree_cpu_s": ours["tree_cpu_s"], "null_tree_cpu_s": null["tree_cpu_s"],
-                        "ours_provider_cpu_s": ours["provider_cpu_s"], "null_provider_cpu_s": null["provider_cpu_s"],
-                        "requests": ours["requests"], "null_virtual_requests": null["requests"] or None,
+                        "ours_tree_cpu_s": ours["tree_cpu_s"],
+                        "null_tree_cpu_s": null["tree_cpu_s"],
+                        "ours_provider_cpu_s": ours["provider_cpu_s"],
+                        "null_provider_cpu_s": null["provider_cpu_s"],
+                        "requests": ours["requests"],
+                        "null_virtual_requests": null["requests"] or None,
                         "floor_s": ours["floor_s"],
-                        "ours_provider_rss_mb": ours["provider_peak_rss_mb"], "null_provider_rss_mb": null["provider_peak_rss_mb"],
-                        "ours_program_rss_mb": ours["program_peak_rss_mb"], "null_program_rss_mb": null["program_peak_rss_mb"],
+                        "ours_provider_rss_mb": ours["provider_peak_rss_mb"],
+                        "null_provider_rss_mb": null["provider_peak_rss_mb"],
+                        "ours_program_rss_mb": ours["program_peak_rss_mb"],
+                        "null_program_rss_mb": null["program_peak_rss_mb"],
                         "load_1m": ours["load_1m"] + null["load_1m"],
                     }
                 )
@@ -692,15 +754,35 @@ def compare(cells: list[dict[str, Any]], ns: Sequence[int], latencies: Sequence[
         for latency in latencies:
             for phase in PHASES:
                 for provider in PROVIDERS:
-                    a = _cell(cells, provider=provider, n=lo, latency=latency, phase=phase, parallel=parallel, workers=SDK_WORKERS)
-                    b = _cell(cells, provider=provider, n=hi, latency=latency, phase=phase, parallel=parallel, workers=SDK_WORKERS)
+                    a = _cell(
+                        cells,
+                        provider=provider,
+                        n=lo,
+                        latency=latency,
+                        phase=phase,
+                        parallel=parallel,
+                        workers=SDK_WORKERS,
+                    )
+                    b = _cell(
+                        cells,
+                        provider=provider,
+                        n=hi,
+                        latency=latency,
+                        phase=phase,
+                        parallel=parallel,
+                        workers=SDK_WORKERS,
+                    )
                     if not a or not b:
                         continue
                     resources_lo = 1 + lo + a["duplicates"]
                     resources_hi = 1 + hi + b["duplicates"]
                     growth.append(
                         {
-                            "provider": provider, "latency": latency, "phase": phase, "n_from": lo, "n_to": hi,
+                            "provider": provider,
+                            "latency": latency,
+                            "phase": phase,
+                            "n_from": lo,
+                            "n_to": hi,
                             "resources_ratio": round(resources_hi / resources_lo, 3),
                             "wall_ratio": _ratio(b["wall_s"], a["wall_s"]),
                             "tree_cpu_ratio": _ratio(b["tree_cpu_s"], a["tree_cpu_s"]),
@@ -708,8 +790,12 @@ def compare(cells: list[dict[str, Any]], ns: Sequence[int], latencies: Sequence[
                             "program_rss_mb": [a["program_peak_rss_mb"], b["program_peak_rss_mb"]],
                             "provider_rss_ratio": _ratio(b["provider_peak_rss_mb"], a["provider_peak_rss_mb"]),
                             "program_rss_ratio": _ratio(b["program_peak_rss_mb"], a["program_peak_rss_mb"]),
-                            "provider_kb_per_resource": _per_resource(a["provider_peak_rss_mb"], b["provider_peak_rss_mb"], resources_hi - resources_lo),
-                            "program_kb_per_resource": _per_resource(a["program_peak_rss_mb"], b["program_peak_rss_mb"], resources_hi - resources_lo),
+                            "provider_kb_per_resource": _per_resource(
+                                a["provider_peak_rss_mb"], b["provider_peak_rss_mb"], resources_hi - resources_lo
+                            ),
+                            "program_kb_per_resource": _per_resource(
+                                a["program_peak_rss_mb"], b["program_peak_rss_mb"], resources_hi - resources_lo
+                            ),
                         }
                     )
     return {"rows": rows, "growth": growth, "targets": targets(rows, growth, latencies)}
@@ -726,7 +812,10 @@ def targets(rows: list[dict[str, Any]], growth: list[dict[str, Any]], latencies:
         ratios = {f"N={r['n']} {r['phase']}": r["ratio"] for r in rows if r["latency"] == at}
         missed = {k: round(v - RATIO_TARGET, 3) for k, v in ratios.items() if v is not None and v > RATIO_TARGET}
         out[f"ours_over_null_le_{RATIO_TARGET}_at_{int(at * 1000)}ms"] = {
-            "met": not missed and bool(ratios), "ratios": ratios, "missed_by": missed}
+            "met": not missed and bool(ratios),
+            "ratios": ratios,
+            "missed_by": missed,
+        }
     previews = {f"N={r['n']} {int(r['latency'] * 1000)}ms": r["requests"] for r in rows if r["phase"] == "preview"}
     out["preview_makes_no_request"] = {"met": all(v == 0 for v in previews.values()), "requests": previews}
     mem = {}
@@ -738,8 +827,10 @@ def targets(rows: list[dict[str, Any]], growth: list[dict[str, Any]], latencies:
     if mem:
         limit = max(g["resources_ratio"] for g in growth)
         out["memory_no_worse_than_linear"] = {
-            "met": all(v <= limit for v in mem.values()), "rss_ratio_n_from_to": mem,
-            "linear_would_be_at_most": limit}
+            "met": all(v <= limit for v in mem.values()),
+            "rss_ratio_n_from_to": mem,
+            "linear_would_be_at_most": limit,
+        }
     return out
 
 
@@ -780,8 +871,10 @@ def run_benchmark(
 
     try:
         with EmulatorProcess(latencies[0] if latencies else 0.0, package_from) as emulator:
-            stacks = {p: BenchStack(root / p, bin_dir, emulator, p, extra_env=cli_env, package_from=package_from)
-                      for p in providers}
+            stacks = {
+                p: BenchStack(root / p, bin_dir, emulator, p, extra_env=cli_env, package_from=package_from)
+                for p in providers
+            }
             if profile_dir is not None:
                 profile_dir.mkdir(parents=True, exist_ok=True)
                 for stack in stacks.values():
@@ -793,20 +886,38 @@ def run_benchmark(
                         order = list(providers) if rep % 2 == 0 else list(reversed(providers))
                         for provider in order:
                             say(f"{provider} N={n} latency={latency} repeat {rep + 1}/{repeat}")
-                            recs = run_cycle(stacks[provider], emulator, n, duplicates=duplicates, parallel=parallel,
-                                             phases=phases, cli_flags=cli_flags)
+                            recs = run_cycle(
+                                stacks[provider],
+                                emulator,
+                                n,
+                                duplicates=duplicates,
+                                parallel=parallel,
+                                phases=phases,
+                                cli_flags=cli_flags,
+                            )
                             for r in recs:
                                 r["repeat"] = rep
-                                say(f"  {r['phase']:8s} {r['wall_s']:8.2f}s cpu {r['tree_cpu_s']:6.2f}s requests {r['requests']}")
+                                say(
+                                    f"  {r['phase']:8s} {r['wall_s']:8.2f}s cpu {r['tree_cpu_s']:6.2f}s requests {r['requests']}"
+                                )
                             records.extend(recs)
                             if partial_path is not None:
                                 partial_path.write_text(json.dumps(records, indent=1) + "\n")
             if sweep_parallel:
                 n = sweep_n or max(ns)
                 emulator.set_latency(max(latencies))
-                lifted = {p: BenchStack(root / f"{p}-lifted", bin_dir, emulator, p, workers=max(sweep_parallel),
-                                        extra_env=cli_env, package_from=package_from)
-                          for p in providers}
+                lifted = {
+                    p: BenchStack(
+                        root / f"{p}-lifted",
+                        bin_dir,
+                        emulator,
+                        p,
+                        workers=max(sweep_parallel),
+                        extra_env=cli_env,
+                        package_from=package_from,
+                    )
+                    for p in providers
+                }
                 for p_value in sweep_parallel:
                     for provider in providers:
                         for workers in sorted({SDK_WORKERS, p_value}):
@@ -817,13 +928,26 @@ def run_benchmark(
                                 stack.env[WORKERS_ENV] = str(workers)
                             say(f"sweep {provider} N={n} --parallel {p_value} workers {workers}")
                             try:
-                                recs = run_cycle(stack, emulator, n, duplicates=duplicates,
-                                                 phases=("create", "destroy"), parallel=p_value)
+                                recs = run_cycle(
+                                    stack,
+                                    emulator,
+                                    n,
+                                    duplicates=duplicates,
+                                    phases=("create", "destroy"),
+                                    parallel=p_value,
+                                )
                             except RuntimeError as exc:
                                 # Keep going (a failed operation is a finding, not the end of the run):
                                 # record it, then empty the stack with the SDK's 4 workers.
-                                failures.append({"provider": provider, "n": n, "parallel": p_value,
-                                                 "workers": workers, "error": str(exc)[-3000:]})
+                                failures.append(
+                                    {
+                                        "provider": provider,
+                                        "n": n,
+                                        "parallel": p_value,
+                                        "workers": workers,
+                                        "error": str(exc)[-3000:],
+                                    }
+                                )
                                 say(f"  FAILED: {str(exc).splitlines()[0]}")
                                 stack.env.pop(WORKERS_ENV, None)
                                 with contextlib.suppress(RuntimeError):
@@ -845,11 +969,19 @@ def run_benchmark(
         "load_average_1_5_15_at_start": [round(x, 2) for x in load_start],
         "load_average_1_5_15_at_end": [round(x, 2) for x in os.getloadavg()],
         "seconds": round(time.time() - started, 1),
-        "settings": {"ns": list(ns), "latencies": list(latencies), "repeat": repeat, "parallel": parallel,
-                     "cli_default_parallel": 4 * (os.cpu_count() or 1), "sdk_workers": SDK_WORKERS,
-                     "sweep_parallel": list(sweep_parallel), "duplicates": duplicates,
-                     "cli_env": dict(cli_env or {}), "cli_flags": list(cli_flags),
-                     "package_from": str(package_from) if package_from else None},
+        "settings": {
+            "ns": list(ns),
+            "latencies": list(latencies),
+            "repeat": repeat,
+            "parallel": parallel,
+            "cli_default_parallel": 4 * (os.cpu_count() or 1),
+            "sdk_workers": SDK_WORKERS,
+            "sweep_parallel": list(sweep_parallel),
+            "duplicates": duplicates,
+            "cli_env": dict(cli_env or {}),
+            "cli_flags": list(cli_flags),
+            "package_from": str(package_from) if package_from else None,
+        },
     }
     report = build_report(records, sweep, meta)
     report["sweep_failures"] = failures
@@ -879,8 +1011,11 @@ def build_report(records: list[dict[str, Any]], sweep: list[dict[str, Any]], met
         "comparison": comparison,
         "sweep_records": sweep,
         "sweep": summarize(sweep)["cells"] if sweep else [],
-        "issue_native_reference": {"native_s": ISSUE_NATIVE, "ours_s": ISSUE_OURS,
-                                   "shape": "1 Project + 160 Environments, 50 ms, --parallel 8, medians of 3, busy 2-core machine"},
+        "issue_native_reference": {
+            "native_s": ISSUE_NATIVE,
+            "ours_s": ISSUE_OURS,
+            "shape": "1 Project + 160 Environments, 50 ms, --parallel 8, medians of 3, busy 2-core machine",
+        },
     }
 
 
@@ -918,10 +1053,13 @@ def to_markdown(report: dict[str, Any]) -> str:
         )
     growth = report["comparison"]["growth"]
     if growth:
-        lines += ["", f"Growth N={growth[0]['n_from']} -> N={growth[0]['n_to']} "
-                      f"(resources x{growth[0]['resources_ratio']}):", "",
-                  "| provider | latency | phase | wall x | CPU x | provider RSS MB | program RSS MB | provider KB/resource | program KB/resource |",
-                  "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            f"Growth N={growth[0]['n_from']} -> N={growth[0]['n_to']} (resources x{growth[0]['resources_ratio']}):",
+            "",
+            "| provider | latency | phase | wall x | CPU x | provider RSS MB | program RSS MB | provider KB/resource | program KB/resource |",
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        ]
         for g in growth:
             lines.append(
                 f"| {g['provider']} | {int(g['latency'] * 1000)} ms | {g['phase']} | {_f(g['wall_ratio'])} | {_f(g['tree_cpu_ratio'])} | "
@@ -929,9 +1067,13 @@ def to_markdown(report: dict[str, Any]) -> str:
                 f"{_f(g['provider_kb_per_resource'], 1)} | {_f(g['program_kb_per_resource'], 1)} |"
             )
     if report["sweep"]:
-        lines += ["", "Concurrency: `pulumi up` (create) and destroy with --parallel P, provider server with the SDK's 4 workers or lifted to P:", "",
-                  "| provider | N | latency | --parallel | workers | phase | wall s | requests (null: slept for) | floor at 4 workers s | floor at min(P, workers) s | CPU s (tree) | CLI CPU s | provider CPU s |",
-                  "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "Concurrency: `pulumi up` (create) and destroy with --parallel P, provider server with the SDK's 4 workers or lifted to P:",
+            "",
+            "| provider | N | latency | --parallel | workers | phase | wall s | requests (null: slept for) | floor at 4 workers s | floor at min(P, workers) s | CPU s (tree) | CLI CPU s | provider CPU s |",
+            "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for c in sorted(report["sweep"], key=lambda c: (c["phase"], c["provider"], c["parallel"], c["workers"])):
             floor_p = round(c["floor_requests"] * c["latency"] / min(c["parallel"] or SDK_WORKERS, c["workers"]), 2)
             lines.append(
@@ -941,23 +1083,33 @@ def to_markdown(report: dict[str, Any]) -> str:
             )
     profiled = [r for r in report["records"] if r.get("profiles")]
     if profiled:
-        lines += ["", "Where the provider and program processes spend their CPU (py-spy samples of active threads):", ""]
+        lines += [
+            "",
+            "Where the provider and program processes spend their CPU (py-spy samples of active threads):",
+            "",
+        ]
         for r in profiled:
             for role, prof in sorted(r["profiles"].items()):
                 owners = ", ".join(f"{k} {v:.0%}" for k, v in list(prof.get("by_owner", {}).items())[:6])
-                lines.append(f"- {r['provider']} N={r['n']} {int(r['latency'] * 1000)} ms {r['phase']} {role} "
-                             f"({prof.get('samples', 0)} samples): {owners}")
+                lines.append(
+                    f"- {r['provider']} N={r['n']} {int(r['latency'] * 1000)} ms {r['phase']} {role} "
+                    f"({prof.get('samples', 0)} samples): {owners}"
+                )
     for f in report.get("sweep_failures", []):
-        lines.append(f"- sweep {f['provider']} --parallel {f['parallel']} workers {f['workers']} FAILED: "
-                     f"{f['error'].splitlines()[0]}")
+        lines.append(
+            f"- sweep {f['provider']} --parallel {f['parallel']} workers {f['workers']} FAILED: "
+            f"{f['error'].splitlines()[0]}"
+        )
     lines += ["", "Targets:"]
     for name, t in report["comparison"]["targets"].items():
         verdict = "met" if t["met"] else "**missed**"
         detail = t.get("missed_by") or t.get("requests") or t.get("rss_ratio_n_from_to")
         lines.append(f"- {name}: {verdict} {json.dumps(detail)}")
     bad = {k: v for k, v in report["expected_requests_check"].items() if v["expected"] != v["measured"]}
-    lines.append(f"- requests equal engine_null.REQUESTS (what the null provider sleeps for): "
-                 f"{'yes' if not bad else 'NO ' + json.dumps(bad)}")
+    lines.append(
+        f"- requests equal engine_null.REQUESTS (what the null provider sleeps for): "
+        f"{'yes' if not bad else 'NO ' + json.dumps(bad)}"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -972,23 +1124,58 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--providers", nargs="+", default=list(PROVIDERS), choices=PROVIDERS)
     parser.add_argument("--parallel", type=int, default=None, help="pulumi --parallel (default: the CLI's, 4 x CPUs)")
     parser.add_argument("--duplicates", type=int, default=None, help="EnvironmentDuplicates (default N/4)")
-    parser.add_argument("--sweep-parallel", type=int, nargs="*", default=[],
-                        help="also run create+destroy of the largest N at the largest latency with these --parallel values")
-    parser.add_argument("--phases", nargs="+", default=list(PHASES), choices=PHASES,
-                        help="phases of the main runs (destroy should stay last)")
+    parser.add_argument(
+        "--sweep-parallel",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also run create+destroy of the largest N at the largest latency with these --parallel values",
+    )
+    parser.add_argument(
+        "--phases",
+        nargs="+",
+        default=list(PHASES),
+        choices=PHASES,
+        help="phases of the main runs (destroy should stay last)",
+    )
     parser.add_argument("--sweep-n", type=int, default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--name", default="engine", help="file names in --out (NAME.json, NAME.md)")
-    parser.add_argument("--summarize", type=Path, nargs="+", default=None, metavar="JSON",
-                        help="rebuild NAME.json/NAME.md from saved reports or NAME.partial.json files (no runs)")
-    parser.add_argument("--package-from", type=Path, default=None, metavar="DIR",
-                        help="import dokploy_pulumi from DIR (a snapshot) instead of the working tree")
-    parser.add_argument("--cli-flags", nargs="*", default=[], metavar="FLAG",
-                        help="extra flags for the measured commands, e.g. --cli-flags=--profiling=/tmp/p")
-    parser.add_argument("--cli-env", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="extra environment for the CLI, e.g. PULUMI_SKIP_CHECKPOINTS=true")
-    parser.add_argument("--profile", type=Path, default=None,
-                        help="record py-spy profiles of the provider and program processes here (py-spy on PATH or $PY_SPY)")
+    parser.add_argument(
+        "--summarize",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="rebuild NAME.json/NAME.md from saved reports or NAME.partial.json files (no runs)",
+    )
+    parser.add_argument(
+        "--package-from",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="import dokploy_pulumi from DIR (a snapshot) instead of the working tree",
+    )
+    parser.add_argument(
+        "--cli-flags",
+        nargs="*",
+        default=[],
+        metavar="FLAG",
+        help="extra flags for the measured commands, e.g. --cli-flags=--profiling=/tmp/p",
+    )
+    parser.add_argument(
+        "--cli-env",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the CLI, e.g. PULUMI_SKIP_CHECKPOINTS=true",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="record py-spy profiles of the provider and program processes here (py-spy on PATH or $PY_SPY)",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.command == "emulator":
@@ -1005,31 +1192,62 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 continue
             main_recs += saved["records"]
             sweep_recs += saved.get("sweep_records", [])
-            this = {k: saved[k] for k in ("pulumi_cli", "load_average_1_5_15_at_start",
-                                          "load_average_1_5_15_at_end", "seconds", "settings")}
+            this = {
+                k: saved[k]
+                for k in (
+                    "pulumi_cli",
+                    "load_average_1_5_15_at_start",
+                    "load_average_1_5_15_at_end",
+                    "seconds",
+                    "settings",
+                )
+            }
             if not meta:
                 meta = this
             else:  # several runs: the load range and the total time
-                meta["load_average_1_5_15_at_start"] = [max(a, b) for a, b in zip(
-                    meta["load_average_1_5_15_at_start"], this["load_average_1_5_15_at_start"], strict=False)]
-                meta["load_average_1_5_15_at_end"] = [max(a, b) for a, b in zip(
-                    meta["load_average_1_5_15_at_end"], this["load_average_1_5_15_at_end"], strict=False)]
+                meta["load_average_1_5_15_at_start"] = [
+                    max(a, b)
+                    for a, b in zip(
+                        meta["load_average_1_5_15_at_start"], this["load_average_1_5_15_at_start"], strict=False
+                    )
+                ]
+                meta["load_average_1_5_15_at_end"] = [
+                    max(a, b)
+                    for a, b in zip(
+                        meta["load_average_1_5_15_at_end"], this["load_average_1_5_15_at_end"], strict=False
+                    )
+                ]
                 meta["seconds"] = round(meta["seconds"] + this["seconds"], 1)
                 meta["settings"]["repeat"] = f"{meta['settings']['repeat']}/{this['settings']['repeat']}"
-        meta = meta or {"pulumi_cli": "?", "load_average_1_5_15_at_start": [0.0] * 3,
-                        "load_average_1_5_15_at_end": [0.0] * 3, "seconds": 0.0,
-                        "settings": {"parallel": None, "repeat": "?", "cli_default_parallel": 4 * (os.cpu_count() or 1)}}
+        meta = meta or {
+            "pulumi_cli": "?",
+            "load_average_1_5_15_at_start": [0.0] * 3,
+            "load_average_1_5_15_at_end": [0.0] * 3,
+            "seconds": 0.0,
+            "settings": {"parallel": None, "repeat": "?", "cli_default_parallel": 4 * (os.cpu_count() or 1)},
+        }
         report = build_report(main_recs, sweep_recs, meta)
         markdown = to_markdown(report)
         (args.out / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n")
         (args.out / f"{args.name}.md").write_text(markdown)
         print(markdown)
         return 0
-    report = run_benchmark(args.n, args.latency, args.repeat, args.providers, args.parallel,
-                           args.sweep_parallel, args.sweep_n, args.duplicates, profile_dir=args.profile,
-                           phases=args.phases, partial_path=args.out / f"{args.name}.partial.json",
-                           cli_env=dict(kv.split("=", 1) for kv in args.cli_env), cli_flags=args.cli_flags,
-                           package_from=args.package_from)
+    report = run_benchmark(
+        args.n,
+        args.latency,
+        args.repeat,
+        args.providers,
+        args.parallel,
+        args.sweep_parallel,
+        args.sweep_n,
+        args.duplicates,
+        profile_dir=args.profile,
+        phases=args.phases,
+        partial_path=args.out / f"{args.name}.partial.json",
+        cli_env=dict(kv.split("=", 1) for kv in args.cli_env),
+        cli_flags=args.cli_flags,
+        package_from=args.package_from,
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     markdown = to_markdown(report)
     (args.out / f"{args.name}.json").write_text(json.dumps(report, indent=1) + "\n")

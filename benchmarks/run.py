@@ -68,10 +68,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -120,20 +121,39 @@ class Op:
 
 
 OPS: tuple[Op, ...] = (
-    Op("Project.create", "create", "Project", {"project.create": 1},
-       "project.create takes env and returns the row and its default environment"),
-    Op("Environment.create", "create", "Environment", {"environment.create": 1, "environment.update": 1},
-       "environment.create silently ignores env: a follow-up environment.update sets it"),
+    Op(
+        "Project.create",
+        "create",
+        "Project",
+        {"project.create": 1},
+        "project.create takes env and returns the row and its default environment",
+    ),
+    Op(
+        "Environment.create",
+        "create",
+        "Environment",
+        {"environment.create": 1, "environment.update": 1},
+        "environment.create silently ignores env: a follow-up environment.update sets it",
+    ),
     Op("Project.read", "read", "Project", {"project.one": 1}, "one read"),
     Op("Environment.read", "read", "Environment", {"environment.one": 1}, "one read"),
     Op("Project.update", "update", "Project", {"project.update": 1}, "description and env in one call"),
-    Op("Environment.update", "update", "Environment", {"environment.update": 1},
-       "description and env in one call"),
+    Op("Environment.update", "update", "Environment", {"environment.update": 1}, "description and env in one call"),
     # Environments are destroyed before their projects (they depend on them).
-    Op("Environment.delete", "delete", "Environment", {"environment.one": 1, "environment.remove": 1},
-       "v0.26 removes an environment with its services (v0.30 refuses): look first"),
-    Op("Project.delete", "delete", "Project", {"project.one": 1, "project.remove": 1},
-       "without force_destroy: project.remove silently cascades through services, so look first"),
+    Op(
+        "Environment.delete",
+        "delete",
+        "Environment",
+        {"environment.one": 1, "environment.remove": 1},
+        "v0.26 removes an environment with its services (v0.30 refuses): look first",
+    ),
+    Op(
+        "Project.delete",
+        "delete",
+        "Project",
+        {"project.one": 1, "project.remove": 1},
+        "without force_destroy: project.remove silently cascades through services, so look first",
+    ),
 )
 
 
@@ -151,7 +171,7 @@ class Res:
     kind: str  # "Project" | "Environment"
     index: int
     env_name: Optional[str] = None
-    project: Optional["Res"] = None
+    project: Optional[Res] = None
     id: str = ""
     # provider mode: the structs the engine stores (checked inputs, outputs) and the next program inputs
     news: Optional[struct_pb2.Struct] = None
@@ -274,8 +294,9 @@ class ProviderMode:
             provider_pb2.DiffRequest(id=r.id, urn=r.urn, olds=r.outputs, news=news, old_inputs=r.inputs)
         )
         if diff.changes != provider_pb2.DiffResponse.DIFF_SOME or list(diff.replaces):
-            raise BenchmarkError(f"{r.urn}: expected an in-place update, got changes={diff.changes} "
-                                 f"replaces={list(diff.replaces)}")
+            raise BenchmarkError(
+                f"{r.urn}: expected an in-place update, got changes={diff.changes} replaces={list(diff.replaces)}"
+            )
         resp = self.stub.Update(
             provider_pb2.UpdateRequest(id=r.id, urn=r.urn, olds=r.outputs, news=news, old_inputs=r.inputs)
         )
@@ -300,8 +321,9 @@ class ProviderMode:
         expected = args_of(r, 1 if op.phase == "update" else 0)  # read runs between create and update
         for key in ("name", "description", "env"):
             if outs.get(key) != expected[key]:
-                raise BenchmarkError(f"{r.urn}: output {key} after {op.phase} is {outs.get(key)!r}, "
-                                     f"expected {expected[key]!r}")
+                raise BenchmarkError(
+                    f"{r.urn}: output {key} after {op.phase} is {outs.get(key)!r}, expected {expected[key]!r}"
+                )
 
 
 class BareMode:
@@ -328,7 +350,9 @@ class BareMode:
     def create(self, r: Res) -> None:
         a = self._args[id(r)]
         if r.kind == "Project":
-            r.id = self.c.project.create(a["name"], description=a["description"], env=dotenv(a["env"])).project.project_id
+            r.id = self.c.project.create(
+                a["name"], description=a["description"], env=dotenv(a["env"])
+            ).project.project_id
         else:
             assert r.project is not None
             row = self.c.environment.create(r.project.id, a["name"], description=a["description"])
@@ -518,8 +542,14 @@ def measure_import(reps: int, python: str = sys.executable) -> dict[str, Any]:
     alone, together, increment, cpu_alone, cpu_together = [], [], [], [], []
     for _ in range(reps):
         for extra, sink in (("", "alone"), ("import dokploy_pulumi; ", "together")):
-            out = subprocess.run([python, "-c", probe.format(extra=extra)], capture_output=True, text=True,
-                                 check=True, env=clean_env, cwd=str(ROOT)).stdout.split()
+            out = subprocess.run(
+                [python, "-c", probe.format(extra=extra)],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=clean_env,
+                cwd=str(ROOT),
+            ).stdout.split()
             a, b, ca, cb = (float(x) for x in out)
             if sink == "alone":
                 alone.append(a)
@@ -530,8 +560,14 @@ def measure_import(reps: int, python: str = sys.executable) -> dict[str, Any]:
                 cpu_together.append(ca + cb)
     added_ms = statistics.median(increment) * 1000
     # Which packages the extra import pulls in, by self time (-X importtime, one run).
-    trace = subprocess.run([python, "-X", "importtime", "-c", "import pulumi; import dokploy_pulumi"],
-                           capture_output=True, text=True, check=True, env=clean_env, cwd=str(ROOT)).stderr
+    trace = subprocess.run(
+        [python, "-X", "importtime", "-c", "import pulumi; import dokploy_pulumi"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=clean_env,
+        cwd=str(ROOT),
+    ).stderr
     after_pulumi, by_package = False, Counter()
     for line in trace.splitlines():
         parts = [p.strip() for p in line.removeprefix("import time:").split("|")]
@@ -544,10 +580,10 @@ def measure_import(reps: int, python: str = sys.executable) -> dict[str, Any]:
             after_pulumi = True
     return {
         "method": "fresh interpreters, alternating: `import pulumi` alone, and `import pulumi` then "
-                  "`import dokploy_pulumi`, each timed in-process with perf_counter. added_ms (the target) is "
-                  "the median time of `import dokploy_pulumi` right after `import pulumi`; "
-                  "added_ms_difference_of_medians compares the two kinds of process (noisier: it adds the "
-                  "variance of both)",
+        "`import dokploy_pulumi`, each timed in-process with perf_counter. added_ms (the target) is "
+        "the median time of `import dokploy_pulumi` right after `import pulumi`; "
+        "added_ms_difference_of_medians compares the two kinds of process (noisier: it adds the "
+        "variance of both)",
         "repetitions": reps,
         "pulumi_ms_median": round(statistics.median(alone) * 1000, 1),
         "pulumi_plus_dokploy_pulumi_ms_median": round(statistics.median(together) * 1000, 1),
@@ -594,9 +630,13 @@ def run_benchmark(
             # runs configure(). Timed apart, with the emulator idle (it makes no request).
             probe = Res("Project", -1)
             t = time.perf_counter()
-            server.stub.Check(provider_pb2.CheckRequest(
-                urn=probe.urn, olds=EMPTY,
-                news=harness.to_struct(resource_props("Project", blobs["Project"], args_of(probe, 0)))))
+            server.stub.Check(
+                provider_pb2.CheckRequest(
+                    urn=probe.urn,
+                    olds=EMPTY,
+                    news=harness.to_struct(resource_props("Project", blobs["Project"], args_of(probe, 0))),
+                )
+            )
             first_call_s = time.perf_counter() - t
             with DokployClient(emu.url, API_KEY) as client, ThreadPoolExecutor(concurrency) as pool:
                 modes = {"provider": ProviderMode(server, blobs), "bare": BareMode(client)}
@@ -666,7 +706,12 @@ def run_benchmark(
             "concurrency": concurrency,
             "repeat": repeat,
             "warmup": warmup,
-            "engine_calls": {"create": "Check+Create", "read": "Read", "update": "Check+Diff+Update", "delete": "Delete"},
+            "engine_calls": {
+                "create": "Check+Create",
+                "read": "Read",
+                "update": "Check+Diff+Update",
+                "delete": "Delete",
+            },
             "machine": {
                 "platform": platform.platform(),
                 "cpus": os.cpu_count(),
@@ -780,44 +825,66 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {key} | {rpcs} | {p['call_ms_mean'] - b['call_ms_mean']:.1f} |")
     lines += ["", "| phase | provider s | bare s | ratio | target ≤ 1.15 |", "|---|---:|---:|---:|---|"]
     for phase, ph in report["phases"].items():
-        lines.append(f"| {phase} | {ph['provider_wall_s']:.3f} | {ph['bare_wall_s']:.3f} | {ph['ratio']:.3f} | "
-                     f"{_ok(t['phase_time_within_1_15x_bare']['phases'][phase]['met'])} |")
+        lines.append(
+            f"| {phase} | {ph['provider_wall_s']:.3f} | {ph['bare_wall_s']:.3f} | {ph['ratio']:.3f} | "
+            f"{_ok(t['phase_time_within_1_15x_bare']['phases'][phase]['met'])} |"
+        )
     tot = report["total"]
     lines.append(f"| **total** | {tot['provider_wall_s']:.3f} | {tot['bare_wall_s']:.3f} | {tot['ratio']:.3f} | |")
-    lines += ["", "| state per resource | `__provider` blob B | stored twice B | inputs proto B | outputs proto B | "
-              "outputs JSON B |", "|---|---:|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        "| state per resource | `__provider` blob B | stored twice B | inputs proto B | outputs proto B | "
+        "outputs JSON B |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for kind, s in report["state_bytes"].items():
         after = s.get("after_update") or s.get("after_create") or {}
-        lines.append(f"| {kind} (after update) | {s['provider_blob_bytes']} | {s['provider_blob_bytes_stored_per_resource']} | "
-                     f"{after.get('inputs_proto_bytes', 0):g} | {after.get('outputs_proto_bytes', 0):g} | "
-                     f"{after.get('outputs_json_bytes', 0):g} |")
+        lines.append(
+            f"| {kind} (after update) | {s['provider_blob_bytes']} | {s['provider_blob_bytes_stored_per_resource']} | "
+            f"{after.get('inputs_proto_bytes', 0):g} | {after.get('outputs_proto_bytes', 0):g} | "
+            f"{after.get('outputs_json_bytes', 0):g} |"
+        )
     imp = report.get("import")
     lines.append("")
     if imp:
-        lines.append(f"Import: `import pulumi` {imp['pulumi_ms_median']:.0f} ms, with `dokploy_pulumi` "
-                     f"{imp['pulumi_plus_dokploy_pulumi_ms_median']:.0f} ms; `import dokploy_pulumi` after "
-                     f"`import pulumi` **adds {imp['added_ms']:.0f} ms** "
-                     f"(difference of medians {imp['added_ms_difference_of_medians']:.0f} ms, CPU "
-                     f"{imp['added_cpu_ms']:.0f} ms; median of "
-                     f"{imp['repetitions']}). Heaviest added (self ms): "
-                     + ", ".join(f"{k} {v:g}" for k, v in imp["added_self_ms_by_package"].items()) + ".")
+        lines.append(
+            f"Import: `import pulumi` {imp['pulumi_ms_median']:.0f} ms, with `dokploy_pulumi` "
+            f"{imp['pulumi_plus_dokploy_pulumi_ms_median']:.0f} ms; `import dokploy_pulumi` after "
+            f"`import pulumi` **adds {imp['added_ms']:.0f} ms** "
+            f"(difference of medians {imp['added_ms_difference_of_medians']:.0f} ms, CPU "
+            f"{imp['added_cpu_ms']:.0f} ms; median of "
+            f"{imp['repetitions']}). Heaviest added (self ms): "
+            + ", ".join(f"{k} {v:g}" for k, v in imp["added_self_ms_by_package"].items())
+            + "."
+        )
     pp = report["provider_process"]
-    lines.append(f"Provider process: start {pp['startup_s'] * 1000:.0f} ms; first call (unpickle, import, configure) "
-                 f"{pp['first_call_s'] * 1000:.0f} ms (not in the phase times).")
+    lines.append(
+        f"Provider process: start {pp['startup_s'] * 1000:.0f} ms; first call (unpickle, import, configure) "
+        f"{pp['first_call_s'] * 1000:.0f} ms (not in the phase times)."
+    )
     lines += ["", "| target | result |", "|---|---|"]
     req = t["requests_equal_minimum"]
     extra = {k: r["extra_per_op"] for k, r in req["operations"].items() if not r["met"]}
-    lines.append(f"| requests per operation = minimum | {_ok(req['met'])}"
-                 + (f" (extra per op: {extra})" if extra else "") + " |")
+    lines.append(
+        f"| requests per operation = minimum | {_ok(req['met'])}"
+        + (f" (extra per op: {extra})" if extra else "")
+        + " |"
+    )
     ph = t["phase_time_within_1_15x_bare"]
     worst = max(ph["phases"].items(), key=lambda kv: kv[1]["ratio"])
     lines.append(f"| each phase ≤ 1.15× bare | {_ok(ph['met'])} (worst: {worst[0]} {worst[1]['ratio']:.3f}×) |")
     bl = t["provider_blob_under_200_bytes"]
-    lines.append(f"| `__provider` blob < 200 B | {_ok(bl['met'])} ("
-                 + ", ".join(f"{k} {r['bytes']} B" for k, r in bl["resources"].items()) + ") |")
+    lines.append(
+        f"| `__provider` blob < 200 B | {_ok(bl['met'])} ("
+        + ", ".join(f"{k} {r['bytes']} B" for k, r in bl["resources"].items())
+        + ") |"
+    )
     im = t["import_adds_under_150ms"]
-    lines.append(f"| import adds < 150 ms | {_ok(im['met'])}"
-                 + (f" ({im['added_ms']:.0f} ms)" if im.get("added_ms") is not None else "") + " |")
+    lines.append(
+        f"| import adds < 150 ms | {_ok(im['met'])}"
+        + (f" ({im['added_ms']:.0f} ms)" if im.get("added_ms") is not None else "")
+        + " |"
+    )
     lines.append("")
     return "\n".join(lines)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
+from ._version import __version__ as __version__
 
 #: Public name -> the private module that defines it.
 _EXPORTS: dict[str, str] = {
@@ -88,59 +88,143 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
         Connection as Connection,
     )
     from ._exceptions import (
-        APIConnectionError as APIConnectionError,
-        APIStatusError as APIStatusError,
-        APITimeoutError as APITimeoutError,
-        AuthenticationError as AuthenticationError,
-        BadRequestError as BadRequestError,
-        ConflictError as ConflictError,
-        DokployError as DokployError,
-        InputValidationError as InputValidationError,
-        InternalServerError as InternalServerError,
-        InvalidResponseError as InvalidResponseError,
-        NotFoundError as NotFoundError,
-        PermissionDeniedError as PermissionDeniedError,
-        RateLimitError as RateLimitError,
-        RefusedError as RefusedError,
-        UnsupportedMediaTypeError as UnsupportedMediaTypeError,
-        EndpointNotFoundError as EndpointNotFoundError,
-        UnknownProcedureError as UnknownProcedureError,
         AmbiguousCreateError as AmbiguousCreateError,
-        UnconfirmedDeleteError as UnconfirmedDeleteError,
+    )
+    from ._exceptions import (
+        APIConnectionError as APIConnectionError,
+    )
+    from ._exceptions import (
+        APIStatusError as APIStatusError,
+    )
+    from ._exceptions import (
+        APITimeoutError as APITimeoutError,
+    )
+    from ._exceptions import (
+        AuthenticationError as AuthenticationError,
+    )
+    from ._exceptions import (
+        BadRequestError as BadRequestError,
+    )
+    from ._exceptions import (
+        ConflictError as ConflictError,
     )
     from ._exceptions import (
         CredentialError as CredentialError,
+    )
+    from ._exceptions import (
+        DokployError as DokployError,
+    )
+    from ._exceptions import (
         DokployLookupError as DokployLookupError,
+    )
+    from ._exceptions import (
+        EndpointNotFoundError as EndpointNotFoundError,
+    )
+    from ._exceptions import (
+        InputValidationError as InputValidationError,
+    )
+    from ._exceptions import (
+        InternalServerError as InternalServerError,
+    )
+    from ._exceptions import (
+        InvalidResponseError as InvalidResponseError,
+    )
+    from ._exceptions import (
+        NotFoundError as NotFoundError,
+    )
+    from ._exceptions import (
+        PermissionDeniedError as PermissionDeniedError,
+    )
+    from ._exceptions import (
         ProviderError as ProviderError,
     )
-    from ._info import (
-        EnvironmentInfo as EnvironmentInfo,
-        ProjectInfo as ProjectInfo,
-        SearchResult as SearchResult,
+    from ._exceptions import (
+        RateLimitError as RateLimitError,
+    )
+    from ._exceptions import (
+        RefusedError as RefusedError,
+    )
+    from ._exceptions import (
+        UnconfirmedDeleteError as UnconfirmedDeleteError,
+    )
+    from ._exceptions import (
+        UnknownProcedureError as UnknownProcedureError,
+    )
+    from ._exceptions import (
+        UnsupportedMediaTypeError as UnsupportedMediaTypeError,
     )
     from ._functions import (
         get_default_environment as get_default_environment,
+    )
+    from ._functions import (
         get_default_environment_output as get_default_environment_output,
+    )
+    from ._functions import (
         get_environment as get_environment,
+    )
+    from ._functions import (
         get_environment_output as get_environment_output,
+    )
+    from ._functions import (
         get_project as get_project,
+    )
+    from ._functions import (
         get_project_output as get_project_output,
+    )
+    from ._functions import (
         list_environments as list_environments,
+    )
+    from ._functions import (
         list_environments_output as list_environments_output,
+    )
+    from ._functions import (
         list_projects as list_projects,
+    )
+    from ._functions import (
         list_projects_output as list_projects_output,
+    )
+    from ._functions import (
         search_environments as search_environments,
+    )
+    from ._functions import (
         search_environments_output as search_environments_output,
+    )
+    from ._functions import (
         search_projects as search_projects,
+    )
+    from ._functions import (
         search_projects_output as search_projects_output,
+    )
+    from ._info import (
+        EnvironmentInfo as EnvironmentInfo,
+    )
+    from ._info import (
+        ProjectInfo as ProjectInfo,
+    )
+    from ._info import (
+        SearchResult as SearchResult,
     )
     from ._resources import (
         Environment as Environment,
+    )
+    from ._resources import (
         EnvironmentArgs as EnvironmentArgs,
+    )
+    from ._resources import (
         EnvironmentDuplicate as EnvironmentDuplicate,
+    )
+    from ._resources import (
         EnvironmentDuplicateArgs as EnvironmentDuplicateArgs,
+    )
+    from ._resources import (
         Project as Project,
+    )
+    from ._resources import (
         ProjectArgs as ProjectArgs,
+    )
+    from ._resources import (
         ProjectDuplicate as ProjectDuplicate,
+    )
+    from ._resources import (
         ProjectDuplicateArgs as ProjectDuplicateArgs,
     )

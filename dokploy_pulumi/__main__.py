@@ -9,8 +9,9 @@ import argparse
 import datetime as dt
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
 IMPORT_HELP = """\
 Read Dokploy and write the Pulumi program (or a module to import from one) that adopts the
@@ -63,7 +64,7 @@ Exit status: 0 done (or nothing to do), 2 some pending creates are ambiguous, 1 
 """
 
 
-def _import_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def _import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "import",
         help="generate the Pulumi program that adopts existing Dokploy projects",
@@ -74,10 +75,14 @@ def _import_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -
     sel = p.add_argument_group("which projects (at least one option)")
     sel.add_argument("--all", action="store_true", help="every project the API key can see")
     sel.add_argument("--project-id", action="append", default=[], metavar="ID", help="a project by id (repeatable)")
-    sel.add_argument("--name", action="append", default=[], metavar="NAME", help="projects named exactly NAME (repeatable)")
+    sel.add_argument(
+        "--name", action="append", default=[], metavar="NAME", help="projects named exactly NAME (repeatable)"
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--output", metavar="FILE", help="write a whole Pulumi program (e.g. __main__.py)")
-    out.add_argument("--module", metavar="FILE", help="write a module to import from your program (e.g. dokploy_existing.py)")
+    out.add_argument(
+        "--module", metavar="FILE", help="write a module to import from your program (e.g. dokploy_existing.py)"
+    )
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     sec = p.add_mutually_exclusive_group()
     sec.add_argument(
@@ -93,7 +98,7 @@ def _import_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -
     p.set_defaults(run=_run_import)
 
 
-def _recover_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def _recover_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "recover",
         help="resolve the pending creates an interrupted `pulumi up` left, without duplicates",
@@ -167,7 +172,9 @@ def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
         sys.stdout.write(generated.code)
     else:
         target.write_text(generated.code, encoding="utf-8")
-        _say(f"Wrote {target}: {generated.projects} project(s), {generated.environments} environment(s), adopted by id.")
+        _say(
+            f"Wrote {target}: {generated.projects} project(s), {generated.environments} environment(s), adopted by id."
+        )
     if not generated.secrets:
         _say("No env to store: every selected env is empty.")
     elif args.apply_config:
@@ -203,9 +210,9 @@ def _run_recover(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    from . import DokployError
     from ._import import ImportFailed
     from ._recover import RecoverFailed
-    from . import DokployError
 
     try:
         return int(args.run(args, argv))

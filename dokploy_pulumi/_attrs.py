@@ -8,8 +8,9 @@ secret handling of the public classes, the same way for every resource.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from pulumi.output import Unknown
 from pulumi.runtime import rpc

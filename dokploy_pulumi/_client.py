@@ -29,7 +29,7 @@ from ._transport import (
     normalize_url,
 )
 
-__all__ = ["DokployClient", "OMIT", "USER_AGENT", "like_literal", "normalize_url", "SEARCH_PAGE_MAX"]
+__all__ = ["OMIT", "SEARCH_PAGE_MAX", "USER_AGENT", "DokployClient", "like_literal", "normalize_url"]
 
 #: A release known to have each procedure (family), named in errors from servers without it: the
 #: first release for environments and the searches; for allForPermissions only the tested one
@@ -89,7 +89,7 @@ class DokployClient:
     def close(self) -> None:
         self._t.close()
 
-    def __enter__(self) -> "DokployClient":
+    def __enter__(self) -> DokployClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -122,7 +122,9 @@ class DokployClient:
         """The router's 404, with the server's version: too old for the procedure, or not the
         Dokploy the URL should reach (the release has it, yet something answered that it does not)."""
         procedure = exc.procedure or ""
-        since = next((v for k, v in SINCE.items() if procedure == k or (k.endswith(".") and procedure.startswith(k))), None)
+        since = next(
+            (v for k, v in SINCE.items() if procedure == k or (k.endswith(".") and procedure.startswith(k))), None
+        )
         try:
             version = self._version or self.version()
         except E.DokployError:

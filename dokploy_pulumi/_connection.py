@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Optional, Union
 
 from ._client import DokployClient
 from ._exceptions import CredentialError
@@ -53,7 +54,7 @@ class Connection:
         return {k: v for k, v in asdict(self).items() if v not in (None, False)}
 
     @classmethod
-    def from_input(cls, value: Union["Connection", Mapping[str, Any], None]) -> Optional["Connection"]:
+    def from_input(cls, value: Union[Connection, Mapping[str, Any], None]) -> Optional[Connection]:
         if value is None or isinstance(value, Connection):
             return value
         known: dict[str, Any] = {f: value.get(f) for f in cls.__dataclass_fields__ if value.get(f) is not None}
@@ -132,8 +133,14 @@ class ClientPool:
             if key is None and connection.api_key_env:
                 key = src.env(connection.api_key_env)
             where_url = "the connection's url"
-            names = [n for n in (connection.api_key_config and f"config {connection.api_key_config}",
-                                 connection.api_key_env and f"${connection.api_key_env}") if n]
+            names = [
+                n
+                for n in (
+                    connection.api_key_config and f"config {connection.api_key_config}",
+                    connection.api_key_env and f"${connection.api_key_env}",
+                )
+                if n
+            ]
             where_key = " or ".join(names) or "nowhere (the connection names neither api_key_config nor api_key_env)"
             ca, insecure, timeout = connection.ca_bundle, connection.insecure_skip_verify, connection.timeout
         if not url:

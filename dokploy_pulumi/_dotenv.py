@@ -17,7 +17,8 @@ something else. tests/oracle checks both directions against the real Node packag
 from __future__ import annotations
 
 import re
-from typing import Mapping, Optional, Union
+from collections.abc import Mapping
+from typing import Optional, Union
 
 #: A key Node's dotenv reads (`[\w.-]+`, ASCII), i.e. every key Dokploy's services can receive. Keys
 #: such as `NEXT.PUBLIC_URL` or `my-key` are valid there (Docker passes them), so they are valid here.

@@ -20,7 +20,8 @@ update 1; delete as `Project` (2, or 1 with force_destroy).
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Optional
+from collections.abc import Iterable, Mapping
+from typing import Any, Optional
 
 from pulumi.dynamic import CheckFailure
 
@@ -35,7 +36,7 @@ from ._environment import (
     rolled_back,
 )
 from ._exceptions import DokployError, RefusedError
-from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
+from ._lifecycle import Lifecycle, Outputs, Props
 from ._models import EnvironmentRow
 from ._project import (
     CONNECTION_ATTR,

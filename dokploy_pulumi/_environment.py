@@ -13,18 +13,19 @@ so that `EnvironmentDuplicate` (`_duplicates.py`) is made of the same parts.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from pulumi.dynamic import CheckFailure
 
-from ._attrs import ENV, ID, NAME, TEXT, Attr, is_unknown
+from ._attrs import ID, Attr, is_unknown
 from ._client import OMIT, DokployClient, like_literal
 from ._dotenv import parse_env, serialize_env
 from ._exceptions import DokployError, NotFoundError, RefusedError
 from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
 from ._models import EnvironmentRow
 from ._project import CONNECTION_ATTR, DESCRIPTION_ATTR, ENV_ATTR, NAME_ATTR
-from ._reconcile import answer_lost, confirm_gone, create_or_find
+from ._reconcile import create_or_find, remove_or_confirm
 
 DEFAULT_NAME = "production"
 DEFAULT_DESCRIPTION = "Production environment"
@@ -120,20 +121,15 @@ def delete_environment(client: DokployClient, id_: str, *, is_default: bool) -> 
             "refuse). Delete or move them (or protect this environment with `retain_on_delete`), then "
             "destroy again."
         )
-    try:
-        client.environment.remove(id_)
-    except NotFoundError:
-        return  # gone meanwhile
-    except DokployError as lost:
-        if not answer_lost(lost):
-            raise
-        # environment.remove may have been applied: look, rather than fail a delete that happened.
-        confirm_gone(f"environment {id_}", lambda: client.environment.one(id_), lost, wait_budget=client.timeout)
+    remove_or_confirm(
+        f"environment {id_}",
+        lambda: client.environment.remove(id_),
+        lambda: client.environment.one(id_),
+        client.timeout,
+    )
 
 
-def converge(
-    client: DokployClient, row: EnvironmentRow, inputs: Mapping[str, Any], fields: set[str]
-) -> dict[str, Any]:
+def converge(client: DokployClient, row: EnvironmentRow, inputs: Mapping[str, Any], fields: set[str]) -> dict[str, Any]:
     """Outputs for an existing environment made to match `inputs` in `fields` (one update, only if
     something differs)."""
     out = environment_values(row)

@@ -7,7 +7,8 @@ in the HTTP client's default headers, which no exception, repr or log line reads
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 
 class DokployError(Exception):
@@ -255,8 +256,10 @@ def _is_validation_failure(body: Any) -> bool:
     if not _is_dokploy_error_body(body) or body["code"] != "BAD_REQUEST":
         return False
     data = body.get("data")
-    return bool(body.get("issues")) or (isinstance(data, dict) and data.get("zodError") is not None) or (
-        body["message"] == "Input validation failed"
+    return (
+        bool(body.get("issues"))
+        or (isinstance(data, dict) and data.get("zodError") is not None)
+        or (body["message"] == "Input validation failed")
     )
 
 

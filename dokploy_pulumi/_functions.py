@@ -20,8 +20,9 @@ import asyncio
 import functools
 import inspect
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, Callable, Mapping, Optional, TypeVar, Union
+from typing import Any, Optional, TypeVar, Union
 
 import pulumi
 from pulumi import Output
@@ -278,13 +279,13 @@ def search_environments(q: Optional[str] = None, name: Optional[str] = None, des
 # -- the _output forms -----------------------------------------------------------------------------------
 
 
-def _output_form(fn: Callable[..., T]) -> Callable[..., "Output[T]"]:
+def _output_form(fn: Callable[..., T]) -> Callable[..., Output[T]]:
     """The `_output` form of a look-up: the same arguments, as Inputs; the result as an Output
     (unknown at preview while an input is unknown), with every env a secret Output."""
     signature = inspect.signature(fn)
 
     @functools.wraps(fn)
-    def lifted(*args: Any, **kwargs: Any) -> "Output[T]":
+    def lifted(*args: Any, **kwargs: Any) -> Output[T]:
         bound = signature.bind(*args, **kwargs)
         connection = bound.arguments.pop("connection", None)
 

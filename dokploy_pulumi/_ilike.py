@@ -56,13 +56,13 @@ def contains(value: Optional[str], term: str) -> bool:
     return value is not None and like_regex(f"%{term}%").fullmatch(value) is not None
 
 
-def matches(row_name: str, row_description: Optional[str], q: Optional[str], name: Optional[str], description: Optional[str]) -> bool:
+def matches(
+    row_name: str, row_description: Optional[str], q: Optional[str], name: Optional[str], description: Optional[str]
+) -> bool:
     """Whether a row passes the q / name / description filters of a search (empty terms are ignored)."""
     q, name, description = (js_trim(t or "") for t in (q, name, description))
     if q and not (contains(row_name, q) or contains(row_description, q)):
         return False
     if name and not contains(row_name, name):
         return False
-    if description and not contains(row_description, description):
-        return False
-    return True
+    return not (description and not contains(row_description, description))

@@ -28,9 +28,10 @@ import re
 import shutil
 import subprocess
 import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import Any, Optional
 from urllib.parse import urlsplit, urlunsplit
 
 from ._client import DokployClient
@@ -47,14 +48,30 @@ DEFAULT_ENVIRONMENT = "production"
 SECRETS_SCRIPT = "dokploy-import-secrets.sh"
 
 # Names the generated module itself uses; a Dokploy object never gets one of them.
-_RESERVED = frozenset(
-    {"pulumi", "config", "Project", "ProjectArgs", "Environment", "EnvironmentArgs"}
-) | frozenset(keyword.kwlist)
+_RESERVED = frozenset({"pulumi", "config", "Project", "ProjectArgs", "Environment", "EnvironmentArgs"}) | frozenset(
+    keyword.kwlist
+)
 
 # Letters NFKD does not decompose into ASCII.
 _TRANSLIT = str.maketrans(
-    {"ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L",
-     "đ": "d", "Đ": "D", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D", "ı": "i"}
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "ø": "o",
+        "Ø": "O",
+        "ł": "l",
+        "Ł": "L",
+        "đ": "d",
+        "Đ": "D",
+        "þ": "th",
+        "Þ": "Th",
+        "ð": "d",
+        "Ð": "D",
+        "ı": "i",
+    }
 )
 
 
@@ -233,16 +250,16 @@ def assign_names(listed: Iterable[ListedProject]) -> Names:
         if base[0].isdigit():
             base = f"project_{base}"
         bases.append(_not_reserved(base))
-    project_names = dict(zip((p.project_id for p in projects), _unique(bases, taken)))
+    project_names = dict(zip((p.project_id for p in projects), _unique(bases, taken), strict=False))
 
     env_ids: list[str] = []
     env_bases: list[str] = []
     for p in projects:
         # The listing has no createdAt for environments: default first, then by name and id.
-        for env_id, name, is_default in sorted(p.environments, key=lambda e: (not e[2], e[1], e[0])):
+        for env_id, name, _is_default in sorted(p.environments, key=lambda e: (not e[2], e[1], e[0])):
             env_ids.append(env_id)
             env_bases.append(f"{project_names[p.project_id]}_{slug(name) or 'env_' + _id_slug(env_id)}")
-    env_names = dict(zip(env_ids, _unique(env_bases, taken)))
+    env_names = dict(zip(env_ids, _unique(env_bases, taken), strict=False))
     return Names(projects=project_names, environments=env_names)
 
 
@@ -437,7 +454,7 @@ def config_set_argv(key: str, stack: Optional[str]) -> list[str]:
     argv = ["pulumi", "config", "set", "--secret", "--raw"]
     if stack:
         argv += ["--stack", stack]
-    return argv + ["--", key]
+    return [*argv, "--", key]
 
 
 def secrets_script(secrets: Sequence[tuple[str, str]], stack: Optional[str]) -> str:
@@ -453,7 +470,9 @@ def secrets_script(secrets: Sequence[tuple[str, str]], stack: Optional[str]) -> 
         "set -eu",
     ]
     for key, text in secrets:
-        argv = " ".join(_sh_quote(a) if not re.fullmatch(r"[A-Za-z0-9_:./=-]+", a) else a for a in config_set_argv(key, stack))
+        argv = " ".join(
+            _sh_quote(a) if not re.fullmatch(r"[A-Za-z0-9_:./=-]+", a) else a for a in config_set_argv(key, stack)
+        )
         lines.append(f"printf '%s' {_sh_quote(text)} | {argv}")
     lines.append(f"echo 'Set {len(secrets)} secret config value(s).'")
     return "\n".join(lines) + "\n"
@@ -505,9 +524,7 @@ def pulumi_stack_config(
     if pulumi is None or not in_project:
         return {}
     argv = [pulumi, "config", "--json", "--show-secrets", "--non-interactive"] + (["--stack", stack] if stack else [])
-    proc = subprocess.run(
-        argv, capture_output=True, text=True, cwd=cwd, env=env, check=False, stdin=subprocess.DEVNULL
-    )
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, env=env, check=False, stdin=subprocess.DEVNULL)
     try:
         data = json.loads(proc.stdout) if proc.returncode == 0 else {}
     except ValueError:

@@ -26,7 +26,7 @@ class ProjectInfo:
     id: str
     name: str
     description: str
-    env: Union[dict[str, str], "Output[dict[str, str]]"] = field(repr=False)
+    env: Union[dict[str, str], Output[dict[str, str]]] = field(repr=False)
     created_at: Optional[str]
     organization_id: Optional[str]
     default_environment_id: Optional[str]
@@ -43,7 +43,7 @@ class EnvironmentInfo:
     project_id: Optional[str]
     name: str
     description: str
-    env: Union[dict[str, str], "Output[dict[str, str]]"] = field(repr=False)
+    env: Union[dict[str, str], Output[dict[str, str]]] = field(repr=False)
     is_default: bool
     created_at: Optional[str]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable, ClassVar, Mapping, Optional, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Optional, TypeVar
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -22,6 +23,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+
 from . import _oneline_errors, _workers
 from ._attrs import ENV, Attr, is_unknown
 from ._client import DokployClient
@@ -254,10 +256,11 @@ class DokployProvider(ResourceProvider):
         server: dict[str, Any] = {k: olds.get(k) for k in lc.computed}
         if api_fields:
             server.update(
-                self._run("update", inputs, id_, lambda: lc.update(self._client(inputs), id_, olds, inputs, api_fields), olds)
+                self._run(
+                    "update", inputs, id_, lambda: lc.update(self._client(inputs), id_, olds, inputs, api_fields), olds
+                )
             )
         return UpdateResult(self._outputs(inputs, server))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         self._run("delete", props, id_, lambda: self.lifecycle.delete(self._client(props), id_, props))
-

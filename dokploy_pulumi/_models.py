@@ -149,7 +149,7 @@ class ProjectCreateResult(BaseModel):
     environment: Optional[EnvironmentRow] = None
 
     @classmethod
-    def from_response(cls, data: Any) -> "ProjectCreateResult":
+    def from_response(cls, data: Any) -> ProjectCreateResult:
         if isinstance(data, dict) and "project" in data and isinstance(data["project"], dict):
             return cls.model_validate(data)
         return cls(project=ProjectRow.model_validate(data))

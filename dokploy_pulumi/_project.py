@@ -11,15 +11,16 @@ The operations on a project that exists (read, push, delete) are module function
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Optional
 
 from ._attrs import BOOL, CONNECTION, ENV, ID, NAME, TEXT, Attr
 from ._client import OMIT, DokployClient, like_literal
 from ._dotenv import parse_env, serialize_env
-from ._exceptions import DokployError, NotFoundError, RefusedError
+from ._exceptions import NotFoundError, RefusedError
 from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
 from ._models import ProjectDetail, ProjectRow
-from ._reconcile import adopting, answer_lost, confirm_gone, create_or_find
+from ._reconcile import adopting, create_or_find, remove_or_confirm
 
 # Inputs several resources declare alike.
 NAME_ATTR = Attr("name", NAME, required=True)
@@ -95,15 +96,9 @@ def delete_project(client: DokployClient, id_: str, force_destroy: bool) -> None
                 "containers). Remove them first, or set force_destroy=True on the resource and run "
                 "`pulumi up` before destroying."
             )
-    try:
-        client.project.remove(id_)
-    except NotFoundError:
-        return  # already gone
-    except DokployError as lost:
-        if not answer_lost(lost):
-            raise
-        # It may have been applied: look, rather than fail a delete that happened.
-        confirm_gone(f"project {id_}", lambda: client.project.one(id_), lost, wait_budget=client.timeout)
+    remove_or_confirm(
+        f"project {id_}", lambda: client.project.remove(id_), lambda: client.project.one(id_), client.timeout
+    )
 
 
 class ProjectLifecycle(Lifecycle):

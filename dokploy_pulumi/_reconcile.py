@@ -20,12 +20,12 @@ nothing was created and `pulumi up` can be run again.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Generic, Iterable, Iterator, Optional, TypeVar
+from typing import Generic, Optional, TypeVar
 
 from ._client import DokployClient
-from ._models import parse_timestamp
 from ._exceptions import (
     AmbiguousCreateError,
     APIConnectionError,
@@ -35,6 +35,7 @@ from ._exceptions import (
     NotFoundError,
     UnconfirmedDeleteError,
 )
+from ._models import parse_timestamp
 
 
 def answer_lost(exc: BaseException) -> bool:
@@ -78,6 +79,21 @@ def confirm_gone(
             )
         time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
         poll_interval = min(poll_interval * 2, 4.0)
+
+
+def remove_or_confirm(
+    what: str, remove: Callable[[], object], lookup: Callable[[], object], wait_budget: float
+) -> None:
+    """Run a delete: the procedure's own NOT_FOUND means already gone; an answer that was lost is
+    verified with `lookup` instead of repeating the delete (see `confirm_gone`)."""
+    try:
+        remove()
+    except NotFoundError:
+        return
+    except DokployError as lost:
+        if not answer_lost(lost):
+            raise
+        confirm_gone(what, lookup, lost, wait_budget)
 
 
 def _parse_time(value: Optional[str]) -> Optional[float]:

@@ -32,15 +32,16 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence, TextIO
+from typing import Any, Optional, TextIO
 from urllib.parse import unquote, urlsplit
 
 from ._client import DokployClient
 from ._exceptions import DokployError, NotFoundError
-from ._models import parse_timestamp
 from ._import import CONFIG_API_KEY, CONFIG_URL, ENV_API_KEY, ENV_URL, Settings, connect, pulumi_stack_config
+from ._models import parse_timestamp
 
 PREFIX = "pulumi-python:dynamic/dokploy:"
 PROJECT_T = PREFIX + "Project"
@@ -67,7 +68,7 @@ class PulumiCLI:
     env: Optional[Mapping[str, str]] = None
     _config: Optional[dict[str, str]] = field(default=None, init=False, repr=False)
 
-    def run(self, *args: str, check: bool = True, stack_scoped: bool = True) -> "subprocess.CompletedProcess[str]":
+    def run(self, *args: str, check: bool = True, stack_scoped: bool = True) -> subprocess.CompletedProcess[str]:
         exe = shutil.which("pulumi", path=(self.env or os.environ).get("PATH"))
         if exe is None:
             raise RecoverFailed("the pulumi CLI is not on PATH")
@@ -191,7 +192,9 @@ def start_bound(locks: Sequence[Lock], cli: PulumiCLI) -> StartBound:
     for entry in history or []:
         # An update still marked in progress is the interrupted one: its start is exact.
         if not entry.get("endTime") and _parse_time(entry.get("startTime")):
-            return StartBound(_parse_time(entry.get("startTime")), "the start of the interrupted update (stack history)")
+            return StartBound(
+                _parse_time(entry.get("startTime")), "the start of the interrupted update (stack history)"
+            )
         end = _parse_time(entry.get("endTime")) or _parse_epoch(entry.get("endTime"))
         if end is not None:
             times.append(end)
@@ -319,7 +322,9 @@ def decide(
                 decision.reason = f"project {project_id} does not exist: nothing can have been created in it"
                 return decision
             rows = [
-                Candidate(e.environment_id, e.name, e.created_at, {"is_default": e.is_default, "project_id": project_id})
+                Candidate(
+                    e.environment_id, e.name, e.created_at, {"is_default": e.is_default, "project_id": project_id}
+                )
                 for e in detail.environments
                 if not e.is_default
             ]
@@ -477,8 +482,10 @@ def main(
     ops = pending_creates(deployment)
     others = [op for op in deployment.get("pending_operations") or [] if op.get("type") != "creating"]
     if others:
-        print(f"({len(others)} other pending operation(s), not creates: the next `pulumi refresh` or `up` clears them.)",
-              file=out)
+        print(
+            f"({len(others)} other pending operation(s), not creates: the next `pulumi refresh` or `up` clears them.)",
+            file=out,
+        )
     if not ops:
         print("No pending create in the stack's state: nothing to recover.", file=out)
         return 0
@@ -514,8 +521,11 @@ def main(
     imports = [d for d in decisions if d.action == "import"]
     if not apply:
         print("", file=out)
-        print("Dry run. To carry this out: python -m dokploy_pulumi recover --apply"
-              + (f" --stack {_shell_word(stack)}" if stack else ""), file=out)
+        print(
+            "Dry run. To carry this out: python -m dokploy_pulumi recover --apply"
+            + (f" --stack {_shell_word(stack)}" if stack else ""),
+            file=out,
+        )
         print("which edits the state (`pulumi stack export` / `pulumi stack import`) and runs:", file=out)
         if imports:
             print("  " + cli.command("refresh", "--yes", "--skip-pending-creates", *_targets(imports)), file=out)
@@ -523,7 +533,10 @@ def main(
         return 0 if not any(d.action == "ambiguous" for d in decisions) else 2
     if todo:
         backup = _write_backup(exported, cwd)
-        print(f"State before the edit saved to {backup} (restore: `{cli.command('stack', 'import', '--file', str(backup))}`).", file=out)
+        print(
+            f"State before the edit saved to {backup} (restore: `{cli.command('stack', 'import', '--file', str(backup))}`).",
+            file=out,
+        )
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
             json.dump(edited_deployment(exported, todo), fh)
             edited = fh.name
@@ -537,9 +550,11 @@ def main(
         print(f"Refreshed {len(imports)} recovered resource(s) from Dokploy.", file=out)
     ambiguous = [d for d in decisions if d.action == "ambiguous"]
     if ambiguous:
-        print("Some pending creates are ambiguous (see above) and still pending: delete the extra objects in "
-              "Dokploy (or adopt them elsewhere) and run this again. A `pulumi up` now would create them again.",
-              file=out)
+        print(
+            "Some pending creates are ambiguous (see above) and still pending: delete the extra objects in "
+            "Dokploy (or adopt them elsewhere) and run this again. A `pulumi up` now would create them again.",
+            file=out,
+        )
         return 2
     print("Done. Run `pulumi up`: it creates what was never made and converges the rest.", file=out)
     return 0
@@ -575,8 +590,11 @@ def _handle_locks(locks: Sequence[Lock], cli: PulumiCLI, apply: bool, out: TextI
         cli.run("cancel", "--yes")
         print(f"Removed the stale lock left by the killed CLI (pid {pids}, gone).", file=out)
     else:
-        print(f"The stack has a stale lock (pid {pids} is gone); --apply removes it "
-              f"(`{cli.command('cancel', '--yes')}`).", file=out)
+        print(
+            f"The stack has a stale lock (pid {pids} is gone); --apply removes it "
+            f"(`{cli.command('cancel', '--yes')}`).",
+            file=out,
+        )
 
 
 def _write_backup(exported: Mapping[str, Any], folder: Optional[Path]) -> Path:

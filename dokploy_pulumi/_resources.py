@@ -7,8 +7,9 @@ state whatever the program passed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Mapping, Optional, Sequence, Union
+from typing import Any, ClassVar, Optional, Union
 
 from pulumi import Input, Output, ResourceOptions
 from pulumi.dynamic import Resource
@@ -23,6 +24,7 @@ from .providers import (
 )
 
 EnvInput = Union[str, Mapping[str, Input[str]]]
+
 
 def _props(provider: DokployProvider, args: Any) -> dict[str, Any]:
     props: dict[str, Any] = {}
@@ -230,12 +232,12 @@ class ProjectDuplicate(_DokployResource, _ProjectOutputs, module="dokploy", name
 
 
 __all__ = [
-    "Project",
-    "ProjectArgs",
     "Environment",
     "EnvironmentArgs",
     "EnvironmentDuplicate",
     "EnvironmentDuplicateArgs",
+    "Project",
+    "ProjectArgs",
     "ProjectDuplicate",
     "ProjectDuplicateArgs",
 ]

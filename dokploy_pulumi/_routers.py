@@ -9,7 +9,8 @@ here from `project.all` / `project.one` with the server's matching rules (`_ilik
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, TypeVar
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 import pydantic
 from pydantic.alias_generators import to_camel
@@ -50,7 +51,9 @@ def _many(model: Any) -> Callable[[Any], list[Any]]:
     return lambda data: [model.model_validate(item) for item in data or []]
 
 
-def _all_pages(search: Callable[..., "SearchPage[Any]"], filters: dict[str, Any], key: Callable[[Any], str]) -> Iterator[Any]:
+def _all_pages(
+    search: Callable[..., SearchPage[Any]], filters: dict[str, Any], key: Callable[[Any], str]
+) -> Iterator[Any]:
     """Every item of a search, once each, fetching pages of the largest size the API allows.
 
     Pages are newest first, so an object created while paging shifts older items onto the next
@@ -69,7 +72,7 @@ def _all_pages(search: Callable[..., "SearchPage[Any]"], filters: dict[str, Any]
             return
 
 
-def _local_page(rows: list[_Row], filters: dict[str, Any]) -> "SearchPage[_Row]":
+def _local_page(rows: list[_Row], filters: dict[str, Any]) -> SearchPage[_Row]:
     """A search page computed here, with the server's matching rules, for servers before v0.28.
     `limit` and `offset` are checked as the server checks them (1..100, >= 0)."""
     problems = {}
@@ -87,7 +90,7 @@ def _local_page(rows: list[_Row], filters: dict[str, Any]) -> "SearchPage[_Row]"
 
 
 class _Router:
-    def __init__(self, client: "DokployClient") -> None:
+    def __init__(self, client: DokployClient) -> None:
         self._c = client
 
     def _call(self, method: str, procedure: str, model: Callable[[Any], _T], **fields: Any) -> _T:
@@ -114,7 +117,9 @@ class ProjectAPI(_Router):
     """`project.*` procedures."""
 
     def create(self, name: str, *, description: Any = OMIT, env: Any = OMIT) -> ProjectCreateResult:
-        return self._call("POST", "project.create", ProjectCreateResult.from_response, name=name, description=description, env=env)
+        return self._call(
+            "POST", "project.create", ProjectCreateResult.from_response, name=name, description=description, env=env
+        )
 
     def one(self, project_id: str) -> ProjectDetail:
         return self._call("GET", "project.one", ProjectDetail.model_validate, project_id=project_id)
@@ -132,7 +137,9 @@ class ProjectAPI(_Router):
         return self._search("project.search", SearchPage[ProjectRow].model_validate, self.all,
                             q=q, name=name, description=description, limit=limit, offset=offset)  # fmt: skip
 
-    def search_all(self, q: Optional[str] = None, *, name: Optional[str] = None, description: Optional[str] = None) -> Iterator[ProjectRow]:
+    def search_all(
+        self, q: Optional[str] = None, *, name: Optional[str] = None, description: Optional[str] = None
+    ) -> Iterator[ProjectRow]:
         """Every match of `search`, paging lazily (stop iterating to stop fetching)."""
         return _all_pages(self.search, {"q": q, "name": name, "description": description}, lambda r: r.project_id)
 

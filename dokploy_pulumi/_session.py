@@ -21,7 +21,7 @@ from typing import ClassVar, Optional
 class Session:
     """Per-process knowledge shared by every client, provider and look-up. Thread-safe."""
 
-    _current: ClassVar[Optional["Session"]] = None
+    _current: ClassVar[Optional[Session]] = None
     _current_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self) -> None:
@@ -30,7 +30,7 @@ class Session:
         self._managed: set[str] = set()
 
     @classmethod
-    def current(cls) -> "Session":
+    def current(cls) -> Session:
         """The process-wide session (created on first use, so importing has no side effect)."""
         with cls._current_lock:
             if cls._current is None:

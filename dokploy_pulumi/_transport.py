@@ -19,9 +19,10 @@ import ssl
 import threading
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Optional, Union
 from urllib.parse import urlsplit
 
 import httpx

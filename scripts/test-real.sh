@@ -12,6 +12,10 @@
 #       repository; REAL_DOKPLOY_RECIPE overrides the folder), installing redis-server with apt
 #       when a release that needs it (v0.25-v0.27) finds none, then runs the tier against it.
 #
+#   bash scripts/test-real.sh --prepare
+#       only brings those servers up (scripts/test.sh starts this early, in the background, so the
+#       build overlaps the other tiers); a later run finds them up in seconds.
+#
 # A server that cannot be brought up is a failure (exit 1, with the reason), never a skip. Ends
 # with one summary line per server: passed / failed / skipped, and the time taken.
 set -euo pipefail
@@ -28,9 +32,16 @@ die() {
   exit 1
 }
 
-bash scripts/setup.sh
-pulumi_dir="$(bash scripts/install-pulumi.sh | tail -n 1)"
-export PATH="$pulumi_dir:$PATH"
+prepare=0
+if [ "${1:-}" = "--prepare" ]; then
+  prepare=1
+  shift
+fi
+if [ "$prepare" = 0 ]; then
+  bash scripts/setup.sh
+  pulumi_dir="$(bash scripts/install-pulumi.sh | tail -n 1)"
+  export PATH="$pulumi_dir:$PATH"
+fi
 
 summaries=()
 failed=0
@@ -91,6 +102,7 @@ ensure_redis() {
 }
 
 if [ -n "${DOKPLOY_URL:-}" ] && [ -n "${DOKPLOY_API_KEY:-}" ]; then
+  [ "$prepare" = 0 ] || exit 0  # the user's own server: nothing to bring up
   # Never print credentials: only scheme, host and port.
   shown="$(.venv/bin/python -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(f"{p.scheme}://{p.hostname}" + (f":{p.port}" if p.port else ""))' "$DOKPLOY_URL")"
   run_tier "$shown" "$DOKPLOY_URL" "$DOKPLOY_API_KEY" "$@"
@@ -110,6 +122,10 @@ else
     REAL_DOKPLOY_URL="" REAL_DOKPLOY_API_KEY=""
     source "$env_file"
     [ -n "$REAL_DOKPLOY_URL" ] && [ -n "$REAL_DOKPLOY_API_KEY" ] || die "Dokploy $version: $env_file sets no URL or key"
+    if [ "$prepare" = 1 ]; then
+      summaries+=("Dokploy $version is up at $REAL_DOKPLOY_URL")
+      continue
+    fi
     run_tier "Dokploy $version ($REAL_DOKPLOY_URL)" "$REAL_DOKPLOY_URL" "$REAL_DOKPLOY_API_KEY" "$@"
   done
 fi

@@ -1,11 +1,89 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs the pinned Python dependencies, provides the
-# real Pulumi CLI (found on PATH or built from Go modules, see scripts/install-pulumi.sh), then runs
-# pytest. Extra arguments go to pytest.
+# The whole test suite on a fresh machine (CI runs exactly this, through .ci/run):
+#
+#   bash scripts/test.sh           every tier, in this order, each timed in the summary at the end:
+#     1. setup: .venv at the pinned versions (scripts/setup.sh); the real Dokploy servers start
+#        building in the background (scripts/test-real.sh --prepare), to overlap what follows;
+#     2. the real Pulumi CLI and its Python language host (scripts/install-pulumi.sh);
+#     3. static checks: ruff check, ruff format --check, mypy --strict;
+#     4. the emulator tiers: pytest over tests/ (unit, emulator, conformance on both emulated
+#        releases, provider, faults, oracle, e2e, package, benchmarks);
+#     5. the matrix: unit and provider tiers on Python 3.10 + Pulumi SDK 3.216.0 and Python 3.13 +
+#        SDK 3.272.0 (scripts/test-matrix.sh);
+#     6. the real tier against Dokploy v0.30.2 and v0.26.7 built from source
+#        (scripts/test-real.sh; with DOKPLOY_URL and DOKPLOY_API_KEY, against that server instead).
+#        Without ../shared/real-dokploy (and no DOKPLOY_URL) it cannot run: the summary says so.
+#   bash scripts/test.sh ARGS...   only pytest, with ARGS (a quick loop while working).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+
 bash scripts/setup.sh
+if [ $# -gt 0 ]; then
+  pulumi_dir="$(bash scripts/install-pulumi.sh | tail -n 1)"
+  export PATH="$pulumi_dir:$PATH"
+  exec .venv/bin/python -m pytest "$@"
+fi
+
+started=$SECONDS
+summary=()
+failed=0
+phase_start=$SECONDS
+logs="$root/.test-logs"
+mkdir -p "$logs"
+note() { summary+=("$(printf '%-58s %5d s' "$1" $((SECONDS - phase_start)))"); phase_start=$SECONDS; }
+run() {  # run LABEL CMD...: a phase whose failure fails the run but not the phases after it
+  local label="$1"
+  shift
+  echo
+  echo "=== $label"
+  if "$@"; then note "ok      $label"; else note "FAILED  $label"; failed=1; fi
+}
+
+recipe="${REAL_DOKPLOY_RECIPE:-$root/../shared/real-dokploy}"
+real_pid=""
+if [ -n "${DOKPLOY_URL:-}" ] && [ -n "${DOKPLOY_API_KEY:-}" ]; then
+  real_mode="your Dokploy (DOKPLOY_URL)"
+elif [ -f "$recipe/start.sh" ]; then
+  real_mode="Dokploy ${REAL_DOKPLOY_VERSIONS:-v0.30.2 v0.26.7} built from source"
+  bash scripts/test-real.sh --prepare > "$logs/real-prepare.log" 2>&1 &
+  real_pid=$!
+  echo "real Dokploy servers: being brought up in the background (log: .test-logs/real-prepare.log)"
+else
+  real_mode=""
+fi
+note "ok      setup"
+
 pulumi_dir="$(bash scripts/install-pulumi.sh | tail -n 1)"
 export PATH="$pulumi_dir:$PATH"
-exec .venv/bin/python -m pytest "$@"
+note "ok      Pulumi CLI and language host"
+
+run "ruff check" .venv/bin/ruff check .
+run "ruff format --check" .venv/bin/ruff format --check .
+run "mypy --strict dokploy_pulumi" .venv/bin/mypy dokploy_pulumi
+run "emulator tiers (pytest tests/)" .venv/bin/python -m pytest
+run "matrix: Python 3.10 + SDK 3.216.0, Python 3.13 + SDK 3.272.0" bash scripts/test-matrix.sh
+
+if [ -n "$real_pid" ]; then
+  echo
+  echo "=== waiting for the real Dokploy servers"
+  if ! wait "$real_pid"; then
+    cat "$logs/real-prepare.log"
+    echo "the real Dokploy servers could not be brought up (see above)"
+    note "FAILED  bringing up the real Dokploy servers"
+    failed=1
+    real_mode=""
+  else
+    note "ok      real Dokploy servers up (wait after the other tiers)"
+  fi
+fi
+if [ -n "$real_mode" ]; then
+  run "real tier against $real_mode" bash scripts/test-real.sh
+elif [ -z "$real_pid" ]; then
+  summary+=("NOT RUN real tier: no ../shared/real-dokploy recipe and no DOKPLOY_URL/DOKPLOY_API_KEY")
+fi
+
+echo
+echo "=== summary ($((SECONDS - started)) s in all)"
+printf '%s\n' "${summary[@]}"
+exit "$failed"

@@ -83,9 +83,13 @@ class NullProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         self._wait("create")
         id_ = uuid.uuid4().hex[:21]
-        computed = {"created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "organization_id": "org-null",
-                    "default_environment_id": uuid.uuid4().hex[:21], "is_default": False,
-                    "project_id": props.get("project_id") or "p-null"}
+        computed = {
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "organization_id": "org-null",
+            "default_environment_id": uuid.uuid4().hex[:21],
+            "is_default": False,
+            "project_id": props.get("project_id") or "p-null",
+        }
         return CreateResult(id_, self._outputs(props, computed))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from ._clock import Clock
@@ -31,7 +32,7 @@ from ._server import EmulatorHTTPServer
 from ._services import SERVICE_TYPES
 from ._store import Store, new_id
 
-__all__ = ["DEFAULT_VERSION", "TESTED_VERSIONS", "DokployEmulator", "RecordedRequest", "SERVICE_TYPES"]
+__all__ = ["DEFAULT_VERSION", "SERVICE_TYPES", "TESTED_VERSIONS", "DokployEmulator", "RecordedRequest"]
 
 
 class DokployEmulator:
@@ -259,7 +260,7 @@ class DokployEmulator:
 
     # -- out-of-band data access -----------------------------------------------------------------
 
-    def add_service(self, environment_id: str, type: str = "application", name: str = "app") -> str:  # noqa: A002
+    def add_service(self, environment_id: str, type: str = "application", name: str = "app") -> str:
         """Create a service record (``application``, ``compose``, ``postgres``...); returns its id.
 
         ``libsql`` exists only on releases that have it (v0.30.2).
@@ -312,19 +313,19 @@ class DokployEmulator:
 
     def delete_project(self, project_id: str) -> dict[str, Any]:
         """Delete a project with its environments and services (KeyError if missing)."""
-        with self._store.lock:
-            if project_id not in self._store.projects:
-                raise KeyError(project_id)
-            row = self._store.delete_project_rows(project_id)
-            self._store.save()
-            return row
+        return self._delete(self._store.projects, project_id, self._store.delete_project_rows)
 
     def delete_environment(self, environment_id: str) -> dict[str, Any]:
         """Delete any environment (even a default one) and its services."""
+        return self._delete(self._store.environments, environment_id, self._store.delete_environment_rows)
+
+    def _delete(
+        self, table: dict[str, Any], row_id: str, delete_rows: Callable[[str], dict[str, Any]]
+    ) -> dict[str, Any]:
         with self._store.lock:
-            if environment_id not in self._store.environments:
-                raise KeyError(environment_id)
-            row = self._store.delete_environment_rows(environment_id)
+            if row_id not in table:
+                raise KeyError(row_id)
+            row = delete_rows(row_id)
             self._store.save()
             return row
 

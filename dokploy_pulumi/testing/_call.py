@@ -7,6 +7,7 @@ The row views here are shared by both routers (``project.duplicate`` answers wit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,21 @@ from ._releases import Release
 from ._services import service_arrays
 from ._store import Store
 
-__all__ = ["Call"]
+__all__ = ["HANDLERS", "Call", "procedure"]
+
+#: Procedure name -> handler, filled by ``@procedure`` in the router modules (which of them a
+#: release has is decided by ``_schemas``).
+HANDLERS: dict[str, Callable[[Call, dict[str, Any]], Any]] = {}
+
+
+def procedure(name: str) -> Callable[[Callable[[Call, dict[str, Any]], Any]], Callable[[Call, dict[str, Any]], Any]]:
+    """Register the decorated function as the handler of procedure ``name``."""
+
+    def register(fn: Callable[[Call, dict[str, Any]], Any]) -> Callable[[Call, dict[str, Any]], Any]:
+        HANDLERS[name] = fn
+        return fn
+
+    return register
 
 
 @dataclass

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._call import Call
+from ._call import Call, procedure
 from ._errors import DatabaseError, TRPCError, sql_insert, sql_update
-from ._search import search_environments
 from ._store import ENVIRONMENT_COLUMNS, new_id
-
-__all__ = ["PROCEDURES"]
 
 _FK = 'insert or update on table "environment" violates foreign key constraint "environment_projectId_project_projectId_fk"'
 
 
+@procedure("environment.create")
 def create(call: Call, data: dict[str, Any]) -> Any:
     # An `env` key is not in the schema: validation already dropped it.
     try:
@@ -46,6 +44,7 @@ def _get(call: Call, environment_id: str) -> dict[str, Any]:
     return env
 
 
+@procedure("environment.one")
 def one(call: Call, data: dict[str, Any]) -> Any:
     try:
         return call.environment_one(_get(call, data["environmentId"]))
@@ -55,6 +54,7 @@ def one(call: Call, data: dict[str, Any]) -> Any:
         raise
 
 
+@procedure("environment.byProjectId")
 def by_project_id(call: Call, data: dict[str, Any]) -> Any:
     store = call.store
     envs = store.envs_of(data["projectId"])  # an unknown project has none: 200 []
@@ -63,6 +63,7 @@ def by_project_id(call: Call, data: dict[str, Any]) -> Any:
     return [call.by_project_item(env) for env in envs]
 
 
+@procedure("environment.update")
 def update(call: Call, data: dict[str, Any]) -> Any:
     changes = {k: v for k, v in data.items() if k != "environmentId"}
     try:
@@ -84,17 +85,17 @@ def update(call: Call, data: dict[str, Any]) -> Any:
         raise call.wrap("Error updating the environment", exc) from exc
 
 
+@procedure("environment.remove")
 def remove(call: Call, data: dict[str, Any]) -> Any:
     env = _get(call, data["environmentId"])
     if env["isDefault"]:
         raise TRPCError("BAD_REQUEST", "You cannot delete the default environment")
     if call.release.remove_refuses_services and call.store.services_of(env["environmentId"]):
-        raise TRPCError(
-            "BAD_REQUEST", "Cannot delete environment: it has active services. Delete all services first."
-        )
+        raise TRPCError("BAD_REQUEST", "Cannot delete environment: it has active services. Delete all services first.")
     return call.store.delete_environment_rows(env["environmentId"])  # v0.26.7: cascades to services
 
 
+@procedure("environment.duplicate")
 def duplicate(call: Call, data: dict[str, Any]) -> Any:
     try:
         source = _get(call, data["environmentId"])
@@ -108,15 +109,3 @@ def duplicate(call: Call, data: dict[str, Any]) -> Any:
         )
     except (TRPCError, DatabaseError) as exc:
         raise call.wrap("Error duplicating the environment", exc) from exc
-
-
-#: procedure name -> handler (which of them a release has is decided by ``_schemas``).
-PROCEDURES = {
-    "environment.create": create,
-    "environment.one": one,
-    "environment.byProjectId": by_project_id,
-    "environment.search": search_environments,
-    "environment.update": update,
-    "environment.remove": remove,
-    "environment.duplicate": duplicate,
-}

@@ -9,7 +9,8 @@ environment: ..."``). Its message differs between releases: v0.30.2's drizzle re
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ._releases import Release
 
@@ -83,34 +84,31 @@ def _quoted(columns: Iterable[str]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
 
 
-def sql_insert(table: str, columns: tuple[str, ...], values: dict[str, Any]) -> tuple[str, list[Any]]:
-    """drizzle's ``insert ... returning`` for ``values`` (absent columns are ``default``)."""
-    placeholders: list[str] = []
-    params: list[Any] = []
+def _params(columns: tuple[str, ...], values: dict[str, Any], params: list[Any]) -> list[tuple[str, str]]:
+    """(column, "$n") for each column given a value, in table order; the values go into ``params``."""
+    placed = []
     for column in columns:
         if column in values:
             params.append(values[column])
-            placeholders.append(f"${len(params)}")
-        else:
-            placeholders.append("default")
-    sql = (
-        f'insert into "{table}" ({_quoted(columns)}) values ({", ".join(placeholders)}) '
-        f"returning {_quoted(columns)}"
-    )
+            placed.append((column, f"${len(params)}"))
+    return placed
+
+
+def sql_insert(table: str, columns: tuple[str, ...], values: dict[str, Any]) -> tuple[str, list[Any]]:
+    """drizzle's ``insert ... returning`` for ``values`` (absent columns are ``default``)."""
+    params: list[Any] = []
+    given = dict(_params(columns, values, params))
+    placeholders = ", ".join(given.get(column, "default") for column in columns)
+    sql = f'insert into "{table}" ({_quoted(columns)}) values ({placeholders}) returning {_quoted(columns)}'
     return sql, params
 
 
-def sql_update(table: str, columns: tuple[str, ...], key: str, key_value: str, values: dict[str, Any]) -> tuple[str, list[Any]]:
+def sql_update(
+    table: str, columns: tuple[str, ...], key: str, key_value: str, values: dict[str, Any]
+) -> tuple[str, list[Any]]:
     """drizzle's ``update ... set ... where key = ? returning`` (set columns in table order)."""
     params: list[Any] = []
-    sets: list[str] = []
-    for column in columns:
-        if column in values:
-            params.append(values[column])
-            sets.append(f'"{column}" = ${len(params)}')
+    sets = ", ".join(f'"{column}" = {placeholder}' for column, placeholder in _params(columns, values, params))
     params.append(key_value)
-    sql = (
-        f'update "{table}" set {", ".join(sets)} where "{table}"."{key}" = ${len(params)} '
-        f"returning {_quoted(columns)}"
-    )
+    sql = f'update "{table}" set {sets} where "{table}"."{key}" = ${len(params)} returning {_quoted(columns)}'
     return sql, params

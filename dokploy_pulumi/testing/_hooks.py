@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 __all__ = ["Fault", "Faults", "Hooks", "Keys", "RecordedRequest", "RequestLog"]
 
@@ -98,42 +100,41 @@ class Keys:
             return organization
 
 
-class Faults:
-    """The queue of scripted faults; the first match answers, and is used up after ``remaining``."""
+class _LockedList(Generic[T]):
+    """A list that request threads share: appended to and cleared under one lock."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._faults: list[Fault] = []
+        self._items: list[T] = []
 
-    def add(self, fault: Fault) -> None:
+    def add(self, item: T) -> None:
         with self._lock:
-            self._faults.append(fault)
+            self._items.append(item)
 
     def clear(self) -> None:
         with self._lock:
-            self._faults.clear()
+            self._items.clear()
+
+
+class Faults(_LockedList[Fault]):
+    """The queue of scripted faults; the first match answers, and is used up after ``remaining``."""
 
     def take(self, procedure: str | None, method: str) -> Fault | None:
         with self._lock:
-            for fault in self._faults:
+            for fault in self._items:
                 if fault.matches(procedure, method):
                     fault.remaining -= 1
                     if fault.remaining <= 0:
-                        self._faults.remove(fault)
+                        self._items.remove(fault)
                     return fault
         return None
 
 
-class RequestLog:
+class RequestLog(_LockedList[RecordedRequest]):
     """Every request received, in order (in-flight ones included)."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._log: list[RecordedRequest] = []
-
     def record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self._log.append(request)
+        self.add(request)
 
     def set_status(self, request: RecordedRequest, status: int | None) -> None:
         with self._lock:
@@ -141,19 +142,15 @@ class RequestLog:
 
     def snapshot(self) -> list[RecordedRequest]:
         with self._lock:
-            return [replace(r) for r in self._log]
+            return [replace(r) for r in self._items]
 
     def count(self, procedure: str | None = None, method: str | None = None) -> int:
         with self._lock:
             return sum(
                 1
-                for r in self._log
+                for r in self._items
                 if (procedure is None or r.procedure == procedure) and (method is None or r.method == method.upper())
             )
-
-    def clear(self) -> None:
-        with self._lock:
-            self._log.clear()
 
 
 class Hooks:

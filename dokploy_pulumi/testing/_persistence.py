@@ -6,6 +6,7 @@ saved stamp, so rows created after a restart still sort as newer.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -22,7 +23,7 @@ __all__ = ["load", "save"]
 FORMAT = 1
 
 
-def save(store: "Store", path: Path) -> None:
+def save(store: Store, path: Path) -> None:
     """Write the document to a temporary file beside ``path``, then rename it over ``path``."""
     document: dict[str, Any] = {
         "format": FORMAT,
@@ -43,14 +44,12 @@ def save(store: "Store", path: Path) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 
-def load(store: "Store", path: Path) -> None:
+def load(store: Store, path: Path) -> None:
     """Fill ``store`` from the document at ``path``."""
     document = json.loads(path.read_text(encoding="utf-8"))
     store.primary_organization = document.get("primaryOrganization", "")

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._call import Call
+from ._call import Call, procedure
 from ._errors import DatabaseError, TRPCError, sql_update
-from ._search import search_projects
 from ._services import SERVICE_TYPES
 from ._store import PROJECT_COLUMNS
 
-__all__ = ["PROCEDURES"]
 
-
+@procedure("project.create")
 def create(call: Call, data: dict[str, Any]) -> Any:
     try:
         project = call.store.insert_project(call.org, data["name"], data.get("description"), data.get("env", ""))
@@ -40,12 +38,16 @@ def _tags(call: Call) -> dict[str, Any]:
     return {"projectTags": []} if call.release.slim_reads else {}
 
 
+@procedure("project.one")
 def one(call: Call, data: dict[str, Any]) -> Any:
     project = _get(call, data["projectId"], "access")
-    environments = [call.environment_row_with_services(env, "detail") for env in call.store.envs_of(project["projectId"])]
+    environments = [
+        call.environment_row_with_services(env, "detail") for env in call.store.envs_of(project["projectId"])
+    ]
     return {**project, "environments": environments, **_tags(call)}
 
 
+@procedure("project.all")
 def all_(call: Call, data: dict[str, Any]) -> Any:
     def environment(env: dict[str, Any]) -> dict[str, Any]:
         if not call.release.slim_reads:  # v0.26.7: whole rows
@@ -59,6 +61,7 @@ def all_(call: Call, data: dict[str, Any]) -> Any:
     ]
 
 
+@procedure("project.allForPermissions")
 def all_for_permissions(call: Call, data: dict[str, Any]) -> Any:
     return [
         {
@@ -78,6 +81,7 @@ def all_for_permissions(call: Call, data: dict[str, Any]) -> Any:
     ]
 
 
+@procedure("project.update")
 def update(call: Call, data: dict[str, Any]) -> Any:
     # Not wrapped: 404 / 401 come through as they are. The whole input is written, projectId,
     # organizationId and createdAt included (`updateProjectById(input.projectId, {...input})`).
@@ -97,11 +101,13 @@ def update(call: Call, data: dict[str, Any]) -> Any:
     return dict(project)
 
 
+@procedure("project.remove")
 def remove(call: Call, data: dict[str, Any]) -> Any:
     _get(call, data["projectId"], "delete")
     return call.store.delete_project_rows(data["projectId"])
 
 
+@procedure("project.duplicate")
 def duplicate(call: Call, data: dict[str, Any]) -> Any:
     # Every error is re-thrown as 400 "Error duplicating the project: ...". The steps are not
     # one transaction: a project created before a failing copy stays.
@@ -133,16 +139,3 @@ def duplicate(call: Call, data: dict[str, Any]) -> Any:
         return result
     except (TRPCError, DatabaseError) as exc:
         raise call.wrap("Error duplicating the project", exc) from exc
-
-
-#: procedure name -> handler (which of them a release has is decided by ``_schemas``).
-PROCEDURES = {
-    "project.create": create,
-    "project.one": one,
-    "project.all": all_,
-    "project.allForPermissions": all_for_permissions,
-    "project.search": search_projects,
-    "project.update": update,
-    "project.remove": remove,
-    "project.duplicate": duplicate,
-}

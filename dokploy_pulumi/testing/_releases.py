@@ -76,7 +76,7 @@ class Release:
     drizzle_zod_schemas: bool
 
     @classmethod
-    def of(cls, version: str) -> "Release":
+    def of(cls, version: str) -> Release:
         """The profile for ``version`` (see the module docstring for untested versions)."""
         modern = parse_version(version) >= (0, 28, 0)
         return cls(

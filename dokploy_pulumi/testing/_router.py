@@ -8,10 +8,11 @@ after a failed one: some steps are not transactional).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from . import _environments, _projects
-from ._call import Call
+from . import _environments, _projects, _search  # noqa: F401  (they register their procedures)
+from ._call import HANDLERS, Call, procedure
 from ._errors import DatabaseError, TRPCError
 from ._releases import Release
 from ._schemas import QUERIES, schemas_for
@@ -23,15 +24,12 @@ __all__ = ["Router"]
 Handler = Callable[[Call, dict[str, Any]], Any]
 
 
+@procedure("settings.getDokployVersion")
 def _version(call: Call, data: dict[str, Any]) -> str:
     return call.release.version
 
 
-_HANDLERS: dict[str, Handler] = {
-    "settings.getDokployVersion": _version,
-    **_projects.PROCEDURES,
-    **_environments.PROCEDURES,
-}
+_HANDLERS: dict[str, Handler] = HANDLERS
 
 
 class Router:

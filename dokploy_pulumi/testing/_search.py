@@ -9,10 +9,11 @@ real server reports with the failed statement: it is rebuilt here as drizzle wri
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._ilike import contains, js_trim
-from ._call import Call
+from ._call import Call, procedure
 from ._errors import DatabaseError
 from ._store import ENVIRONMENT_COLUMNS, PROJECT_COLUMNS
 
@@ -49,7 +50,9 @@ def _where(column: Callable[[str], str], first: list[tuple[str, Any]], terms: di
         conditions.append(f"{sql} = ${len(params)}")
     if "q" in terms:
         params += [f"%{terms['q']}%"] * 2
-        conditions.append(f"({column('name')} ilike ${len(params) - 1} or {column('description')} ilike ${len(params)})")
+        conditions.append(
+            f"({column('name')} ilike ${len(params) - 1} or {column('description')} ilike ${len(params)})"
+        )
     for key in ("name", "description"):
         if key in terms:
             params.append(f"%{terms[key]}%")
@@ -72,6 +75,7 @@ def _page(rows: list[_Row], data: dict[str, Any], statement: Callable[[], tuple[
     return {"items": rows[int(offset) : int(offset) + int(limit)], "total": len(rows)}
 
 
+@procedure("project.search")
 def search_projects(call: Call, data: dict[str, Any]) -> dict[str, Any]:
     terms = _terms(data)
     rows = [dict(p) for p in call.store.projects_of(call.org) if _matches(p, terms)]
@@ -85,6 +89,7 @@ def search_projects(call: Call, data: dict[str, Any]) -> dict[str, Any]:
     return _page(rows, data, statement)
 
 
+@procedure("environment.search")
 def search_environments(call: Call, data: dict[str, Any]) -> dict[str, Any]:
     terms = _terms(data)
     project_id = data.get("projectId")

@@ -7,6 +7,7 @@ like Node's HTTP server does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import socketserver
@@ -33,9 +34,9 @@ class _Handler(BaseHTTPRequestHandler):
     # two segments and delayed ACKs add ~40 ms to every call.
     wbufsize = 64 * 1024
     disable_nagle_algorithm = True
-    server: "EmulatorHTTPServer"
+    server: EmulatorHTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence http.server's access log: it must never print paths with secrets or bodies."""
 
     def date_time_string(self, timestamp: float | None = None) -> str:
@@ -154,10 +155,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         with self._connections_lock:
             connections = list(self._connections)
         for connection in connections:
-            try:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Stay quiet: clients hanging up (or a drop fault) are expected, not errors."""

@@ -10,8 +10,9 @@ whole v0.26.7 row holds is taken from its source, not from a live server.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from ._releases import Release
 

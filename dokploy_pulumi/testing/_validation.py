@@ -152,7 +152,11 @@ class _Zod4:
 
     @staticmethod
     def too_small(origin: str, minimum: float, path: list[Any]) -> dict[str, Any]:
-        what = f"string to have >={_plain(minimum)} characters" if origin == "string" else f"number to be >={_plain(minimum)}"
+        what = (
+            f"string to have >={_plain(minimum)} characters"
+            if origin == "string"
+            else f"number to be >={_plain(minimum)}"
+        )
         return {
             "origin": origin,
             "code": "too_small",

@@ -7,7 +7,7 @@ emulator never imports pytest.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

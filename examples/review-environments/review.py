@@ -33,10 +33,10 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import pulumi
 from pulumi import automation as auto
@@ -60,9 +60,7 @@ class UsageError(Exception):
 # -- the Pulumi program of one PR's stack -----------------------------------------------------
 
 
-def review_program(
-    pr: int, overrides: Mapping[str, str], platform_stack: str
-) -> Callable[[], None]:
+def review_program(pr: int, overrides: Mapping[str, str], platform_stack: str) -> Callable[[], None]:
     """The inline program of stack `pr-<pr>`: one copy of staging with the PR's overrides."""
 
     def program() -> None:
@@ -92,9 +90,7 @@ def stack_name(pr: int) -> str:
     return f"{STACK_PREFIX}{pr}"
 
 
-def workspace(
-    args: argparse.Namespace, program: Optional[Callable[[], None]] = None
-) -> auto.LocalWorkspace:
+def workspace(args: argparse.Namespace, program: Optional[Callable[[], None]] = None) -> auto.LocalWorkspace:
     """One workspace per command: the backend, the secrets provider, the inline project."""
     backend = args.backend or os.environ.get("PULUMI_BACKEND_URL") or DEFAULT_BACKEND
     if backend.startswith("file://"):
@@ -179,9 +175,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         if done is not None and done.metadata.type == REVIEW_TYPE:
             ops.add(str(getattr(done.metadata.op, "value", done.metadata.op)))
 
-    result = stack.up(
-        color="never", on_output=engine_output(args.quiet), on_event=on_event, message=f"PR #{args.pr}"
-    )
+    result = stack.up(color="never", on_output=engine_output(args.quiet), on_event=on_event, message=f"PR #{args.pr}")
     if ops & {"replace", "create-replacement", "delete-replaced"}:
         verb = "replaced"
     else:
@@ -198,14 +192,11 @@ def cmd_down(args: argparse.Namespace) -> int:
     ws = workspace(args, review_program(args.pr, {}, platform_stack(args)))
     stack = select(args.pr, ws)
     if stack is None:
-        echo(f"PR #{args.pr}: no review environment (stack {stack_name(args.pr)} does not exist); "
-             "nothing to do")
+        echo(f"PR #{args.pr}: no review environment (stack {stack_name(args.pr)} does not exist); nothing to do")
         return 0
     require_dokploy()
     env_id = stack_outputs(ws, stack.name).get("environment_id")
-    stack.destroy(
-        color="never", on_output=engine_output(args.quiet), message=f"PR #{args.pr} closed", remove=True
-    )
+    stack.destroy(color="never", on_output=engine_output(args.quiet), message=f"PR #{args.pr} closed", remove=True)
     what = f"environment id {env_id}" if env_id else "no environment was left"
     echo(f"PR #{args.pr}: review environment {stack_name(args.pr)} destroyed ({what}); stack removed")
     return 0
@@ -225,7 +216,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             "environment_name": outputs.get("environment_name"),
             "preview_url": outputs.get("preview_url"),
         }
-        for (pr, name), outputs in zip(stacks, all_outputs)
+        for (pr, name), outputs in zip(stacks, all_outputs, strict=False)
     ]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -244,7 +235,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         ]
         widths = [max(len(row[i]) for row in table) for i in range(len(header))]
         for row in table:
-            echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+            echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
     return 0
 
 
@@ -279,26 +270,21 @@ def parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--platform-stack",
-        help="the platform stack, fully qualified "
-        f"(default: $REVIEW_PLATFORM_STACK, else {DEFAULT_PLATFORM_STACK})",
+        help=f"the platform stack, fully qualified (default: $REVIEW_PLATFORM_STACK, else {DEFAULT_PLATFORM_STACK})",
     )
     common.add_argument(
         "--secrets-provider",
         default="passphrase",
         help="secrets provider of new review stacks (default: passphrase, with PULUMI_CONFIG_PASSPHRASE)",
     )
-    common.add_argument(
-        "--quiet", action="store_true", help="do not stream the Pulumi CLI's progress to stderr"
-    )
+    common.add_argument("--quiet", action="store_true", help="do not stream the Pulumi CLI's progress to stderr")
 
     top = argparse.ArgumentParser(prog="review.py", description=__doc__.split("\n\n")[0])
     sub = top.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", parents=[common], help="create or update the review environment of a PR")
     up.add_argument("pr", type=pr_number)
     up.add_argument("--url", help="the PR's preview URL, set as PREVIEW_URL")
-    up.add_argument(
-        "--set", action="append", metavar="KEY=VALUE", help="another override (repeatable)"
-    )
+    up.add_argument("--set", action="append", metavar="KEY=VALUE", help="another override (repeatable)")
     up.set_defaults(run=cmd_up)
     down = sub.add_parser("down", parents=[common], help="destroy the review environment of a PR")
     down.add_argument("pr", type=pr_number)
@@ -315,8 +301,7 @@ def check_environment(args: argparse.Namespace) -> None:
     )
     if args.secrets_provider == "passphrase" and not passphrase:
         raise UsageError(
-            "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) "
-            "for the passphrase secrets provider"
+            "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) for the passphrase secrets provider"
         )
     if args.command == "up":
         require_dokploy()

@@ -24,8 +24,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 # What our provider sends per phase for 1 Project (description, env), N Environments with env and
 # N/4 EnvironmentDuplicates with env (README, "What each operation costs").
 EXPECTED_BY_PROCEDURE = {
-    "create": {"project.create": 1, "environment.create": N, "environment.update": N + N // 4,
-               "environment.duplicate": N // 4},
+    "create": {
+        "project.create": 1,
+        "environment.create": N,
+        "environment.update": N + N // 4,
+        "environment.duplicate": N // 4,
+    },
     "preview": {},
     "refresh": {"project.one": 1, "environment.one": N + N // 4},
     "update": {"project.update": 1, "environment.update": N + N // 4},

@@ -100,7 +100,11 @@ class Release:
 def router_404_body(release: Release) -> dict[str, Any]:
     """The router's answer to an unknown procedure or a wrong method, as each release sends it."""
     if release.error_has_data:
-        return {"message": "Not found", "code": "NOT_FOUND", "data": {"code": "NOT_FOUND", "httpStatus": 404, "zodError": None}}
+        return {
+            "message": "Not found",
+            "code": "NOT_FOUND",
+            "data": {"code": "NOT_FOUND", "httpStatus": 404, "zodError": None},
+        }
     return {"message": "Not found", "code": "NOT_FOUND"}
 
 

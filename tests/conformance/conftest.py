@@ -16,6 +16,7 @@ No test assumes an empty server: they look only at objects they created (by id o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -25,12 +26,11 @@ from typing import Any, Optional
 
 import httpx
 import pytest
+from _contract import Release
 
 from dokploy_pulumi import DokployClient, DokployError, NotFoundError
 from dokploy_pulumi._client import OMIT, normalize_url
 from dokploy_pulumi._models import ProjectCreateResult
-
-from _contract import Release
 
 CONFORMANCE_DIR = Path(__file__).resolve().parent
 REAL_URL = os.environ.get("DOKPLOY_URL") or ""
@@ -144,10 +144,8 @@ def _cleanup(c: DokployClient, prefix: str, created: set[str]) -> None:
     except Exception:  # cleanup is best effort; the ids we know of are still removed
         pass
     for project_id in ids:
-        try:
+        with contextlib.suppress(NotFoundError):
             c.project.remove(project_id)
-        except NotFoundError:
-            pass
 
 
 @pytest.fixture
@@ -176,9 +174,7 @@ def track(client: DokployClient, created_projects: set[str]) -> Iterator[Callabl
 
 
 @pytest.fixture
-def make_project(
-    client: DokployClient, prefix: str, track: Callable[[str], str]
-) -> Callable[..., ProjectCreateResult]:
+def make_project(client: DokployClient, prefix: str, track: Callable[[str], str]) -> Callable[..., ProjectCreateResult]:
     """`make_project(suffix="p", description=OMIT, env=OMIT)`: project.create with a prefixed name."""
 
     def make(suffix: str = "p", *, description: Any = OMIT, env: Any = OMIT) -> ProjectCreateResult:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from _contract import without_stack
+
 from dokploy_pulumi import BadRequestError, InputValidationError, NotFoundError
 
 ENV_KEYS = {"environmentId", "name", "description", "createdAt", "env", "projectId", "isDefault"}
@@ -217,9 +217,9 @@ def test_one_carries_services_and_the_project(client, project, release):
     data = client.get("environment.one", {"environmentId": env_id})
     # v0.30.2 selects columns, without createdAt; v0.26.7 sends the whole row.
     assert ("createdAt" in data) is not release.slim_reads
-    assert set(data) == (ENV_KEYS - ({"createdAt"} if release.slim_reads else set())) | set(
-        release.service_arrays
-    ) | {"project"}
+    assert set(data) == (ENV_KEYS - ({"createdAt"} if release.slim_reads else set())) | set(release.service_arrays) | {
+        "project"
+    }
     assert data["environmentId"] == env_id and data["isDefault"] is True
     assert data["env"] == ""
     for array in release.service_arrays:
@@ -251,7 +251,14 @@ def test_by_project_id_is_oldest_first(client, project, prefix, release):
     ]
     for item in items:
         if release.slim_reads:  # v0.30.2: four columns, services and the project
-            assert set(item) == {"name", "description", "environmentId", "isDefault", "project", *release.service_arrays}
+            assert set(item) == {
+                "name",
+                "description",
+                "environmentId",
+                "isDefault",
+                "project",
+                *release.service_arrays,
+            }
         else:  # v0.26.7: whole rows
             assert set(item) == ENV_KEYS | {"project", *release.service_arrays}
             assert item["projectId"] == pid

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-
 from _contract import without_stack
+
 from dokploy_pulumi import (
     BadRequestError,
     InputValidationError,
@@ -47,8 +47,8 @@ def test_create_raw_shape(client, prefix, track):
     data = client.post("project.create", {"name": prefix + "raw-shape"})
     track(data["project"]["projectId"])
     assert set(data) == {"project", "environment"}
-    assert PROJECT_KEYS <= set(data["project"])
-    assert ENV_KEYS <= set(data["environment"])
+    assert set(data["project"]) >= PROJECT_KEYS
+    assert set(data["environment"]) >= ENV_KEYS
     assert "updatedAt" not in data["project"] and "updatedAt" not in data["environment"]
 
 
@@ -154,11 +154,11 @@ def test_update_name(client, make_project, prefix):
 def test_one_has_environments_with_service_arrays(client, make_project, release):
     result = make_project("one")
     data = client.get("project.one", {"projectId": result.project.project_id})
-    assert PROJECT_KEYS <= set(data)
+    assert set(data) >= PROJECT_KEYS
     # projectTags: v0.30.2 attaches them; v0.26.7 has no tags.
     assert ("projectTags" in data) is release.slim_reads
     (env,) = data["environments"]
-    assert ENV_KEYS <= set(env)  # whole environment rows on both releases
+    assert set(env) >= ENV_KEYS  # whole environment rows on both releases
     assert set(env) - ENV_KEYS == set(release.service_arrays)
     for array in release.service_arrays:
         assert env[array] == []
@@ -178,7 +178,7 @@ def test_all_lists_rows_newest_first_with_their_environments(client, make_projec
 def test_all_environment_shape(client, make_project, release):
     pid = make_project("all-shape").project.project_id
     (row,) = [p for p in client.get("project.all", None) if p["projectId"] == pid]
-    assert PROJECT_KEYS <= set(row)
+    assert set(row) >= PROJECT_KEYS
     assert ("projectTags" in row) is release.slim_reads
     (env,) = row["environments"]
     if release.slim_reads:  # v0.30.2 selects three columns and short service arrays
@@ -324,7 +324,9 @@ def test_duplicate_in_same_project_copies_with_suffix(client, make_project, pref
     env_id = source.environment.environment_id
     app = emulator.add_service(env_id, "application", "web")
     row = client.project.duplicate(
-        env_id, prefix + "ignored", selected_services=[{"id": app, "type": "application"}],
+        env_id,
+        prefix + "ignored",
+        selected_services=[{"id": app, "type": "application"}],
         duplicate_in_same_project=True,
     )
     assert row.environment_id == env_id

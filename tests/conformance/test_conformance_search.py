@@ -9,15 +9,15 @@ release, and those that call the procedure itself say what the release answers.
 from __future__ import annotations
 
 import pytest
-
 from _contract import router_404_body, without_stack
+
 from dokploy_pulumi import InputValidationError, UnknownProcedureError
 
 
 @pytest.fixture
 def trio(make_project, prefix, uprefix):
     """Three projects, oldest first: one matches "needle" by name, one by description, one not at all."""
-    sub = uprefix[len(prefix):]
+    sub = uprefix[len(prefix) :]
     by_name = make_project(sub + "Needle-one", description="plain")
     by_desc = make_project(sub + "two", description=f"about {uprefix.upper()}NEEDLE stuff")
     neither = make_project(sub + "three")
@@ -104,7 +104,7 @@ def test_out_of_range_paging_is_a_validation_error(client, router, kwargs, field
     exc = info.value
     assert exc.status == 400
     assert exc.server_message == "Input validation failed"
-    assert field in exc.field_errors and exc.field_errors[field]
+    assert exc.field_errors.get(field)
     assert f"{router}.search" in str(exc)
 
 
@@ -147,9 +147,7 @@ def test_environment_search_terms(client, make_project, uprefix):
     second = client.environment.create(pid, uprefix + "beta", description=f"mentions {uprefix}alpha")
     both = client.environment.search(f"  {uprefix}ALPHA ", project_id=pid)
     assert [e.environment_id for e in both.items] == [second.environment_id, first.environment_id]
-    assert [e.environment_id for e in client.environment.search(name=f"{uprefix}alpha").items] == [
-        first.environment_id
-    ]
+    assert [e.environment_id for e in client.environment.search(name=f"{uprefix}alpha").items] == [first.environment_id]
     assert client.environment.search(description="production environment", project_id=pid).total == 1
     assert client.environment.search(name="production", project_id=pid, limit=1, offset=1).items == []
     assert client.environment.search(f"{uprefix}_lpha", project_id=pid).total == 2

@@ -7,8 +7,8 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
-
 from _contract import router_404_body, without_stack
+
 from dokploy_pulumi import (
     AuthenticationError,
     DokployClient,
@@ -70,9 +70,7 @@ def test_wrong_key_is_a_bare_401(new_client, procedure):
 
 def test_missing_key_and_bearer_are_401(target):
     assert httpx.get(target.base + "project.all", timeout=30).status_code == 401
-    bearer = httpx.get(
-        target.base + "project.all", headers={"authorization": f"Bearer {target.api_key}"}, timeout=30
-    )
+    bearer = httpx.get(target.base + "project.all", headers={"authorization": f"Bearer {target.api_key}"}, timeout=30)
     assert bearer.status_code == 401
     assert bearer.json() == {"message": "Unauthorized"}
 
@@ -94,7 +92,9 @@ def test_wrong_method_or_unknown_procedure_is_the_routers_404(client, release):
 
 def test_a_path_outside_the_api_is_a_html_404_not_a_gone_object(target, new_client, missing_id):
     # Dokploy served at /, the client told /dokploy: every call lands on one of Next.js' pages.
-    answer = httpx.get(target.url.rstrip("/") + "/dokploy/api/project.one", params={"projectId": missing_id}, timeout=60)
+    answer = httpx.get(
+        target.url.rstrip("/") + "/dokploy/api/project.one", params={"projectId": missing_id}, timeout=60
+    )
     assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
     wrong = new_client(target.url.rstrip("/") + "/dokploy")
     with pytest.raises(EndpointNotFoundError) as info:
@@ -246,7 +246,9 @@ def test_validation_issues_are_worded_by_the_releases_zod(raw, release):
         }
         assert "data" not in body
     missing = without_stack(raw.post("project.create", json={}).json())["issues"][0]
-    assert missing["message"] == ("Invalid input: expected string, received undefined" if release.zod == 4 else "Required")
+    assert missing["message"] == (
+        "Invalid input: expected string, received undefined" if release.zod == 4 else "Required"
+    )
 
 
 def test_where_issues_carry_received(raw, release):

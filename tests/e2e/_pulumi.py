@@ -31,7 +31,7 @@ INSTALL_TIMEOUT = 3600.0
 class PulumiCommandError(AssertionError):
     """A CLI command did not end as expected; the message carries its whole output."""
 
-    def __init__(self, message: str, result: "CommandResult") -> None:
+    def __init__(self, message: str, result: CommandResult) -> None:
         super().__init__(f"{message}\n{result.describe()}")
         self.result = result
 
@@ -104,10 +104,7 @@ def install_pulumi(timeout: float = INSTALL_TIMEOUT) -> Path:
     )
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
-        raise RuntimeError(
-            f"scripts/install-pulumi.sh failed (exit {proc.returncode}):\n"
-            f"{proc.stdout}\n{proc.stderr}"
-        )
+        raise RuntimeError(f"scripts/install-pulumi.sh failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return Path(lines[-1])
 
 
@@ -180,9 +177,7 @@ class PulumiStack:
 
     # -- raw access ---------------------------------------------------------------------------
 
-    def run(
-        self, *args: str, expect_failure: bool = False, stack_scoped: bool = True
-    ) -> CommandResult:
+    def run(self, *args: str, expect_failure: bool = False, stack_scoped: bool = True) -> CommandResult:
         """Runs `pulumi ARGS` in the program folder; raises unless it ends as expected."""
         flags = ["--non-interactive", "--color=never"]
         if stack_scoped:
@@ -238,9 +233,7 @@ class PulumiStack:
         args = ["up", "--yes"] + (["--skip-preview"] if skip_preview else [])
         return self.run(*args, expect_failure=expect_failure)
 
-    def refresh(
-        self, expect_failure: bool = False, expect_no_changes: bool = False
-    ) -> CommandResult:
+    def refresh(self, expect_failure: bool = False, expect_no_changes: bool = False) -> CommandResult:
         args = ["refresh", "--yes"] + (["--expect-no-changes"] if expect_no_changes else [])
         return self.run(*args, expect_failure=expect_failure)
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
-
 from _pulumi import (
     INSTALL_TIMEOUT,
     PulumiStack,
@@ -57,8 +56,6 @@ def pulumi_stack(pulumi_bin_dir: Path, tmp_path: Path) -> PulumiStackFactory:
     ) -> PulumiStack:
         nonlocal counter
         counter += 1
-        return PulumiStack(
-            program_dir, tmp_path / f"stack-{counter}", pulumi_bin_dir, stack=stack, env=env
-        )
+        return PulumiStack(program_dir, tmp_path / f"stack-{counter}", pulumi_bin_dir, stack=stack, env=env)
 
     return make

@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from _pulumi import PulumiStack, PulumiStackFactory
+
 from dokploy_pulumi.testing import DokployEmulator
 
 PROGRAM = Path(__file__).parent / "programs" / "basic"
@@ -156,9 +156,7 @@ def test_destroy_leaves_nothing_the_stack_created(stack: PulumiStack, emu: Dokpl
     stack.destroy()
     remaining = emu.projects()
     assert [p["name"] for p in remaining] == ["not ours"]
-    assert {e["projectId"] for e in emu.environments()} == {
-        unrelated["projectId"]
-    }
+    assert {e["projectId"] for e in emu.environments()} == {unrelated["projectId"]}
     assert managed(stack) == {}
 
 
@@ -252,7 +250,7 @@ def test_import_and_get_outcomes_with_the_pinned_sdk(stack: PulumiStack, emu: Do
     stack.up()
     assert stack.outputs()["got_name"] == "made elsewhere"
     assert emu.get_project(pid)["name"] == "made elsewhere"
-    got = [r for r in stack.resources() if r["urn"].endswith("::got")][0]
+    got = next(r for r in stack.resources() if r["urn"].endswith("::got"))
     assert got.get("external") is True  # read, not managed: destroy leaves it alone
     stack.destroy()
     assert emu.get_project(pid) is not None

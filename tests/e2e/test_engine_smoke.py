@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from _pulumi import PulumiStack, PulumiStackFactory
 
 DYNAMIC_TYPE = "pulumi-python:dynamic/smoke:Echo"
@@ -67,7 +66,7 @@ class Echo(dynamic.Resource, module="smoke", name="Echo"):
         super().__init__(EchoProvider(), name, props)
 '''
 
-MAIN = '''\
+MAIN = """\
 import pulumi
 
 from smoke_provider import Echo
@@ -85,7 +84,7 @@ token = config.get_secret("token")
 if token is not None:
     pulumi.export("token", token)
     pulumi.export("token_reversed", token.apply(lambda t: t[::-1]))
-'''
+"""
 
 
 @pytest.fixture
@@ -115,9 +114,7 @@ def _dynamic_resources(stack: PulumiStack) -> list[dict]:
     return [r for r in stack.resources() if r["type"] == DYNAMIC_TYPE]
 
 
-def test_lifecycle_preview_up_no_changes_update_refresh_destroy(
-    stack: PulumiStack, marker: Path
-) -> None:
+def test_lifecycle_preview_up_no_changes_update_refresh_destroy(stack: PulumiStack, marker: Path) -> None:
     preview = stack.preview()
     assert [(s.op, s.type, s.name) for s in preview.steps()] == [("create", DYNAMIC_TYPE, "echo")]
     assert not marker.exists(), "preview must not call create"

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from _pulumi import PulumiStack, PulumiStackFactory
+
 from dokploy_pulumi import DokployClient
 from dokploy_pulumi.testing import DokployEmulator
 
@@ -25,7 +25,7 @@ API_KEY = "e2e-import-key-0123456789abcdef"
 # Quotes of every kind, `#` in and out of quotes, backslashes (literal for Dokploy's parser), a
 # multi-line double-quoted value, a trailing space and no newline at the very end.
 TRICKY_ENV = (
-    'LOG_LEVEL=info\n'
+    "LOG_LEVEL=info\n"
     'GREETING="say \\"hi\\" # not a comment"\n'
     "SINGLE='it''s # literal'\n"
     "HASHED=abc # trailing comment\n"
@@ -110,13 +110,15 @@ def test_generated_program_adopts_everything_with_reads_only(emu: DokployEmulato
     assert stat.S_IMODE(script.stat().st_mode) == 0o600
     assert "mode 0600" in gen.stderr
     # Env values appear nowhere but in the 0600 script: not in the code, not on stdout or stderr.
-    for value in ("say \\\"hi\\\"", "MIIB", "eu-1", "example.test", "héllo", "padded"):
+    for value in ('say \\"hi\\"', "MIIB", "eu-1", "example.test", "héllo", "padded"):
         assert value not in program + gen.stdout + gen.stderr
     assert API_KEY not in program + gen.stdout + gen.stderr
     assert f"from {emu.url} (Dokploy v0.30.2)" in program
 
     # Store the env values the way the generator said: its script, with the real CLI.
-    run = subprocess.run(["sh", str(script)], cwd=stack.program_dir, env=stack.env, capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        ["sh", str(script)], cwd=stack.program_dir, env=stack.env, capture_output=True, text=True, check=False
+    )
     assert run.returncode == 0, run.stderr
     stored = stack.run("config", "get", "my_saas_env").stdout
     assert stored == TRICKY_ENV + "\n"  # `config get` adds one newline; the value is byte-exact

@@ -14,6 +14,7 @@ resource and no changes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -24,8 +25,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from _pulumi import PulumiStack, PulumiStackFactory
+
 from dokploy_pulumi.testing import DokployEmulator
 
 PROGRAM = Path(__file__).parent / "programs" / "interrupted"
@@ -67,10 +68,8 @@ def _kill_session(sid: int) -> list[int]:
     pids = _session_pids(sid)
     for sig in (signal.SIGSTOP, signal.SIGKILL):
         for pid in _session_pids(sid):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
     return pids
 
 
@@ -151,7 +150,9 @@ def _recover(stack: PulumiStack, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_the_engine_alone_duplicates_what_interrupted_creates_made(emu: DokployEmulator, pulumi_stack: PulumiStackFactory):
+def test_the_engine_alone_duplicates_what_interrupted_creates_made(
+    emu: DokployEmulator, pulumi_stack: PulumiStackFactory
+):
     stack = _interrupted_stack(emu, pulumi_stack)
     assert _pending(stack) == ["app1", "app2", "app3", "staging"]
     made = {p["name"]: p["projectId"] for p in emu.projects()}
@@ -238,7 +239,9 @@ def test_recover_then_up_leaves_one_object_per_resource(emu: DokployEmulator, pu
     # Only what is missing: the create that made nothing, and the env the killed create never set.
     assert posts == Counter({"project.create": 1, "environment.update": 1})
     counts = _by_name(emu)
-    assert counts == Counter({NAMES["base"]: 1, NAMES["app1"]: 2, NAMES["app2"]: 1, NAMES["app3"]: 1})  # app1 x2: the decoy
+    assert counts == Counter(
+        {NAMES["base"]: 1, NAMES["app1"]: 2, NAMES["app2"]: 1, NAMES["app3"]: 1}
+    )  # app1 x2: the decoy
     assert emu.get_project(decoy)["description"] == "made by hand in 2020"
     outputs = stack.outputs()
     assert decoy not in outputs["app_ids"] and len(set(outputs["app_ids"])) == 3

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import httpx
-
 from _pulumi import PulumiStackFactory
+
 from dokploy_pulumi.testing import DokployEmulator
 
 PROGRAM = Path(__file__).parent / "programs" / "lookups"

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pytest
-
 from _pulumi import REPO_ROOT, PulumiStackFactory
+
 from dokploy_pulumi._dotenv import parse_env as _parse_env
 from dokploy_pulumi.testing import DokployEmulator, RecordedRequest
 

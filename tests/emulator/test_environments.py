@@ -158,9 +158,7 @@ def test_update_errors_are_wrapped(api, project) -> None:
     rename = api.post("/api/environment.update", json={"environmentId": default_id, "name": "production"})
     assert rename.status_code == 400
     assert rename.json()["message"] == "Error updating the environment: You cannot rename the default environment"
-    ok = api.post(
-        "/api/environment.update", json={"environmentId": default_id, "description": "Prod", "env": "K=v"}
-    )
+    ok = api.post("/api/environment.update", json={"environmentId": default_id, "description": "Prod", "env": "K=v"})
     assert ok.status_code == 200 and ok.json()["env"] == "K=v"
 
 

@@ -13,14 +13,18 @@ from dokploy_pulumi.testing import DokployEmulator
 
 def test_add_service_types_show_up_everywhere(api, emu, project) -> None:
     env_id = project["environment"]["environmentId"]
-    ids = {t: emu.add_service(env_id, t, f"{t}-svc") for t in
-           ("application", "compose", "libsql", "mariadb", "mongo", "mysql", "postgres", "redis")}
+    ids = {
+        t: emu.add_service(env_id, t, f"{t}-svc")
+        for t in ("application", "compose", "libsql", "mariadb", "mongo", "mysql", "postgres", "redis")
+    }
     one = api.get("/api/environment.one", params={"environmentId": env_id}).json()
     keys = {"application": ("applications", "applicationId"), "compose": ("compose", "composeId")}
     for type_, service_id in ids.items():
         array, id_key = keys.get(type_, (type_, f"{type_}Id"))
         assert [s[id_key] for s in one[array]] == [service_id]
-    by_project = api.get("/api/environment.byProjectId", params={"projectId": env_id and project["project"]["projectId"]})
+    by_project = api.get(
+        "/api/environment.byProjectId", params={"projectId": env_id and project["project"]["projectId"]}
+    )
     assert by_project.json()[0]["compose"][0]["composeId"] == ids["compose"]
     with pytest.raises(ValueError):
         emu.add_service(env_id, "nginx")
@@ -93,7 +97,12 @@ def test_request_log_masks_keys(api, emu) -> None:
     api.post("/api/project.create", json={"name": "x"}, params={"debug": "1"})
     api.get("/api/project.search", params={"q": "x"})
     first, second = emu.requests
-    assert (first.method, first.path, first.procedure, first.status) == ("POST", "/api/project.create", "project.create", 200)
+    assert (first.method, first.path, first.procedure, first.status) == (
+        "POST",
+        "/api/project.create",
+        "project.create",
+        200,
+    )
     assert first.body == {"name": "x"} and first.query == {"debug": "1"}
     assert first.headers["x-api-key"] == "***"
     assert emu.api_key not in repr(emu.requests) and emu.api_key not in repr(emu)
@@ -203,7 +212,7 @@ def test_stop_and_restart_keep_state() -> None:
         with pytest.raises(httpx.TransportError):
             client.get("/api/project.all")
     with pytest.raises(RuntimeError):
-        emu.url
+        _ = emu.url
     emu.start()
     try:
         names = [p["name"] for p in httpx.get(f"{emu.url}/api/project.all", headers={"x-api-key": "k"}).json()]

@@ -312,7 +312,10 @@ def test_duplicate_errors_are_wrapped(api, emu, make_client, project) -> None:
         ({"sourceEnvironmentId": "e"}, "name"),
         ({"name": "x"}, "sourceEnvironmentId"),
         ({"sourceEnvironmentId": "e", "name": "x", "description": None}, "description"),
-        ({"sourceEnvironmentId": "e", "name": "x", "selectedServices": [{"id": "a", "type": "nginx"}]}, "selectedServices"),
+        (
+            {"sourceEnvironmentId": "e", "name": "x", "selectedServices": [{"id": "a", "type": "nginx"}]},
+            "selectedServices",
+        ),
     ],
 )
 def test_duplicate_validation(api, payload, field) -> None:

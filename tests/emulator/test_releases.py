@@ -6,7 +6,8 @@ default mode (v0.30.2) is what the other modules of this directory test.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -132,7 +133,9 @@ def test_database_errors_are_postgres_words(api: httpx.Client, made: dict[str, A
     assert moved.json()["message"] == f"Error updating the environment: {FK}"
     bad_org = api.post("project.update", json={"projectId": made["project"]["projectId"], "organizationId": "x"})
     assert bad_org.status_code == 500
-    assert bad_org.json()["message"].endswith('violates foreign key constraint "project_organizationId_organization_id_fk"')
+    assert bad_org.json()["message"].endswith(
+        'violates foreign key constraint "project_organizationId_organization_id_fk"'
+    )
 
 
 def test_reads_return_whole_rows(api: httpx.Client, old: DokployEmulator, made: dict[str, Any]) -> None:  # slim_reads
@@ -152,21 +155,27 @@ def test_reads_return_whole_rows(api: httpx.Client, old: DokployEmulator, made: 
     assert row["environments"][0]["applications"][0]["domains"] == []
 
 
-def test_environment_duplicate_does_not_copy_env(api: httpx.Client, made: dict[str, Any]) -> None:  # duplicate_copies_env
+def test_environment_duplicate_does_not_copy_env(
+    api: httpx.Client, made: dict[str, Any]
+) -> None:  # duplicate_copies_env
     env_id = made["environment"]["environmentId"]
     api.post("environment.update", json={"environmentId": env_id, "env": "K=v"})
     copy = api.post("environment.duplicate", json={"environmentId": env_id, "name": "copy"}).json()
     assert copy["env"] == "" and copy["description"] == "Production environment"
 
 
-def test_remove_cascades_to_services(api: httpx.Client, old: DokployEmulator, made: dict[str, Any]) -> None:  # remove_refuses_services
+def test_remove_cascades_to_services(
+    api: httpx.Client, old: DokployEmulator, made: dict[str, Any]
+) -> None:  # remove_refuses_services
     staging = api.post("environment.create", json={"projectId": made["project"]["projectId"], "name": "s"}).json()
     old.add_service(staging["environmentId"], "postgres", "db")
     removed = api.post("environment.remove", json={"environmentId": staging["environmentId"]})
     assert removed.status_code == 200 and removed.json() == staging
 
 
-def test_environment_one_hides_every_error(api: httpx.Client, old: DokployEmulator, made: dict[str, Any]) -> None:  # environment_one_hides_errors
+def test_environment_one_hides_every_error(
+    api: httpx.Client, old: DokployEmulator, made: dict[str, Any]
+) -> None:  # environment_one_hides_errors
     old.add_api_key("other")
     other = httpx.get(
         old.url + "/api/environment.one",
@@ -183,7 +192,8 @@ def test_drizzle_zod_schemas(api: httpx.Client, made: dict[str, Any]) -> None:  
     assert env.status_code == 200 and env.json()["description"] is None
     env_id = env.json()["environmentId"]
     updated = api.post(
-        "environment.update", json={"environmentId": env_id, "description": None, "createdAt": "2020-01-01T00:00:00.000Z"}
+        "environment.update",
+        json={"environmentId": env_id, "description": None, "createdAt": "2020-01-01T00:00:00.000Z"},
     )
     assert updated.json()["createdAt"] == "2020-01-01T00:00:00.000Z"
     empty = api.post("environment.create", json={"projectId": "", "name": "n"})

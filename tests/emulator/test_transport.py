@@ -71,7 +71,12 @@ def test_post_without_json_content_type_is_415(api) -> None:
     assert response.status_code == 415
     body = response.json()
     assert body["code"] == "UNSUPPORTED_MEDIA_TYPE"
-    assert body["data"] == {"code": "UNSUPPORTED_MEDIA_TYPE", "httpStatus": 415, "path": "project.create", "zodError": None}
+    assert body["data"] == {
+        "code": "UNSUPPORTED_MEDIA_TYPE",
+        "httpStatus": 415,
+        "path": "project.create",
+        "zodError": None,
+    }
     missing = api.post("/api/project.create", content=b'{"name":"x"}')
     assert missing.status_code == 415
     assert missing.json()["message"] == "Missing content-type header"

@@ -12,21 +12,18 @@ test_fault_table.py, and `test_fault_table_document_is_current` checks that
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
+from _table import FaultTable
+from provider._harness import ProviderServer, blob_of
 
 from dokploy_pulumi.providers import ProjectProvider
 from dokploy_pulumi.testing import DokployEmulator
-from _table import FaultTable
-from provider._harness import ProviderServer, blob_of
 
 #: The client timeout every cell runs with (stack config `dokploy:timeout`), in seconds.
 CLIENT_TIMEOUT = 1.0
 FAULT_KEY = "dkp-fault-table-secret-key-0123456789"
-
-
-
 
 
 _TABLE = FaultTable()
@@ -69,7 +66,7 @@ def fault_server(fault_emulator: DokployEmulator) -> Iterator[ProviderServer]:
         yield srv
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if not _TABLE.cells:
         return
     terminalreporter.section("Dokploy fault table (fault x operation -> outcome), as observed")

@@ -29,20 +29,21 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 if __name__ == "__main__":  # run as a script to rewrite fault_table.md: make tests/ importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import grpc
 import pytest
-
 from _table import FaultTable
+from provider._harness import ProviderServer, blob_of
+
 from dokploy_pulumi.providers import EnvironmentProvider, ProjectProvider
 from dokploy_pulumi.testing import DokployEmulator
-from provider._harness import ProviderServer, blob_of
 
 P = "__provider"
 CLIENT_TIMEOUT = 1.0  # the server fixture configures dokploy:timeout to this (asserted below)
@@ -77,19 +78,61 @@ class Fault:
 
 
 FAULTS = [
-    Fault("500", "500 Internal Server Error", dict(status=500, body=_trpc(500, "INTERNAL_SERVER_ERROR", "injected: database unavailable")), recorded_status=500),
-    Fault("502", "502 Bad Gateway (JSON)", dict(status=502, body=_trpc(502, "BAD_GATEWAY", "injected: upstream unavailable")), recorded_status=502),
-    Fault("503", "503 + Retry-After: 1", dict(status=503, body=_trpc(503, "SERVICE_UNAVAILABLE", "injected: maintenance"), headers={"Retry-After": "1"}), recorded_status=503),
-    Fault("429", "429 Too Many Requests (proxy)", dict(status=429, body=_trpc(429, "TOO_MANY_REQUESTS", "injected: slow down")), recorded_status=429),
+    Fault(
+        "500",
+        "500 Internal Server Error",
+        dict(status=500, body=_trpc(500, "INTERNAL_SERVER_ERROR", "injected: database unavailable")),
+        recorded_status=500,
+    ),
+    Fault(
+        "502",
+        "502 Bad Gateway (JSON)",
+        dict(status=502, body=_trpc(502, "BAD_GATEWAY", "injected: upstream unavailable")),
+        recorded_status=502,
+    ),
+    Fault(
+        "503",
+        "503 + Retry-After: 1",
+        dict(status=503, body=_trpc(503, "SERVICE_UNAVAILABLE", "injected: maintenance"), headers={"Retry-After": "1"}),
+        recorded_status=503,
+    ),
+    Fault(
+        "429",
+        "429 Too Many Requests (proxy)",
+        dict(status=429, body=_trpc(429, "TOO_MANY_REQUESTS", "injected: slow down")),
+        recorded_status=429,
+    ),
     Fault("latency", f"latency {LATENCY:g} s > timeout {CLIENT_TIMEOUT:g} s", dict(latency=LATENCY)),
     Fault("drop", "connection dropped before commit", dict(drop=True), recorded_status=None),
     Fault("drop_after_commit", "connection dropped after commit", dict(drop_after_commit=True), recorded_status=None),
     Fault("401", "401 rate-limit trap (key worked before)", rate_limit=True, recorded_status=401),
-    Fault("bad_json", "200 with malformed JSON", dict(status=200, body='{"projectId": "x", "name": '), recorded_status=200),
-    Fault("html", "502 HTML page from a reverse proxy", dict(status=502, body=NGINX_502, content_type="text/html"), recorded_status=502),
-    Fault("html404", "404 HTML page (proxy, wrong URL path)", dict(status=404, body=NGINX_404, content_type="text/html"), recorded_status=404),
-    Fault("router404", "404 unknown procedure (Dokploy's router)", dict(status=404, body={"message": "Not found", "code": "NOT_FOUND"}), recorded_status=404),
-    Fault("gzip", "200 with a corrupt Content-Encoding", dict(status=200, body=b"\x00\x01 not gzip", headers={"Content-Encoding": "gzip"}), recorded_status=200),
+    Fault(
+        "bad_json", "200 with malformed JSON", dict(status=200, body='{"projectId": "x", "name": '), recorded_status=200
+    ),
+    Fault(
+        "html",
+        "502 HTML page from a reverse proxy",
+        dict(status=502, body=NGINX_502, content_type="text/html"),
+        recorded_status=502,
+    ),
+    Fault(
+        "html404",
+        "404 HTML page (proxy, wrong URL path)",
+        dict(status=404, body=NGINX_404, content_type="text/html"),
+        recorded_status=404,
+    ),
+    Fault(
+        "router404",
+        "404 unknown procedure (Dokploy's router)",
+        dict(status=404, body={"message": "Not found", "code": "NOT_FOUND"}),
+        recorded_status=404,
+    ),
+    Fault(
+        "gzip",
+        "200 with a corrupt Content-Encoding",
+        dict(status=200, body=b"\x00\x01 not gzip", headers={"Content-Encoding": "gzip"}),
+        recorded_status=200,
+    ),
 ]
 
 
@@ -246,8 +289,13 @@ def _project_props(**kw: Any) -> dict[str, Any]:
 
 
 def _env_props(project_id: str, **kw: Any) -> dict[str, Any]:
-    props = {P: ENVIRONMENT_BLOB, "project_id": project_id, "name": ENV_NAME, "description": "before",
-             "env": {"TOKEN": SECRET_VALUE}}
+    props = {
+        P: ENVIRONMENT_BLOB,
+        "project_id": project_id,
+        "name": ENV_NAME,
+        "description": "before",
+        "env": {"TOKEN": SECRET_VALUE},
+    }
     props.update(kw)
     return props
 
@@ -390,8 +438,9 @@ def _assert_state_matches(emu: DokployEmulator, state: EngineState, orphans: set
 
 @pytest.mark.parametrize("col", COLUMNS, ids=lambda c: c.label.replace(" ", "_").replace(":", ""))
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.key)
-def test_fault_cell(fault: Fault, col: Column, fault_server: ProviderServer, fault_emulator: DokployEmulator,
-                    fault_table: Any) -> None:
+def test_fault_cell(
+    fault: Fault, col: Column, fault_server: ProviderServer, fault_emulator: DokployEmulator, fault_table: Any
+) -> None:
     srv, emu = fault_server, fault_emulator
     emu.reset()
     state = EngineState()
@@ -467,8 +516,9 @@ def _success_label(col: Column, log: list, result: Any, emu: DokployEmulator) ->
     raise AssertionError(f"{col.op} was expected to fail")
 
 
-def _error_label(col: Column, error: str, emu: DokployEmulator, cell: Cell,
-                 before: Optional[dict[str, Any]]) -> tuple[str, set[str]]:
+def _error_label(
+    col: Column, error: str, emu: DokployEmulator, cell: Cell, before: Optional[dict[str, Any]]
+) -> tuple[str, set[str]]:
     reason = _reason(error)
     label = f"error: {reason}"
     if col.kind == "create":

@@ -12,8 +12,8 @@ import fcntl
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -87,7 +87,10 @@ def _ensure_installed() -> None:
         try:
             done = subprocess.run(
                 [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=HERE, capture_output=True, text=True, timeout=300,
+                cwd=HERE,
+                capture_output=True,
+                text=True,
+                timeout=300,
             )
         except subprocess.TimeoutExpired:
             pytest.fail("`npm ci` in tests/oracle took more than 300 s")

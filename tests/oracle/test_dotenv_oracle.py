@@ -27,30 +27,107 @@ ORACLE = settings(
 keys = st.one_of(
     st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True),
     # Names that mean something to JS objects or to the parser; __proto__ is one in 11.
-    st.sampled_from(["K", "A_1", "_", "export", "constructor", "toString", "valueOf", "hasOwnProperty",
-                     "PATH", "DATABASE_URL", "__proto__"]),
+    st.sampled_from(
+        [
+            "K",
+            "A_1",
+            "_",
+            "export",
+            "constructor",
+            "toString",
+            "valueOf",
+            "hasOwnProperty",
+            "PATH",
+            "DATABASE_URL",
+            "__proto__",
+        ]
+    ),
 )
-value_pieces = st.sampled_from([
-    "'", '"', "`", "\\", "\\\\", "#", " #", "=", "${{project.X}}", "${{environment.DB_URL}}", "$HOME",
-    "\n", "\r", "\r\n", "\\n", "\\r", "\\'", '\\"', "\\`", " ", "\t", "export ", ":", ": ",
-    "\u2028", "\u2029", "\u00a0", "\ufeff", "\x85", "\x0b", "\x0c", "\x00", "é", "日本", "🙂", "a", "b1", "x y",
-])
+value_pieces = st.sampled_from(
+    [
+        "'",
+        '"',
+        "`",
+        "\\",
+        "\\\\",
+        "#",
+        " #",
+        "=",
+        "${{project.X}}",
+        "${{environment.DB_URL}}",
+        "$HOME",
+        "\n",
+        "\r",
+        "\r\n",
+        "\\n",
+        "\\r",
+        "\\'",
+        '\\"',
+        "\\`",
+        " ",
+        "\t",
+        "export ",
+        ":",
+        ": ",
+        "\u2028",
+        "\u2029",
+        "\u00a0",
+        "\ufeff",
+        "\x85",
+        "\x0b",
+        "\x0c",
+        "\x00",
+        "é",
+        "日本",
+        "🙂",
+        "a",
+        "b1",
+        "x y",
+    ]
+)
 values = st.one_of(
     st.lists(st.one_of(value_pieces, st.text(max_size=3)), max_size=10).map("".join),
     st.text(max_size=20),
 )
 env_dicts = st.dictionaries(keys, values, max_size=6)
 
-text_pieces = st.sampled_from([
-    "'", '"', "`", "\\", "#", " ", "\t", "=", ":", "\n", "\r\n", "\r", "\\n", "\\r", "\u2028", "\u00a0",
-    "\ufeff", "\x85", "a", "b", "x y", "export ", "é", "🙂", "${{project.X}}",
-])
+text_pieces = st.sampled_from(
+    [
+        "'",
+        '"',
+        "`",
+        "\\",
+        "#",
+        " ",
+        "\t",
+        "=",
+        ":",
+        "\n",
+        "\r\n",
+        "\r",
+        "\\n",
+        "\\r",
+        "\u2028",
+        "\u00a0",
+        "\ufeff",
+        "\x85",
+        "a",
+        "b",
+        "x y",
+        "export ",
+        "é",
+        "🙂",
+        "${{project.X}}",
+    ]
+)
 line_values = st.lists(st.one_of(text_pieces, st.text(max_size=2)), max_size=8).map("".join)
 dotenv_lines = st.one_of(
     st.tuples(
         st.sampled_from(["", " ", "\t", "export ", "export\t", "  export  ", "\n"]),
-        st.one_of(st.from_regex(r"[A-Za-z0-9_.-]{1,5}", fullmatch=True),
-                  st.sampled_from(["__proto__", "export", "#K", "K K", "", "ä"])),
+        st.one_of(
+            st.from_regex(r"[A-Za-z0-9_.-]{1,5}", fullmatch=True),
+            st.sampled_from(["__proto__", "export", "#K", "K K", "", "ä"]),
+        ),
         st.sampled_from(["=", " = ", "= ", " =", ":", ": ", " : ", "", "==", "=\t", "=\n"]),
         line_values,
         st.sampled_from(["", " # c", "#c", " #", "'", '"']),
@@ -59,9 +136,9 @@ dotenv_lines = st.one_of(
     st.text(max_size=12),
 )
 dotenv_texts = st.one_of(
-    st.tuples(
-        st.lists(dotenv_lines, max_size=8), st.sampled_from(["\n", "\r\n", "\r", "\n\n", "\n \n"])
-    ).map(lambda t: t[1].join(t[0])),
+    st.tuples(st.lists(dotenv_lines, max_size=8), st.sampled_from(["\n", "\r\n", "\r", "\n\n", "\n \n"])).map(
+        lambda t: t[1].join(t[0])
+    ),
     st.text(max_size=40),
 )
 
@@ -78,8 +155,12 @@ def _standard_spellings(value: str) -> list[str]:
     """Every ordinary way to write `value` after `K=`: bare, ', `, and " with newlines escaped or not."""
     escaped_cr = value.replace("\r", "\\r")
     return [
-        value, f"'{value}'", f"`{value}`", f'"{value}"',
-        '"' + escaped_cr.replace("\n", "\\n") + '"', '"' + escaped_cr + '"',
+        value,
+        f"'{value}'",
+        f"`{value}`",
+        f'"{value}"',
+        '"' + escaped_cr.replace("\n", "\\n") + '"',
+        '"' + escaped_cr + '"',
     ]
 
 

@@ -31,9 +31,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONSTRAINTS = REPO_ROOT / "constraints.txt"
 QUICKSTART = REPO_ROOT / "examples" / "quickstart"
-VERSION = re.search(
-    r'__version__ = "([^"]+)"', (REPO_ROOT / "dokploy_pulumi" / "_version.py").read_text()
-).group(1)  # type: ignore[union-attr]
+VERSION = re.search(r'__version__ = "([^"]+)"', (REPO_ROOT / "dokploy_pulumi" / "_version.py").read_text()).group(1)  # type: ignore[union-attr]
 
 API_KEY = "package-test-key"
 # Per command; the whole module stays well under pytest's timeout below.
@@ -114,9 +112,7 @@ def test_wheel_contents_and_metadata(dists: Dists) -> None:
         dist_info = f"dokploy_pulumi-{VERSION}.dist-info"
         metadata = whl.read(f"{dist_info}/METADATA").decode()
         entry_points = (
-            whl.read(f"{dist_info}/entry_points.txt").decode()
-            if f"{dist_info}/entry_points.txt" in names
-            else ""
+            whl.read(f"{dist_info}/entry_points.txt").decode() if f"{dist_info}/entry_points.txt" in names else ""
         )
 
     for required in (
@@ -168,9 +164,7 @@ def test_sdist_contents(dists: Dists) -> None:
         assert f"{prefix}/{required}" in names, f"{required} missing from the sdist"
     relative = [n[len(prefix) + 1 :] for n in names if n.startswith(prefix + "/")]
     unwanted = [
-        n
-        for n in relative
-        if n.split("/", 1)[0] in {"tests", "scripts", "benchmarks", ".venv", ".tools", ".git"}
+        n for n in relative if n.split("/", 1)[0] in {"tests", "scripts", "benchmarks", ".venv", ".tools", ".git"}
     ]
     assert not unwanted, unwanted
 
@@ -285,9 +279,7 @@ def emulator(installed: Installed) -> Iterator[str]:
 
 
 def _get(url: str, procedure: str, **params: str) -> Any:
-    response = httpx.get(
-        f"{url}/api/{procedure}", params=params, headers={"x-api-key": API_KEY}, timeout=10
-    )
+    response = httpx.get(f"{url}/api/{procedure}", params=params, headers={"x-api-key": API_KEY}, timeout=10)
     response.raise_for_status()
     return response.json()
 
@@ -297,9 +289,7 @@ def _projects(url: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.e2e
-def test_quickstart_up_and_destroy_from_the_wheel(
-    installed: Installed, emulator: str, tmp_path: Path
-) -> None:
+def test_quickstart_up_and_destroy_from_the_wheel(installed: Installed, emulator: str, tmp_path: Path) -> None:
     home = tmp_path / "pulumi-home"
     state = tmp_path / "state"
     home.mkdir()
@@ -316,9 +306,7 @@ def test_quickstart_up_and_destroy_from_the_wheel(
     }
 
     def pulumi(*args: str) -> subprocess.CompletedProcess[str]:
-        return _run(
-            ["pulumi", *args, "--non-interactive", "--color=never"], cwd=installed.program, env=env
-        )
+        return _run(["pulumi", *args, "--non-interactive", "--color=never"], cwd=installed.program, env=env)
 
     assert _projects(emulator) == []
     pulumi("stack", "init", "dev")

@@ -8,6 +8,7 @@ Update/Delete with the `__provider` blob the SDK itself produces for a provider 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -70,10 +71,8 @@ class ProviderServer:
         return self.stderr.read().decode(errors="replace")
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.channel.close()
-        except Exception:
-            pass
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -83,7 +82,7 @@ class ProviderServer:
                 self.proc.wait()
         self.stderr.close()
 
-    def __enter__(self) -> "ProviderServer":
+    def __enter__(self) -> ProviderServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -107,12 +106,16 @@ class ProviderServer:
     def read(
         self, id_: str, props: dict[str, Any], inputs: Optional[dict[str, Any]] = None
     ) -> tuple[str, dict[str, Any], dict[str, Any]]:
-        req = provider_pb2.ReadRequest(id=id_, urn="urn", properties=to_struct(props), inputs=to_struct(inputs or props))
+        req = provider_pb2.ReadRequest(
+            id=id_, urn="urn", properties=to_struct(props), inputs=to_struct(inputs or props)
+        )
         resp = self.stub.Read(req)
         return resp.id, from_struct(resp.properties), from_struct(resp.inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
-        resp = self.stub.Update(provider_pb2.UpdateRequest(id=id_, urn="urn", olds=to_struct(olds), news=to_struct(news)))
+        resp = self.stub.Update(
+            provider_pb2.UpdateRequest(id=id_, urn="urn", olds=to_struct(olds), news=to_struct(news))
+        )
         return from_struct(resp.properties)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ def test_environment_variables_are_the_fallback(backend, clean_env, project_blob
         srv.configure({})
         inputs, failures = srv.check({}, _project(project_blob))
         assert failures == []
-        id_, outs = srv.create(inputs)
+        id_, _outs = srv.create(inputs)
     assert backend.get_project(id_)["name"] == n("app")
 
 
@@ -33,7 +33,9 @@ def test_missing_credentials_fail_at_preview(clean_env, project_blob):
         srv.configure({})
         _, failures = srv.check({}, _project(project_blob))
         assert failures and failures[0][0] == "connection" and "dokploy:url" in failures[0][1]
-        srv_fail = srv.check({}, _project(project_blob, connection={"url": "http://127.0.0.1:1", "api_key_env": "NOPE_KEY"}))[1]
+        srv_fail = srv.check(
+            {}, _project(project_blob, connection={"url": "http://127.0.0.1:1", "api_key_env": "NOPE_KEY"})
+        )[1]
         assert srv_fail == [("connection", "No Dokploy API key for http://127.0.0.1:1: set $NOPE_KEY.")]
 
 

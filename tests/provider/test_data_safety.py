@@ -40,9 +40,7 @@ OTHER_PATH_404 = {  # a NOT_FOUND from another procedure (v0.30 names it in data
 def fast_server(backend, clean_env):
     """A provider server with a 1 s client timeout, so lost answers are searched for briefly."""
     with ProviderServer(env=clean_env) as srv:
-        srv.configure(
-            {"dokploy:url": backend.url, "dokploy:apiKey": backend.api_key, "dokploy:timeout": "1"}
-        )
+        srv.configure({"dokploy:url": backend.url, "dokploy:apiKey": backend.api_key, "dokploy:timeout": "1"})
         yield srv
 
 
@@ -200,9 +198,7 @@ def test_environment_duplicate_searches_only_the_source_project(fast_server, bac
 @pytest.mark.hook("inject_fault (garbled body)")
 def test_corrupt_content_encoding_is_a_lost_answer(fast_server, project_blob, backend):
     emu = backend
-    emu.inject_fault(
-        "project.create", status=200, body=b"\x00not gzip at all", headers={"Content-Encoding": "gzip"}
-    )
+    emu.inject_fault("project.create", status=200, body=b"\x00not gzip at all", headers={"Content-Encoding": "gzip"})
     with pytest.raises(grpc.RpcError) as err:
         _create(fast_server, _project(project_blob, name=n("garbled")))
     details = err.value.details()
@@ -216,13 +212,15 @@ def test_corrupt_content_encoding_is_a_lost_answer(fast_server, project_blob, ba
 def test_url_with_credentials_is_refused_at_preview(backend, clean_env, project_blob):
     emu = backend
     with ProviderServer(env=clean_env) as srv:
-        srv.configure({"dokploy:url": emu.url.replace("http://", "http://admin:hunter2@"), "dokploy:apiKey": emu.api_key})
+        srv.configure(
+            {"dokploy:url": emu.url.replace("http://", "http://admin:hunter2@"), "dokploy:apiKey": emu.api_key}
+        )
         _, failures = srv.check({}, _project(project_blob))
         assert failures and failures[0][0] == "connection"
         assert "must not contain a user name or password" in failures[0][1] and "dokploy:apiKey" in failures[0][1]
         assert "hunter2" not in failures[0][1] and "admin" not in failures[0][1]
         conn = {"url": "https://ops:s3cr3t@dokploy.example.com", "api_key_env": "DOKPLOY_API_KEY"}
-        inputs, failures = srv.check({}, _project(project_blob, connection=conn))
+        _inputs, failures = srv.check({}, _project(project_blob, connection=conn))
         assert failures and failures[0][0] == "connection"
         assert "s3cr3t" not in failures[0][1]
     with pytest.raises(ValueError) as info:
@@ -238,7 +236,9 @@ def test_a_found_object_that_cannot_be_adopted_is_named(fast_server, project_blo
     emu = backend
     emu.inject_fault("project.create", drop_after_commit=True)
     # Taking it over reads it (project.one): that read fails with a plain 500 (not retried).
-    emu.inject_fault("project.one", status=500, body={"message": "database restarting", "code": "INTERNAL_SERVER_ERROR"})
+    emu.inject_fault(
+        "project.one", status=500, body={"message": "database restarting", "code": "INTERNAL_SERVER_ERROR"}
+    )
     with pytest.raises(grpc.RpcError) as err:
         _create(fast_server, _project(project_blob, name=n("half-made")))
     made = _named(emu.projects(), n("half-made"))
@@ -251,7 +251,9 @@ def test_a_found_object_that_cannot_be_adopted_is_named(fast_server, project_blo
 # -- 7. the default environment keeps its description ---------------------------------------------------
 
 
-def test_adopting_the_default_environment_without_a_description_keeps_it(server, project_blob, environment_blob, backend):
+def test_adopting_the_default_environment_without_a_description_keeps_it(
+    server, project_blob, environment_blob, backend
+):
     emu = backend
     pid, pouts = _create(server, _project(project_blob))
     default = pouts["default_environment_id"]

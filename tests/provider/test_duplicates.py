@@ -66,11 +66,17 @@ def _env_create(server, blob, source_id, **kw):
     return server.create(inputs), inputs
 
 
-def test_environment_duplicate_create_is_one_request_and_keeps_copied_env(server, environment_duplicate_blob, source, backend):
+def test_environment_duplicate_create_is_one_request_and_keeps_copied_env(
+    server, environment_duplicate_blob, source, backend
+):
     emu = backend
     emu.reset_requests()
     (id_, outs), inputs = _env_create(server, environment_duplicate_blob, source["environment_id"], description="copy")
-    assert emu.requests[0].body == {"environmentId": source["environment_id"], "name": "staging-copy", "description": "copy"}
+    assert emu.requests[0].body == {
+        "environmentId": source["environment_id"],
+        "name": "staging-copy",
+        "description": "copy",
+    }
     if emu.release.duplicate_copies_env:
         assert procedures(emu) == ["environment.duplicate"]  # the server copied the env (v0.30.2)
     else:
@@ -123,7 +129,9 @@ def test_environment_duplicate_failed_follow_up_removes_the_copy(server, environ
     assert {e["environmentId"] for e in emu.environments()} == before  # no orphan copy
 
 
-def test_environment_duplicate_updates_in_place_and_source_change_replaces(server, environment_duplicate_blob, source, backend, api):
+def test_environment_duplicate_updates_in_place_and_source_change_replaces(
+    server, environment_duplicate_blob, source, backend, api
+):
     emu = backend
     blob, src = environment_duplicate_blob, source["environment_id"]
     (id_, outs), _ = _env_create(server, blob, src, description="copy")
@@ -145,14 +153,16 @@ def test_environment_duplicate_updates_in_place_and_source_change_replaces(serve
     news3, _ = server.check(outs3, _env_props(blob, other, name="renamed", description=""))
     resp = server.diff(id_, outs3, news3)
     assert list(resp.replaces) == ["source_environment_id"]
-    assert list(server.diff(id_, outs3, {**news2, "source_environment_id": UNKNOWN}).replaces) == ["source_environment_id"]
+    assert list(server.diff(id_, outs3, {**news2, "source_environment_id": UNKNOWN}).replaces) == [
+        "source_environment_id"
+    ]
 
 
 def test_environment_duplicate_never_named_production(server, environment_duplicate_blob, source):
     blob, src = environment_duplicate_blob, source["environment_id"]
     _, failures = server.check({}, _env_props(blob, src, name="production"))
     assert failures and failures[0][0] == "name" and "'production'" in failures[0][1]
-    (id_, outs), inputs = _env_create(server, blob, src)
+    (_id, _outs), inputs = _env_create(server, blob, src)
     _, failures = server.check(inputs, _env_props(blob, src, name="production"))
     assert failures and failures[0][0] == "name"
     assert server.check({}, _env_props(blob, src, name=UNKNOWN))[1] == []
@@ -184,7 +194,9 @@ def test_environment_duplicate_read_drift_and_out_of_band_deletion(server, envir
     assert rid == ""
 
 
-def test_environment_duplicate_delete_services_refused_and_404_success(server, environment_duplicate_blob, source, backend):
+def test_environment_duplicate_delete_services_refused_and_404_success(
+    server, environment_duplicate_blob, source, backend
+):
     emu = backend
     (id_, outs), _ = _env_create(server, environment_duplicate_blob, source["environment_id"])
     emu.add_service(id_, type="redis", name="cache")
@@ -214,7 +226,9 @@ def test_environment_duplicate_unknown_source(server, environment_duplicate_blob
 def test_environment_duplicate_server_errors(server, environment_duplicate_blob, source, backend):
     emu = backend
     before = len(emu.environments())
-    emu.inject_fault("environment.duplicate", status=500, body={"message": "disk full", "code": "INTERNAL_SERVER_ERROR"})
+    emu.inject_fault(
+        "environment.duplicate", status=500, body={"message": "disk full", "code": "INTERNAL_SERVER_ERROR"}
+    )
     with pytest.raises(grpc.RpcError) as err:
         _env_create(server, environment_duplicate_blob, source["environment_id"])
     assert "create failed" in err.value.details() and "disk full" in err.value.details()
@@ -272,7 +286,9 @@ def test_project_duplicate_copies_selected_services_into_a_new_project(server, p
     assert outs["project_id"] == id_ and outs["created_at"] == row["createdAt"]
     assert outs["organization_id"] == emu.organization_id
     default = [e for e in emu.environments() if e["projectId"] == id_]
-    assert len(default) == 1 and default[0]["isDefault"] and outs["default_environment_id"] == default[0]["environmentId"]
+    assert (
+        len(default) == 1 and default[0]["isDefault"] and outs["default_environment_id"] == default[0]["environmentId"]
+    )
     assert "env" not in outs  # the project's env is neither copied nor managed here
 
 
@@ -283,9 +299,14 @@ def test_project_duplicate_check_validates_selected_services(server, project_dup
         _, failures = server.check({}, _proj_props(blob, src, selected_services=selected))
         return failures
 
-    assert failure([{"id": "", "type": "postgres"}]) == [("selected_services", "selected_services[0].id must be a non-empty string")]
+    assert failure([{"id": "", "type": "postgres"}]) == [
+        ("selected_services", "selected_services[0].id must be a non-empty string")
+    ]
     bad_type = failure([{"id": "x", "type": "postgres"}, {"id": "y", "type": "database"}])
-    assert bad_type[0][0] == "selected_services" and "selected_services[1].type must be one of application, compose" in bad_type[0][1]
+    assert (
+        bad_type[0][0] == "selected_services"
+        and "selected_services[1].type must be one of application, compose" in bad_type[0][1]
+    )
     assert "unknown keys kind" in failure([{"id": "x", "type": "redis", "kind": "redis"}])[0][1]
     assert "must be a dict" in failure(["x"])[0][1]
     assert failure([{"id": UNKNOWN, "type": "mysql"}]) == []
@@ -309,7 +330,9 @@ def test_project_duplicate_diff_replace_and_update_in_place(server, project_dupl
         news, _ = server.check(inputs, _proj_props(blob, src, **{"selected_services": selected, **change}))
         resp = server.diff(id_, outs, news)
         assert diff_kind(resp) == "some" and list(resp.replaces) == list(change), change
-    news, _ = server.check(inputs, _proj_props(blob, src, selected_services=selected, name=n("renamed"), description="d"))
+    news, _ = server.check(
+        inputs, _proj_props(blob, src, selected_services=selected, name=n("renamed"), description="d")
+    )
     resp = server.diff(id_, outs, news)
     assert diff_kind(resp) == "some" and list(resp.replaces) == []
     emu.reset_requests()
@@ -320,7 +343,9 @@ def test_project_duplicate_diff_replace_and_update_in_place(server, project_dupl
     assert outs2["default_environment_id"] == outs["default_environment_id"] and "env" not in outs2
 
 
-def test_project_duplicate_delete_has_projects_force_destroy_protection(server, project_duplicate_blob, source, backend):
+def test_project_duplicate_delete_has_projects_force_destroy_protection(
+    server, project_duplicate_blob, source, backend
+):
     emu = backend
     selected = [{"id": source["services"]["db"], "type": "postgres"}]
     (id_, outs), _ = _proj_create(server, project_duplicate_blob, source["environment_id"], selected_services=selected)
@@ -403,7 +428,7 @@ def test_project_duplicate_server_errors(server, project_duplicate_blob, source,
     (id_, outs), _ = _proj_create(server, project_duplicate_blob, source["environment_id"], description="d")
     assert emu.get_project(id_) is not None and outs["name"] == n("app-copy") and outs["description"] == "d"
     assert outs["organization_id"] == emu.organization_id and outs["default_environment_id"]
-    rid, routs, _ = server.read(id_, outs)
+    _rid, routs, _ = server.read(id_, outs)
     assert routs["created_at"] == emu.get_project(id_)["createdAt"]
 
 
@@ -435,7 +460,10 @@ def test_public_classes_tokens_defaults_and_secret_env():
     def program():
         env_copy = EnvironmentDuplicate("copy", source_environment_id="env-1", name="qa", env={"K": "v"})
         proj_copy = ProjectDuplicate(
-            "proj", ProjectDuplicateArgs(source_environment_id="env-1", name="p", selected_services=[{"id": "s", "type": "redis"}])
+            "proj",
+            ProjectDuplicateArgs(
+                source_environment_id="env-1", name="p", selected_services=[{"id": "s", "type": "redis"}]
+            ),
         )
 
         def check(values):

@@ -23,9 +23,7 @@ pytestmark = pytest.mark.hook("inject_fault (lost answers)")
 def fast_server(backend, clean_env):
     """A provider server with a 1 s client timeout, so lost answers are found quickly."""
     with ProviderServer(env=clean_env) as srv:
-        srv.configure(
-            {"dokploy:url": backend.url, "dokploy:apiKey": backend.api_key, "dokploy:timeout": "1"}
-        )
+        srv.configure({"dokploy:url": backend.url, "dokploy:apiKey": backend.api_key, "dokploy:timeout": "1"})
         yield srv
 
 

@@ -132,7 +132,9 @@ def _struct(props: dict[str, Any]):
 def server(probe_dir: Path, request: pytest.FixtureRequest) -> Iterator[_Server]:
     srv = _Server(probe_dir, getattr(request, "param", {}))
     try:
-        srv.stub.Configure(__import__("pulumi.runtime.proto", fromlist=["provider_pb2"]).provider_pb2.ConfigureRequest())
+        srv.stub.Configure(
+            __import__("pulumi.runtime.proto", fromlist=["provider_pb2"]).provider_pb2.ConfigureRequest()
+        )
         yield srv
     finally:
         srv.close()

@@ -32,7 +32,7 @@ def _create(server, blob, project_id, **kw):
 def test_create_without_env_is_one_request(server, environment_blob, project, backend):
     emu = backend
     emu.reset_requests()
-    id_, outs = _create(server, environment_blob, project, description="pre-release")
+    _id, outs = _create(server, environment_blob, project, description="pre-release")
     assert [r.procedure for r in emu.requests] == ["environment.create"]
     assert outs["project_id"] == project and outs["is_default"] is False and outs["created_at"]
     assert outs["description"] == "pre-release" and outs["env"] == {}
@@ -102,7 +102,7 @@ def test_default_environment_is_adopted_updated_and_restored(server, environment
 
 
 def test_renaming_to_production_is_refused_at_preview(server, environment_blob, project):
-    id_, outs = _create(server, environment_blob, project)
+    _id, outs = _create(server, environment_blob, project)
     _, failures = server.check(outs, _props(environment_blob, project, name="production"))
     assert failures and failures[0][0] == "name" and "adopts the project's default" in failures[0][1]
 
@@ -140,7 +140,7 @@ def test_adopt_existing_environment_by_id(server, environment_blob, project, bac
     emu = backend
     id0, _ = _create(server, environment_blob, project, name="made-by-hand")
     before = len(emu.environments())
-    id_, outs = _create(server, environment_blob, project, name="managed", adopt_id=id0)
+    id_, _outs = _create(server, environment_blob, project, name="managed", adopt_id=id0)
     assert id_ == id0 and len(emu.environments()) == before
     assert emu.get_environment(id0)["name"] == "managed"
     with pytest.raises(grpc.RpcError) as err:

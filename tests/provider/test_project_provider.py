@@ -34,7 +34,9 @@ def test_check_failures_at_preview(server, project_blob):
     _, failures = server.check({}, _props(project_blob, name=""))
     assert ("name", "name must not be empty") in failures
     # Keys must be what Node's dotenv (Dokploy's parser) reads back: [A-Za-z0-9_.-]+.
-    _, failures = server.check({}, _props(project_blob, env={"GOOD": "1", "bad key": "SECRET_VAL_1", "x$y": "SECRET_VAL_2"}))
+    _, failures = server.check(
+        {}, _props(project_blob, env={"GOOD": "1", "bad key": "SECRET_VAL_1", "x$y": "SECRET_VAL_2"})
+    )
     assert failures and failures[0][0] == "env" and "'bad key', 'x$y'" in failures[0][1]
     assert "SECRET_VAL" not in failures[0][1]  # values may be secret: only keys are named
     _, failures = server.check({}, _props(project_blob, connection={"url": "", "api_key_env": "K"}))
@@ -46,7 +48,7 @@ def test_check_failures_at_preview(server, project_blob):
 
 
 def test_check_lets_unknowns_through(server, project_blob):
-    inputs, failures = server.check({}, _props(project_blob, name=UNKNOWN, env=UNKNOWN, description=UNKNOWN))
+    _inputs, failures = server.check({}, _props(project_blob, name=UNKNOWN, env=UNKNOWN, description=UNKNOWN))
     assert failures == []
 
 
@@ -175,7 +177,9 @@ def test_adopt_existing_project_by_id(server, project_blob, backend):
 def test_server_errors_name_resource_operation_and_reason(server, project_blob, backend):
     emu = backend
     (id_, outs), _ = _create(server, project_blob)
-    emu.inject_fault("project.update", status=500, body={"message": "database is down", "code": "INTERNAL_SERVER_ERROR"})
+    emu.inject_fault(
+        "project.update", status=500, body={"message": "database is down", "code": "INTERNAL_SERVER_ERROR"}
+    )
     news, _ = server.check(outs, _props(project_blob, description="x"))
     with pytest.raises(grpc.RpcError) as err:
         server.update(id_, outs, news)

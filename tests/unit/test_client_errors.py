@@ -31,9 +31,9 @@ from dokploy_pulumi import (
     InternalServerError,
     InvalidResponseError,
     NotFoundError,
-    UnknownProcedureError,
     PermissionDeniedError,
     RateLimitError,
+    UnknownProcedureError,
     UnsupportedMediaTypeError,
 )
 from dokploy_pulumi.testing import DokployEmulator
@@ -189,9 +189,8 @@ def test_read_timeout(emu, caplog):
 
 def test_timed_out_post_is_not_repeated(emu, caplog):
     emu.inject_fault("project.create", latency=0.6)
-    with make(emu, timeout=0.2, max_retries=3) as c:
-        with pytest.raises(APITimeoutError) as info:
-            c.project.create("slow")
+    with make(emu, timeout=0.2, max_retries=3) as c, pytest.raises(APITimeoutError) as info:
+        c.project.create("slow")
     assert info.value.request_sent is True
     assert "may have been applied" in str(info.value)
     assert wait_until(in_flight_done(emu))
@@ -219,9 +218,8 @@ def test_dropped_post_is_not_repeated(emu, client, caplog, mode):
 
 
 def test_401_bare_for_a_wrong_key(emu, caplog):
-    with make(emu, key=WRONG_KEY) as c:
-        with pytest.raises(AuthenticationError) as info:
-            c.project.all()
+    with make(emu, key=WRONG_KEY) as c, pytest.raises(AuthenticationError) as info:
+        c.project.all()
     exc = info.value
     assert exc.status == 401 and exc.body == {"message": "Unauthorized"}
     assert exc.probably_rate_limited is False
@@ -257,9 +255,8 @@ def test_401_after_the_key_worked_says_rate_limited(emu, client, caplog):
 
 def test_403_other_organizations_environment(emu, client, caplog):
     env_id = client.project.create("mine").environment.environment_id
-    with make(emu, key=OTHER_KEY) as other:
-        with pytest.raises(PermissionDeniedError) as info:
-            other.environment.one(env_id)
+    with make(emu, key=OTHER_KEY) as other, pytest.raises(PermissionDeniedError) as info:
+        other.environment.one(env_id)
     exc = info.value
     assert exc.status == 403
     assert_names(exc, "environment.one", "You are not allowed to access this environment")
@@ -492,9 +489,8 @@ def test_retry_after_is_honoured(emu, client):
 
 def test_retries_give_up_after_max_retries(emu):
     emu.inject_fault("project.all", status=503, times=10, body={"message": "down"})
-    with make(emu, max_retries=2) as c:
-        with pytest.raises(InternalServerError) as info:
-            c.project.all()
+    with make(emu, max_retries=2) as c, pytest.raises(InternalServerError) as info:
+        c.project.all()
     assert emu.request_count("project.all") == 3
     assert_names(info.value, "project.all", "down")
 

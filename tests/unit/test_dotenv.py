@@ -32,7 +32,7 @@ from dokploy_pulumi._dotenv import (
         pytest.param(
             "A='C:\\tmp\\n \"#\" `x`'\nB='l1\nl2'\n", {"A": 'C:\\tmp\\n "#" `x`', "B": "l1\nl2"}, id="single-literal"
         ),
-        pytest.param("A=`it's \"q\" \\n`\nB=`l1\nl2`\n", {"A": 'it\'s "q" \\n', "B": "l1\nl2"}, id="backtick-literal"),
+        pytest.param('A=`it\'s "q" \\n`\nB=`l1\nl2`\n', {"A": 'it\'s "q" \\n', "B": "l1\nl2"}, id="backtick-literal"),
         pytest.param(
             'A="a\\nb\\rc\\td\\\\e\\"f#"\nB="l1\nl2"\n',
             {"A": 'a\nb\rc\\td\\\\e\\"f#', "B": "l1\nl2"},
@@ -57,7 +57,7 @@ from dokploy_pulumi._dotenv import (
         pytest.param("A='a'b'\nB=\"a\"b\"\nC='a' # c\n", {"A": "a'b", "B": 'a"b', "C": "a"}, id="quoted-falls-back"),
         pytest.param("__proto__=x\nA=1\n", {"A": "1"}, id="proto-dropped"),
         pytest.param(
-            "A=${{project.X}}\nB=\"${{environment.Y}}\"\nC=$HOME\n",
+            'A=${{project.X}}\nB="${{environment.Y}}"\nC=$HOME\n',
             {"A": "${{project.X}}", "B": "${{environment.Y}}", "C": "$HOME"},
             id="no-interpolation",
         ),

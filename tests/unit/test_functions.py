@@ -11,6 +11,7 @@ import pytest
 from dokploy_pulumi import (
     AuthenticationError,
     Connection,
+    CredentialError,
     DokployClient,
     DokployLookupError,
     EnvironmentInfo,
@@ -33,8 +34,6 @@ from dokploy_pulumi import (
     search_projects,
     search_projects_output,
 )
-from dokploy_pulumi import CredentialError
-
 
 # -- fixtures ------------------------------------------------------------------------------------------
 
@@ -156,7 +155,9 @@ def test_get_project_ambiguous_name_lists_every_match(emu):
 
 def test_get_project_server_errors_propagate_with_the_reason(emu):
     project(emu, "app")
-    emu.inject_fault("project.search", status=500, body={"message": "database is down", "code": "INTERNAL_SERVER_ERROR"})
+    emu.inject_fault(
+        "project.search", status=500, body={"message": "database is down", "code": "INTERNAL_SERVER_ERROR"}
+    )
     with pytest.raises(InternalServerError, match="project.search.*database is down"):
         get_project(name="app")
     emu.inject_fault("project.one", status=401, body={"message": "Unauthorized"})
@@ -406,9 +407,7 @@ def test_environment_outputs_make_env_secret(mocks, api):
         assert id_env == {"A": "1"} and id_secret and default_secret
         assert name_id == staging.environment_id and default_name == "production"
 
-    return pulumi.Output.all(
-        by_id.env, _secret(by_id.env), by_name.id, default.name, _secret(default.env)
-    ).apply(check)
+    return pulumi.Output.all(by_id.env, _secret(by_id.env), by_name.id, default.name, _secret(default.env)).apply(check)
 
 
 @pulumi.runtime.test

@@ -60,7 +60,12 @@ def test_slug(name, expected):
 def test_names_unique_valid_and_independent_of_order_and_selection():
     listed = _listed(
         ("p3", "shop", "2026-01-03T00:00:00.000Z", [("e3", "production", True)]),
-        ("p1", "shop", "2026-01-01T00:00:00.000Z", [("e1", "production", True), ("e1b", "review", False), ("e1a", "review", False)]),
+        (
+            "p1",
+            "shop",
+            "2026-01-01T00:00:00.000Z",
+            [("e1", "production", True), ("e1b", "review", False), ("e1a", "review", False)],
+        ),
         ("p2", "Shop 2", "2026-01-02T00:00:00.000Z", [("e2", "production", True)]),
         ("p4", "日本語", "2026-01-04T00:00:00.000Z", [("e4", "本番", False)]),
         ("p5", "class", "2026-01-05T00:00:00.000Z", []),
@@ -94,7 +99,18 @@ def test_names_unique_valid_and_independent_of_order_and_selection():
 
 @pytest.mark.parametrize(
     "text",
-    ["plain", 'say "hi"', "it's", "both \"'\"", "back\\slash", "l1\nl2\r\n", "tab\tx", "\x00\x1b\u2028\U0001f600", "é日本 ☕", ""],
+    [
+        "plain",
+        'say "hi"',
+        "it's",
+        'both "\'"',
+        "back\\slash",
+        "l1\nl2\r\n",
+        "tab\tx",
+        "\x00\x1b\u2028\U0001f600",
+        "é日本 ☕",
+        "",
+    ],
 )
 def test_py_str_round_trips_and_prefers_black_quotes(text):
     literal = imp.py_str(text)
@@ -105,7 +121,10 @@ def test_py_str_round_trips_and_prefers_black_quotes(text):
 
 
 def test_safe_url_drops_credentials_and_query():
-    assert imp.safe_url("https://user:pw@dokploy.example.com:8443/api/?token=x#f") == "https://dokploy.example.com:8443/api"
+    assert (
+        imp.safe_url("https://user:pw@dokploy.example.com:8443/api/?token=x#f")
+        == "https://dokploy.example.com:8443/api"
+    )
 
 
 # -- reading the server and generating -------------------------------------------------------------------
@@ -127,7 +146,14 @@ def _seed(emu: DokployEmulator) -> dict[str, str]:
 def _generate(emu: DokployEmulator, selection: imp.Selection, module: bool = False) -> imp.Generated:
     with DokployClient(emu.url, KEY) as client:
         inv = imp.read_server(client, selection)
-    return imp.render(inv, imp.assign_names(inv.listed), command="python -m dokploy_pulumi import --all", url=emu.url, now=NOW, module=module)
+    return imp.render(
+        inv,
+        imp.assign_names(inv.listed),
+        command="python -m dokploy_pulumi import --all",
+        url=emu.url,
+        now=NOW,
+        module=module,
+    )
 
 
 def test_reads_only_and_generates_every_project_and_environment(emu):
@@ -190,7 +216,9 @@ def test_generated_program_runs_with_the_real_resource_classes(emu):
     gen = _generate(emu, imp.Selection(all=True))
     mocks = _Mocks()
     pulumi.runtime.set_mocks(mocks, project="imported", stack="dev", preview=False)
-    pulumi.runtime.set_all_config({f"imported:{k}": v for k, v in gen.secrets}, [f"imported:{k}" for k, _ in gen.secrets])
+    pulumi.runtime.set_all_config(
+        {f"imported:{k}": v for k, v in gen.secrets}, [f"imported:{k}" for k, _ in gen.secrets]
+    )
 
     @pulumi.runtime.test
     def run():
@@ -208,8 +236,15 @@ def test_generated_program_runs_with_the_real_resource_classes(emu):
     # env reaches the resource as the exact text, secret.
     env_input = by_name["my_saas"].inputs["env"]
     assert isinstance(env_input, dict) and env_input.get("value") == TRICKY_ENV
-    assert set(by_name) == {"my_saas", "my_saas_production", "my_saas_staging", "my_saas_2", "my_saas_2_production",
-                            "cafe_unicode", "cafe_unicode_production"}
+    assert set(by_name) == {
+        "my_saas",
+        "my_saas_production",
+        "my_saas_staging",
+        "my_saas_2",
+        "my_saas_2_production",
+        "cafe_unicode",
+        "cafe_unicode_production",
+    }
 
 
 # -- secrets -------------------------------------------------------------------------------------------
@@ -284,7 +319,9 @@ def test_settings_environment_first_then_stack_config():
     s = imp.resolve_settings("dev", environ={"DOKPLOY_API_KEY": "from-env"}, config_get=config_get)
     assert (s.url, s.api_key, s.url_source) == ("http://127.0.0.1:9", "from-env", "stack config dokploy:url")
     assert ("dokploy:apiKey", "dev") not in asked
-    s = imp.resolve_settings(None, environ={"DOKPLOY_URL": "http://127.0.0.1:8", "DOKPLOY_API_KEY": "k"}, config_get=config_get)
+    s = imp.resolve_settings(
+        None, environ={"DOKPLOY_URL": "http://127.0.0.1:8", "DOKPLOY_API_KEY": "k"}, config_get=config_get
+    )
     assert s.url == "http://127.0.0.1:8" and s.url_source == "$DOKPLOY_URL"
     with pytest.raises(imp.ImportFailed, match="no Dokploy API key"):
         imp.resolve_settings(None, environ={"DOKPLOY_URL": "http://127.0.0.1:8"}, config_get=lambda k, s: None)
@@ -329,8 +366,21 @@ def test_cli_stdout_mode_prints_code_only(emu, monkeypatch, tmp_path):
 
 
 def test_cli_help_documents_the_command():
-    proc = subprocess.run([sys.executable, "-m", "dokploy_pulumi", "import", "--help"], capture_output=True, text=True, check=True)
-    for needle in ("--all", "--project-id", "--name", "--output", "--module", "--apply-config", "--secrets-file", "0600", "DOKPLOY_URL", "dokploy:url"):
+    proc = subprocess.run(
+        [sys.executable, "-m", "dokploy_pulumi", "import", "--help"], capture_output=True, text=True, check=True
+    )
+    for needle in (
+        "--all",
+        "--project-id",
+        "--name",
+        "--output",
+        "--module",
+        "--apply-config",
+        "--secrets-file",
+        "0600",
+        "DOKPLOY_URL",
+        "dokploy:url",
+    ):
         assert needle in proc.stdout
 
 

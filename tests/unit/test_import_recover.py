@@ -124,14 +124,21 @@ def test_two_pending_creates_never_record_the_same_object(emu):
     ds = rec.settle_conflicts(
         [
             rec.decide(_op(rec.PROJECT_T, "p", name="twin"), set(), SINCE, _clients(emu)),
-            rec.decide(_op(rec.PROJECT_DUPLICATE_T, "q", name="twin", source_environment_id="x"), set(), SINCE, _clients(emu)),
+            rec.decide(
+                _op(rec.PROJECT_DUPLICATE_T, "q", name="twin", source_environment_id="x"), set(), SINCE, _clients(emu)
+            ),
         ]
     )
     assert [d.action for d in ds] == ["ambiguous", "ambiguous"]
 
 
 def test_owned_ids_include_default_environments():
-    dep = {"resources": [_resource(rec.PROJECT_T, "p", "P1", default_environment_id="E0"), _resource(rec.ENVIRONMENT_T, "e", "E1")]}
+    dep = {
+        "resources": [
+            _resource(rec.PROJECT_T, "p", "P1", default_environment_id="E0"),
+            _resource(rec.ENVIRONMENT_T, "e", "E1"),
+        ]
+    }
     assert rec.owned_ids(dep) == {"P1", "E0", "E1"}
 
 
@@ -148,7 +155,14 @@ def test_edited_deployment_records_clears_and_keeps():
         },
     }
     decisions = [
-        rec.Decision(imported["resource"]["urn"], rec.PROJECT_T, "a", "import", "", [rec.Candidate("ID-A", "a", "2026-01-01T00:00:00.000Z")]),
+        rec.Decision(
+            imported["resource"]["urn"],
+            rec.PROJECT_T,
+            "a",
+            "import",
+            "",
+            [rec.Candidate("ID-A", "a", "2026-01-01T00:00:00.000Z")],
+        ),
         rec.Decision(cleared["resource"]["urn"], rec.PROJECT_T, "b", "clear", ""),
         rec.Decision(ambiguous["resource"]["urn"], rec.PROJECT_T, "c", "ambiguous", ""),
     ]
@@ -165,15 +179,23 @@ def test_edited_deployment_records_clears_and_keeps():
 
 
 def test_go_timestamps_and_file_backend_locks(tmp_path):
-    assert rec._parse_time("2026-12-03T19:03:26.295495024Z") == dt.datetime(2026, 12, 3, 19, 3, 26, 295495, tzinfo=dt.timezone.utc)
+    assert rec._parse_time("2026-12-03T19:03:26.295495024Z") == dt.datetime(
+        2026, 12, 3, 19, 3, 26, 295495, tzinfo=dt.timezone.utc
+    )
     folder = tmp_path / ".pulumi" / "locks" / "organization" / "app" / "dev"
     folder.mkdir(parents=True)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     host = socket.gethostname()
-    (folder / "a.json").write_text(json.dumps({"pid": dead.pid, "hostname": host, "timestamp": "2026-12-03T19:03:26.5Z"}))
-    (folder / "b.json").write_text(json.dumps({"pid": os.getpid(), "hostname": host, "timestamp": "2026-12-03T19:04:00Z"}))
-    (folder / "c.json").write_text(json.dumps({"pid": dead.pid, "hostname": "elsewhere", "timestamp": "2026-12-03T19:05:00Z"}))
+    (folder / "a.json").write_text(
+        json.dumps({"pid": dead.pid, "hostname": host, "timestamp": "2026-12-03T19:03:26.5Z"})
+    )
+    (folder / "b.json").write_text(
+        json.dumps({"pid": os.getpid(), "hostname": host, "timestamp": "2026-12-03T19:04:00Z"})
+    )
+    (folder / "c.json").write_text(
+        json.dumps({"pid": dead.pid, "hostname": "elsewhere", "timestamp": "2026-12-03T19:05:00Z"})
+    )
     locks = {lock.path.name: lock for lock in rec.file_backend_locks(f"file://{tmp_path}", "organization/app/dev")}
     assert set(locks) == {"a.json", "b.json", "c.json"}
     assert locks["a.json"].stale() and not locks["b.json"].stale() and not locks["c.json"].stale()
@@ -210,14 +232,24 @@ class FakeCLI(rec.PulumiCLI):
 
 
 def _exported(*ops, resources=()):
-    return {"version": 3, "deployment": {"resources": [{"urn": STACK_URN, "type": "pulumi:pulumi:Stack"}, *resources], "pending_operations": list(ops)}}
+    return {
+        "version": 3,
+        "deployment": {
+            "resources": [{"urn": STACK_URN, "type": "pulumi:pulumi:Stack"}, *resources],
+            "pending_operations": list(ops),
+        },
+    }
 
 
 def test_main_dry_run_lists_ambiguous_with_ids_and_changes_nothing(emu, tmp_path):
     a = emu.create_project("dup")["projectId"]
     b = emu.create_project("dup")["projectId"]
     made = emu.create_project("solo")["projectId"]
-    exported = _exported(_op(rec.PROJECT_T, "dup", name="dup"), _op(rec.PROJECT_T, "solo", name="solo"), _op(rec.PROJECT_T, "none", name="none"))
+    exported = _exported(
+        _op(rec.PROJECT_T, "dup", name="dup"),
+        _op(rec.PROJECT_T, "solo", name="solo"),
+        _op(rec.PROJECT_T, "none", name="none"),
+    )
     history = [{"startTime": "2020-01-01T00:00:00Z", "endTime": "2020-01-01T00:01:00Z"}]
     cli = FakeCLI(exported, {"dokploy:url": emu.url, "dokploy:apiKey": KEY}, history=history)
     out = io.StringIO()
@@ -249,14 +281,27 @@ def test_main_apply_imports_chosen_and_refreshes_only_those(emu, tmp_path):
     assert len(backups) == 1 and json.loads(backups[0].read_text()) == exported
     assert "nothing (no lock, no history)" in out.getvalue()
     with pytest.raises(rec.RecoverFailed, match="--choose names no pending create"):
-        rec.main(stack="dev", apply=False, clock_skew=120, out=io.StringIO(), cli=FakeCLI(exported, {"dokploy:url": emu.url, "dokploy:apiKey": KEY}), choices={"urn:nope": a})
+        rec.main(
+            stack="dev",
+            apply=False,
+            clock_skew=120,
+            out=io.StringIO(),
+            cli=FakeCLI(exported, {"dokploy:url": emu.url, "dokploy:apiKey": KEY}),
+            choices={"urn:nope": a},
+        )
 
 
 def test_main_refuses_while_the_lock_holder_lives(emu, tmp_path):
     folder = tmp_path / ".pulumi" / "locks" / "organization" / "app" / "dev"
     folder.mkdir(parents=True)
-    (folder / "x.json").write_text(json.dumps({"pid": os.getpid(), "hostname": socket.gethostname(), "timestamp": "2026-12-03T19:04:00Z"}))
-    cli = FakeCLI(_exported(_op(rec.PROJECT_T, "p", name="p")), {"dokploy:url": emu.url, "dokploy:apiKey": KEY}, backend=f"file://{tmp_path}")
+    (folder / "x.json").write_text(
+        json.dumps({"pid": os.getpid(), "hostname": socket.gethostname(), "timestamp": "2026-12-03T19:04:00Z"})
+    )
+    cli = FakeCLI(
+        _exported(_op(rec.PROJECT_T, "p", name="p")),
+        {"dokploy:url": emu.url, "dokploy:apiKey": KEY},
+        backend=f"file://{tmp_path}",
+    )
     with pytest.raises(rec.RecoverFailed, match="may still be running"):
         rec.main(stack="dev", apply=True, clock_skew=120, out=io.StringIO(), cli=cli, cwd=tmp_path)
     assert not any(c[0] in ("cancel", "stack", "refresh") for c in cli.commands)

@@ -25,11 +25,15 @@ from pulumi.dynamic import CheckFailure, CheckResult
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from dokploy_pulumi._dotenv import ENV_KEY_RE, env_as_dict, parse_env, serialize_env, unrepresentable_env_keys
 from dokploy_pulumi._attrs import is_unknown
+from dokploy_pulumi._dotenv import ENV_KEY_RE, env_as_dict, parse_env, serialize_env, unrepresentable_env_keys
 from dokploy_pulumi.providers import EnvironmentProvider, ProjectProvider
 
-SETTINGS = settings(max_examples=int(__import__("os").environ.get("PROP_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=int(__import__("os").environ.get("PROP_EXAMPLES", "200")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 PROVIDERS = {"Project": ProjectProvider, "Environment": EnvironmentProvider}
 
 
@@ -45,8 +49,36 @@ def dummy_credentials(monkeypatch):
 
 env_keys = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,30}", fullmatch=True)
 tricky = st.sampled_from(
-    ["", " ", "=", "==", "#", " #", "# not a comment", "a=b=c", "'", '"', "\\", "\\n", "\n", "\r", "\r\n",
-     "\x00", "\t", "$", "${A}", "$(cmd)", "`x`", "é", "日本", "\u2028", "\x85", "\ufeff", "export ", "A=1"]
+    [
+        "",
+        " ",
+        "=",
+        "==",
+        "#",
+        " #",
+        "# not a comment",
+        "a=b=c",
+        "'",
+        '"',
+        "\\",
+        "\\n",
+        "\n",
+        "\r",
+        "\r\n",
+        "\x00",
+        "\t",
+        "$",
+        "${A}",
+        "$(cmd)",
+        "`x`",
+        "é",
+        "日本",
+        "\u2028",
+        "\x85",
+        "\ufeff",
+        "export ",
+        "A=1",
+    ]
 )
 env_values = st.one_of(
     st.text(),  # any unicode (no surrogates), newlines, CR and NUL included
@@ -63,14 +95,17 @@ scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.text(), unknowns
 )
 json_like = st.recursive(
-    scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
     max_leaves=12,
 )
 
 
 def _connection_like() -> st.SearchStrategy[Any]:
     fields = {
-        "url": st.one_of(json_like, st.sampled_from(["http://127.0.0.1:2", "https://d.example.com/api", "ftp://x", ""])),
+        "url": st.one_of(
+            json_like, st.sampled_from(["http://127.0.0.1:2", "https://d.example.com/api", "ftp://x", ""])
+        ),
         "api_key_config": st.one_of(json_like, st.just("dokploy:apiKey")),
         "api_key_env": st.one_of(json_like, st.just("DOKPLOY_API_KEY")),
         "ca_bundle": json_like,
@@ -86,7 +121,9 @@ def _property_values(prop: str) -> st.SearchStrategy[Any]:
         "name": names,
         "description": descriptions,
         "env": st.one_of(
-            env_dicts, carriable_env_dicts.map(serialize_env), st.dictionaries(st.text(max_size=10), json_like, max_size=4)
+            env_dicts,
+            carriable_env_dicts.map(serialize_env),
+            st.dictionaries(st.text(max_size=10), json_like, max_size=4),
         ),
         "force_destroy": st.booleans(),
         "connection": _connection_like(),
@@ -125,8 +162,29 @@ def test_dotenv_one_line_per_key(env: dict[str, str]) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["a\rb", "\r", "x\r\n", "\x00", "a\x00b", "\\", "\\n", '"', '\\"', "'", "\\'", "it's \"q\" \\ \n", "=", "#x",
-     " lead", "trail ", "${A}", "\u2028", "\x85", "\ufeff", "é" * 10_000],
+    [
+        "a\rb",
+        "\r",
+        "x\r\n",
+        "\x00",
+        "a\x00b",
+        "\\",
+        "\\n",
+        '"',
+        '\\"',
+        "'",
+        "\\'",
+        'it\'s "q" \\ \n',
+        "=",
+        "#x",
+        " lead",
+        "trail ",
+        "${A}",
+        "\u2028",
+        "\x85",
+        "\ufeff",
+        "é" * 10_000,
+    ],
 )
 def test_dotenv_round_trip_known_hard_values(value: str) -> None:
     assert parse_env(serialize_env({"K": value, "NEXT": "1"})) == {"K": value, "NEXT": "1"}
@@ -148,14 +206,18 @@ def test_project_diff_has_no_change_for_equivalent_inputs(name, description, env
     as_dict = {"name": name, "description": description or None, "env": env, "force_destroy": force_destroy}
     items = list(env.items())
     rnd.shuffle(items)
-    as_text = {"name": name, "description": description or "", "env": serialize_env(dict(items)) if items else None,
-               "force_destroy": force_destroy}
+    as_text = {
+        "name": name,
+        "description": description or "",
+        "env": serialize_env(dict(items)) if items else None,
+        "force_destroy": force_destroy,
+    }
     first = _checked(provider, {}, as_dict)
     # What state holds after create: the checked inputs plus the computed outputs.
     outs = {**first, "created_at": "2026-01-01T00:00:00.000Z", "organization_id": "org", "default_environment_id": "e"}
     second = _checked(provider, outs, as_text)
     assert provider.diff("id", outs, second).changes is False
-    assert provider.diff("id", {**outs, "description": None if not description else description}, second).changes is False
+    assert provider.diff("id", {**outs, "description": description if description else None}, second).changes is False
     # and check is idempotent: its output checks to itself
     assert _checked(provider, outs, second) == second
 
@@ -164,7 +226,9 @@ def test_project_diff_has_no_change_for_equivalent_inputs(name, description, env
 @given(names.filter(lambda n: n != "production"), st.text(), carriable_env_dicts, st.text(min_size=1))
 def test_environment_diff_has_no_change_for_equivalent_inputs(name, description, env, project_id) -> None:
     provider = EnvironmentProvider()
-    first = _checked(provider, {}, {"project_id": project_id, "name": name, "description": description or None, "env": env})
+    first = _checked(
+        provider, {}, {"project_id": project_id, "name": name, "description": description or None, "env": env}
+    )
     outs = {**first, "is_default": False, "created_at": "2026-01-01T00:00:00.000Z"}
     text = {"project_id": project_id, "name": name, "description": description or "", "env": serialize_env(env)}
     second = _checked(provider, outs, text)
@@ -274,8 +338,10 @@ def test_nan_and_infinite_timeouts_are_refused_not_crashes() -> None:
         assert [f.property for f in failures] == ["connection"], (timeout, failures)
 
 
-@pytest.mark.parametrize("value, ok", [("abc", False), ("0", False), ("-1", False), ("nan", False), ("inf", False),
-                                       ("2.5", True), ("30", True)])
+@pytest.mark.parametrize(
+    "value, ok",
+    [("abc", False), ("0", False), ("-1", False), ("nan", False), ("inf", False), ("2.5", True), ("30", True)],
+)
 def test_timeout_from_the_environment_is_checked(monkeypatch, value: str, ok: bool) -> None:
     monkeypatch.setenv("DOKPLOY_TIMEOUT", value)
     failures = ProjectProvider().check({}, {"name": "app"}).failures

@@ -15,16 +15,16 @@ import subprocess
 import threading
 import traceback
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import grpc
 import httpx
 import pytest
 
-from dokploy_pulumi import APIConnectionError, Connection, DokployClient
+from dokploy_pulumi import APIConnectionError, Connection, DokployClient, ProviderError
 from dokploy_pulumi._connection import ClientPool, ConfigSource
-from dokploy_pulumi import ProviderError
 from dokploy_pulumi.providers import EnvironmentProvider, ProjectProvider
 from dokploy_pulumi.testing import DokployEmulator
 
@@ -49,7 +49,9 @@ def test_tls_verification_is_on_by_default():
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname is True
     client.close()
     # And through the provider's own configuration path, with nothing set but URL and key.
-    url, key, verify, _timeout = ClientPool(ConfigSource({"dokploy:url": "https://d.example.com", "dokploy:apiKey": KEY}, {})).resolve(None)
+    _url, _key, verify, _timeout = ClientPool(
+        ConfigSource({"dokploy:url": "https://d.example.com", "dokploy:apiKey": KEY}, {})
+    ).resolve(None)
     assert verify is True
 
 
@@ -82,11 +84,19 @@ def test_ca_bundle_passes_through_connection_env_and_config(ca_file: Path):
             Connection(url="https://dokploy.example.com", api_key_env="K", ca_bundle=path),
         ),
         "DOKPLOY_CA_BUNDLE": (
-            ClientPool(ConfigSource(None, {"DOKPLOY_URL": "https://d.example.com", "DOKPLOY_API_KEY": KEY, "DOKPLOY_CA_BUNDLE": path})),
+            ClientPool(
+                ConfigSource(
+                    None, {"DOKPLOY_URL": "https://d.example.com", "DOKPLOY_API_KEY": KEY, "DOKPLOY_CA_BUNDLE": path}
+                )
+            ),
             None,
         ),
         "dokploy:caBundle": (
-            ClientPool(ConfigSource({"dokploy:url": "https://d.example.com", "dokploy:apiKey": KEY, "dokploy:caBundle": path}, {})),
+            ClientPool(
+                ConfigSource(
+                    {"dokploy:url": "https://d.example.com", "dokploy:apiKey": KEY, "dokploy:caBundle": path}, {}
+                )
+            ),
             None,
         ),
     }
@@ -154,7 +164,9 @@ def test_plain_http_to_a_remote_host_warns(url):
     assert all(KEY not in str(w.message) for w in record)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:3000", "http://localhost:3000", "http://[::1]:3000", "https://dokploy.example.com"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:3000", "http://localhost:3000", "http://[::1]:3000", "https://dokploy.example.com"]
+)
 def test_loopback_or_https_does_not_warn(url):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -167,7 +179,7 @@ def test_loopback_or_https_does_not_warn(url):
 class _Health(http.server.BaseHTTPRequestHandler):
     seen_keys: list[str] = []
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         _Health.seen_keys.append(self.headers.get("x-api-key", ""))
         body = b'{"ok": true}' if self.path == "/api/health" else b'"v0.30.2"'
         self.send_response(200)
@@ -186,9 +198,26 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         pytest.skip("openssl is needed to make a self-signed certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
     )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Health)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -206,9 +235,8 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 def test_tls_end_to_end_default_refuses_self_signed_ca_bundle_and_opt_out_accept(tls_server):
     url, cert = tls_server
     _Health.seen_keys.clear()
-    with DokployClient(url, KEY, max_retries=0) as client:
-        with pytest.raises(APIConnectionError) as err:
-            client.version()
+    with DokployClient(url, KEY, max_retries=0) as client, pytest.raises(APIConnectionError) as err:
+        client.version()
     text = str(err.value)
     assert "cannot connect" in text and KEY not in text and KEY not in repr(err.value)
     assert "certificate" in text.lower() and "DOKPLOY_CA_BUNDLE" in text  # says why, and what to do
@@ -288,14 +316,30 @@ def test_no_key_in_state_logs_errors_or_request_log(emu, env_creds, caplog):
     echeck = envp.check({}, {"project_id": created.id, "name": "staging", "env": {"TOKEN": SECRET}})
     ecreated = envp.create(echeck.inputs)
     eread = envp.read(ecreated.id, ecreated.outs)
-    texts += [json.dumps(x, default=str) for x in (checked.inputs, created.outs, read.outs, read.inputs,
-                                                   news.inputs, updated.outs, echeck.inputs, ecreated.outs,
-                                                   eread.outs, eread.inputs)]
+    texts += [
+        json.dumps(x, default=str)
+        for x in (
+            checked.inputs,
+            created.outs,
+            read.outs,
+            read.inputs,
+            news.inputs,
+            updated.outs,
+            echeck.inputs,
+            ecreated.outs,
+            eread.outs,
+            eread.inputs,
+        )
+    ]
 
     # Errors: a 500, a dropped connection, a 401 (rate-limit wording), a timeout.
     failures: list[BaseException] = []
-    faults = (dict(status=500, body={"message": "boom"}), dict(drop=True),
-              dict(status=401, body={"message": "Unauthorized"}), dict(latency=1.5))
+    faults = (
+        dict(status=500, body={"message": "boom"}),
+        dict(drop=True),
+        dict(status=401, body={"message": "Unauthorized"}),
+        dict(latency=1.5),
+    )
     for fault in faults:
         emu.inject_fault("project.update", **fault)
         with pytest.raises(ProviderError) as err:
@@ -367,24 +411,49 @@ def test_check_failures_never_show_env_values(env_creds):
     "fault",
     [
         pytest.param(
-            dict(status=400, body={"message": "Input validation failed", "code": "BAD_REQUEST",
-                                   "issues": [{"code": "invalid_type", "expected": "string", "received": "object",
-                                               "path": ["env"], "message": "Expected string, received object"}]}),
+            dict(
+                status=400,
+                body={
+                    "message": "Input validation failed",
+                    "code": "BAD_REQUEST",
+                    "issues": [
+                        {
+                            "code": "invalid_type",
+                            "expected": "string",
+                            "received": "object",
+                            "path": ["env"],
+                            "message": "Expected string, received object",
+                        }
+                    ],
+                },
+            ),
             id="400-validation",
         ),
         pytest.param(
             # A server that echoes what it got (zod's custom messages can; so can SQL errors).
-            dict(status=400, body={"message": "Input validation failed",
-                                   "issues": [{"path": ["env"], "message": f"Invalid value TOKEN='{SECRET}' DB={OTHER_SECRET}"}]}),
+            dict(
+                status=400,
+                body={
+                    "message": "Input validation failed",
+                    "issues": [{"path": ["env"], "message": f"Invalid value TOKEN='{SECRET}' DB={OTHER_SECRET}"}],
+                },
+            ),
             id="400-validation-echoing-values",
         ),
         pytest.param(
             # drizzle's DrizzleQueryError puts the query parameters in its message.
-            dict(status=500, body={"message": f'Failed query: update "project" set "env" = $1 where ... params: TOKEN={SECRET}\nDB="{OTHER_SECRET}"\n',
-                                   "code": "INTERNAL_SERVER_ERROR"}),
+            dict(
+                status=500,
+                body={
+                    "message": f'Failed query: update "project" set "env" = $1 where ... params: TOKEN={SECRET}\nDB="{OTHER_SECRET}"\n',
+                    "code": "INTERNAL_SERVER_ERROR",
+                },
+            ),
             id="500-with-query-params",
         ),
-        pytest.param(dict(status=500, body={"message": "internal error", "code": "INTERNAL_SERVER_ERROR"}), id="500-plain"),
+        pytest.param(
+            dict(status=500, body={"message": "internal error", "code": "INTERNAL_SERVER_ERROR"}), id="500-plain"
+        ),
         pytest.param(dict(status=200, body=f"TOKEN={SECRET}", content_type="text/plain"), id="200-not-json-echo"),
     ],
 )
@@ -406,7 +475,9 @@ def test_env_values_never_printed_in_environment_errors(emu, env_creds):
     pid = proj.create(proj.check({}, {"name": "app"}).inputs).id
     inputs = envp.check({}, {"project_id": pid, "name": "staging", "env": {"TOKEN": SECRET}}).inputs
     # The env is set by a follow-up update at create: its failure (echoing the value) is rolled back.
-    emu.inject_fault("environment.update", status=500, body={"message": f"Error updating the environment: params TOKEN={SECRET}"})
+    emu.inject_fault(
+        "environment.update", status=500, body={"message": f"Error updating the environment: params TOKEN={SECRET}"}
+    )
     with pytest.raises(ProviderError) as err:
         envp.create(inputs)
     _assert_no_env_values(_chain_text(err.value))

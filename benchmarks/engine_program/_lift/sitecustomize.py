@@ -26,8 +26,12 @@ def _install() -> None:
     else:
         from dokploy_pulumi import providers
 
-        classes = [providers.ProjectProvider, providers.EnvironmentProvider,
-                   providers.EnvironmentDuplicateProvider, providers.ProjectDuplicateProvider]
+        classes = [
+            providers.ProjectProvider,
+            providers.EnvironmentProvider,
+            providers.EnvironmentDuplicateProvider,
+            providers.ProjectDuplicateProvider,
+        ]
     for cls in classes:
         original = cls.configure
 
