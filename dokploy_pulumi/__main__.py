@@ -143,13 +143,14 @@ def _say(message: str) -> None:
 
 def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from . import _import as imp
+    from ._pulumi_cli import apply_secrets, connect, resolve_settings, secrets_script, write_private
 
     selection = imp.Selection(all=args.all, project_ids=tuple(args.project_id), names=tuple(args.name))
     target = Path(args.output or args.module) if (args.output or args.module) else None
     if target is not None and target.exists() and not args.force:
         raise imp.ImportFailed(f"{target} exists; pass --force to overwrite it")
-    settings = imp.resolve_settings(args.stack)
-    with imp.connect(settings) as client:
+    settings = resolve_settings(args.stack)
+    with connect(settings) as client:
         inventory = imp.read_server(client, selection)
     names = imp.assign_names(inventory.listed)
     generated = imp.render(
@@ -178,13 +179,13 @@ def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if not generated.secrets:
         _say("No env to store: every selected env is empty.")
     elif args.apply_config:
-        imp.apply_secrets(generated.secrets, args.stack)
+        apply_secrets(generated.secrets, args.stack)
         keys = ", ".join(k for k, _ in generated.secrets)
         _say(f"Stored {len(generated.secrets)} env(s) as secret stack config: {keys}.")
     else:
         base = target.parent if target is not None else Path.cwd()
         script = Path(args.secrets_file) if args.secrets_file else base / imp.SECRETS_SCRIPT
-        imp.write_private(script, imp.secrets_script(generated.secrets, args.stack))
+        write_private(script, secrets_script(generated.secrets, args.stack))
         _say(
             f"Wrote {script} (mode 0600): it holds the SECRET env values of {len(generated.secrets)} object(s) as "
             f"`pulumi config set --secret` commands. Run `sh {shlex.quote(str(script))}` in the Pulumi project "
@@ -211,12 +212,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     from . import DokployError
-    from ._import import ImportFailed
-    from ._recover import RecoverFailed
+    from ._pulumi_cli import CommandFailed
 
     try:
         return int(args.run(args, argv))
-    except (ImportFailed, RecoverFailed) as exc:
+    except CommandFailed as exc:
         _say(f"error: {exc}")
         return 1
     except DokployError as exc:

@@ -21,28 +21,18 @@ creation time).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import keyword
-import os
 import re
-import shutil
-import subprocess
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit, urlunsplit
 
 from ._client import DokployClient
 from ._exceptions import NotFoundError
+from ._pulumi_cli import CommandFailed
 from ._version import __version__
-
-ENV_URL, ENV_API_KEY = "DOKPLOY_URL", "DOKPLOY_API_KEY"
-CONFIG_URL, CONFIG_API_KEY = "dokploy:url", "dokploy:apiKey"
-ENV_TIMEOUT, CONFIG_TIMEOUT = "DOKPLOY_TIMEOUT", "dokploy:timeout"
-ENV_CA_BUNDLE, CONFIG_CA_BUNDLE = "DOKPLOY_CA_BUNDLE", "dokploy:caBundle"
-ENV_INSECURE, CONFIG_INSECURE = "DOKPLOY_INSECURE_SKIP_VERIFY", "dokploy:insecureSkipVerify"
 
 DEFAULT_ENVIRONMENT = "production"
 SECRETS_SCRIPT = "dokploy-import-secrets.sh"
@@ -75,7 +65,7 @@ _TRANSLIT = str.maketrans(
 )
 
 
-class ImportFailed(Exception):
+class ImportFailed(CommandFailed):
     """The import cannot go on; the message says why (never with a key or an env value)."""
 
 
@@ -437,157 +427,3 @@ def preflight(generated: Generated) -> list[str]:
             if failure.property in ("name", "description", "env"):
                 problems.append(f"{logical}: {failure.property}: {failure.reason}")
     return problems
-
-
-# -- secrets: the config commands ----------------------------------------------------------------
-
-
-def _sh_quote(text: str) -> str:
-    """POSIX single quotes: every byte literal, a ' written as '\\''."""
-    if "\x00" in text:
-        raise ImportFailed("an env value contains a NUL byte, which no shell or config value can hold")
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
-def config_set_argv(key: str, stack: Optional[str]) -> list[str]:
-    """`pulumi config set --secret --raw KEY`: the value comes on stdin, byte for byte."""
-    argv = ["pulumi", "config", "set", "--secret", "--raw"]
-    if stack:
-        argv += ["--stack", stack]
-    return [*argv, "--", key]
-
-
-def secrets_script(secrets: Sequence[tuple[str, str]], stack: Optional[str]) -> str:
-    """A POSIX shell script setting every env as a secret config value.
-
-    The value is piped from `printf` (a shell builtin), so it never appears in a process's argv,
-    and `--raw` keeps a trailing newline.
-    """
-    lines = [
-        "#!/bin/sh",
-        "# Written by `python -m dokploy_pulumi import`. It holds SECRET env values: run it in the",
-        "# Pulumi project folder with the right stack selected, then delete it.",
-        "set -eu",
-    ]
-    for key, text in secrets:
-        argv = " ".join(
-            _sh_quote(a) if not re.fullmatch(r"[A-Za-z0-9_:./=-]+", a) else a for a in config_set_argv(key, stack)
-        )
-        lines.append(f"printf '%s' {_sh_quote(text)} | {argv}")
-    lines.append(f"echo 'Set {len(secrets)} secret config value(s).'")
-    return "\n".join(lines) + "\n"
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write `text` to `path` readable by its owner only (0600), also when the file existed."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fd = -1
-            fh.write(text)
-    finally:
-        if fd != -1:
-            os.close(fd)
-
-
-def apply_secrets(secrets: Sequence[tuple[str, str]], stack: Optional[str], cwd: Optional[Path] = None) -> None:
-    """Run `pulumi config set --secret --raw KEY` for each env, the value on stdin only."""
-    pulumi = shutil.which("pulumi")
-    if pulumi is None:
-        raise ImportFailed("--apply-config needs the pulumi CLI on PATH")
-    for key, text in secrets:
-        argv = config_set_argv(key, stack)
-        proc = subprocess.run(
-            [pulumi, *argv[1:]],
-            input=text.encode("utf-8"),
-            capture_output=True,
-            cwd=cwd,
-            check=False,
-        )
-        if proc.returncode != 0:
-            # The CLI's message never contains the value (it came on stdin).
-            reason = proc.stderr.decode(errors="replace").strip() or proc.stdout.decode(errors="replace").strip()
-            raise ImportFailed(f"`pulumi config set --secret {key}` failed: {reason}")
-
-
-# -- connection -----------------------------------------------------------------------------------
-
-
-def pulumi_stack_config(
-    stack: Optional[str], cwd: Optional[Path] = None, env: Optional[Mapping[str, str]] = None
-) -> dict[str, str]:
-    """The stack's config (`pulumi config --json --show-secrets`), or {} outside a Pulumi project."""
-    pulumi = shutil.which("pulumi", path=(env or os.environ).get("PATH"))
-    where = (cwd or Path.cwd()).resolve()
-    in_project = any((d / "Pulumi.yaml").exists() or (d / "Pulumi.yml").exists() for d in (where, *where.parents))
-    if pulumi is None or not in_project:
-        return {}
-    argv = [pulumi, "config", "--json", "--show-secrets", "--non-interactive"] + (["--stack", stack] if stack else [])
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, env=env, check=False, stdin=subprocess.DEVNULL)
-    try:
-        data = json.loads(proc.stdout) if proc.returncode == 0 else {}
-    except ValueError:
-        return {}
-    return {k: v["value"] for k, v in data.items() if isinstance(v, dict) and isinstance(v.get("value"), str)}
-
-
-def pulumi_config_get(key: str, stack: Optional[str], cwd: Optional[Path] = None) -> Optional[str]:
-    """One stack config value (secrets decrypted); the whole config is read once per stack."""
-    cache_key = (stack, str(cwd or Path.cwd()))
-    if cache_key not in _CONFIG_CACHE:
-        _CONFIG_CACHE[cache_key] = pulumi_stack_config(stack, cwd)
-    return _CONFIG_CACHE[cache_key].get(key)
-
-
-_CONFIG_CACHE: dict[tuple[Optional[str], str], dict[str, str]] = {}
-
-
-@dataclass(frozen=True)
-class Settings:
-    url: str
-    api_key: str
-    timeout: float = 30.0
-    verify: object = True  # True, False or a CA-bundle path
-    url_source: str = ""
-
-
-def resolve_settings(
-    stack: Optional[str] = None,
-    environ: Optional[Mapping[str, str]] = None,
-    config_get: Callable[[str, Optional[str]], Optional[str]] = pulumi_config_get,
-) -> Settings:
-    """DOKPLOY_URL / DOKPLOY_API_KEY, else the stack's dokploy:url / dokploy:apiKey (and the rest alike)."""
-    env = os.environ if environ is None else environ
-    cache: dict[str, Optional[str]] = {}
-
-    def setting(env_name: str, config_key: str) -> tuple[Optional[str], str]:
-        if env.get(env_name):
-            return env[env_name], f"${env_name}"
-        if config_key not in cache:
-            cache[config_key] = config_get(config_key, stack)
-        return cache[config_key], f"stack config {config_key}"
-
-    url, url_source = setting(ENV_URL, CONFIG_URL)
-    key, _ = setting(ENV_API_KEY, CONFIG_API_KEY)
-    if not url:
-        raise ImportFailed(f"no Dokploy URL: set {ENV_URL}, or run in a Pulumi project whose stack sets {CONFIG_URL}")
-    if not key:
-        raise ImportFailed(
-            f"no Dokploy API key: set {ENV_API_KEY}, or run in a Pulumi project whose stack sets {CONFIG_API_KEY}"
-        )
-    raw_timeout, _ = setting(ENV_TIMEOUT, CONFIG_TIMEOUT)
-    try:
-        timeout = float(raw_timeout) if raw_timeout else 30.0
-    except ValueError:
-        raise ImportFailed(f"the timeout {raw_timeout!r} is not a number of seconds") from None
-    ca_bundle, _ = setting(ENV_CA_BUNDLE, CONFIG_CA_BUNDLE)
-    insecure, _ = setting(ENV_INSECURE, CONFIG_INSECURE)
-    verify: object = ca_bundle or True
-    if insecure and insecure.strip().lower() in ("1", "true", "yes", "on"):
-        verify = False
-    return Settings(url=url, api_key=key, timeout=timeout, verify=verify, url_source=url_source)
-
-
-def connect(settings: Settings) -> DokployClient:
-    return DokployClient(settings.url, settings.api_key, timeout=settings.timeout, verify=settings.verify)  # type: ignore[arg-type]

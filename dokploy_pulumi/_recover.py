@@ -28,9 +28,8 @@ import copy
 import datetime as dt
 import json
 import os
-import shutil
+import shlex
 import socket
-import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,8 +39,8 @@ from urllib.parse import unquote, urlsplit
 
 from ._client import DokployClient
 from ._exceptions import DokployError, NotFoundError
-from ._import import CONFIG_API_KEY, CONFIG_URL, ENV_API_KEY, ENV_URL, Settings, connect, pulumi_stack_config
 from ._models import parse_timestamp
+from ._pulumi_cli import CONFIG_API_KEY, CONFIG_URL, ENV_API_KEY, ENV_URL, CommandFailed, PulumiCLI, Settings, connect
 
 PREFIX = "pulumi-python:dynamic/dokploy:"
 PROJECT_T = PREFIX + "Project"
@@ -52,72 +51,8 @@ OUR_TYPES = (PROJECT_T, ENVIRONMENT_T, ENV_DUPLICATE_T, PROJECT_DUPLICATE_T)
 DEFAULT_ENVIRONMENT = "production"
 
 
-class RecoverFailed(Exception):
+class RecoverFailed(CommandFailed):
     """Recovery cannot go on; the message says why."""
-
-
-# -- talking to the pulumi CLI --------------------------------------------------------------------
-
-
-@dataclass
-class PulumiCLI:
-    """Runs `pulumi` in the project folder for one stack (None: the selected one)."""
-
-    stack: Optional[str] = None
-    cwd: Optional[Path] = None
-    env: Optional[Mapping[str, str]] = None
-    _config: Optional[dict[str, str]] = field(default=None, init=False, repr=False)
-
-    def run(self, *args: str, check: bool = True, stack_scoped: bool = True) -> subprocess.CompletedProcess[str]:
-        exe = shutil.which("pulumi", path=(self.env or os.environ).get("PATH"))
-        if exe is None:
-            raise RecoverFailed("the pulumi CLI is not on PATH")
-        argv = [exe, *args, "--non-interactive"] + (["--stack", self.stack] if self.stack and stack_scoped else [])
-        proc = subprocess.run(
-            argv,
-            cwd=self.cwd,
-            env=dict(self.env) if self.env is not None else None,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if check and proc.returncode != 0:
-            raise RecoverFailed(f"`pulumi {' '.join(args)}` failed:\n{proc.stdout}{proc.stderr}".rstrip())
-        return proc
-
-    def command(self, *args: str) -> str:
-        """How the user would type it."""
-        parts = ["pulumi", *args] + (["--stack", self.stack] if self.stack else [])
-        return " ".join(_shell_word(p) for p in parts)
-
-    def export(self) -> dict[str, Any]:
-        exported: dict[str, Any] = json.loads(self.run("stack", "export").stdout)
-        return exported
-
-    def config_get(self, key: str) -> Optional[str]:
-        """A stack config value (secrets decrypted), read once for all keys."""
-        if self._config is None:
-            self._config = pulumi_stack_config(self.stack, self.cwd, self.env)
-        return self._config.get(key)
-
-    def backend_url(self) -> Optional[str]:
-        proc = self.run("whoami", "--verbose", "--json", check=False, stack_scoped=False)
-        try:
-            return str(json.loads(proc.stdout).get("url") or "") or None
-        except ValueError:
-            return None
-
-    def stack_name(self) -> Optional[str]:
-        proc = self.run("stack", "--show-name", "--fully-qualify-stack-names", check=False)
-        name = proc.stdout.strip()
-        return name or None
-
-
-def _shell_word(word: str) -> str:
-    import shlex
-
-    return shlex.quote(word)
 
 
 # -- when did the interrupted update start? --------------------------------------------------------
@@ -523,7 +458,7 @@ def main(
         print("", file=out)
         print(
             "Dry run. To carry this out: python -m dokploy_pulumi recover --apply"
-            + (f" --stack {_shell_word(stack)}" if stack else ""),
+            + (f" --stack {shlex.quote(stack)}" if stack else ""),
             file=out,
         )
         print("which edits the state (`pulumi stack export` / `pulumi stack import`) and runs:", file=out)

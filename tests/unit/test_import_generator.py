@@ -21,6 +21,7 @@ import pytest
 
 from dokploy_pulumi import DokployClient
 from dokploy_pulumi import _import as imp
+from dokploy_pulumi import _pulumi_cli as cli
 from dokploy_pulumi.__main__ import main
 from dokploy_pulumi.testing import DokployEmulator
 
@@ -275,7 +276,7 @@ def test_secrets_script_sets_each_value_byte_for_byte_off_argv(tmp_path):
     rec = tmp_path / "rec"
     rec.mkdir()
     script = tmp_path / "secrets.sh"
-    imp.write_private(script, imp.secrets_script(SECRETS, "dev"))
+    cli.write_private(script, cli.secrets_script(SECRETS, "dev"))
     assert stat.S_IMODE(script.stat().st_mode) == 0o600
     env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", FAKE_PULUMI_DIR=str(rec))
     proc = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, check=True)
@@ -292,7 +293,7 @@ def test_apply_secrets_passes_values_on_stdin_only(tmp_path, monkeypatch):
     rec.mkdir()
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_PULUMI_DIR", str(rec))
-    imp.apply_secrets(SECRETS, None)
+    cli.apply_secrets(SECRETS, None)
     for key, value in SECRETS:
         assert (rec / f"{key}.value").read_bytes() == value.encode()
         assert value not in (rec / f"{key}.argv").read_text()
@@ -302,7 +303,7 @@ def test_write_private_tightens_an_existing_file(tmp_path):
     path = tmp_path / "s.sh"
     path.write_text("old")
     path.chmod(0o644)
-    imp.write_private(path, "new")
+    cli.write_private(path, "new")
     assert path.read_text() == "new" and stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
@@ -316,15 +317,15 @@ def test_settings_environment_first_then_stack_config():
         asked.append((key, stack))
         return {"dokploy:url": "http://127.0.0.1:9", "dokploy:apiKey": "from-config"}.get(key)
 
-    s = imp.resolve_settings("dev", environ={"DOKPLOY_API_KEY": "from-env"}, config_get=config_get)
+    s = cli.resolve_settings("dev", environ={"DOKPLOY_API_KEY": "from-env"}, config_get=config_get)
     assert (s.url, s.api_key, s.url_source) == ("http://127.0.0.1:9", "from-env", "stack config dokploy:url")
     assert ("dokploy:apiKey", "dev") not in asked
-    s = imp.resolve_settings(
+    s = cli.resolve_settings(
         None, environ={"DOKPLOY_URL": "http://127.0.0.1:8", "DOKPLOY_API_KEY": "k"}, config_get=config_get
     )
     assert s.url == "http://127.0.0.1:8" and s.url_source == "$DOKPLOY_URL"
-    with pytest.raises(imp.ImportFailed, match="no Dokploy API key"):
-        imp.resolve_settings(None, environ={"DOKPLOY_URL": "http://127.0.0.1:8"}, config_get=lambda k, s: None)
+    with pytest.raises(cli.CommandFailed, match="no Dokploy API key"):
+        cli.resolve_settings(None, environ={"DOKPLOY_URL": "http://127.0.0.1:8"}, config_get=lambda k, s: None)
 
 
 # -- the CLI -------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import pytest
 
 from dokploy_pulumi import DokployClient
 from dokploy_pulumi import _recover as rec
+from dokploy_pulumi._pulumi_cli import PulumiCLI
 from dokploy_pulumi.testing import DokployEmulator
 
 KEY = "recover-unit-key-0123456789"
@@ -202,7 +203,7 @@ def test_go_timestamps_and_file_backend_locks(tmp_path):
     assert rec.file_backend_locks("https://api.pulumi.com", "organization/app/dev") == []
 
 
-class FakeCLI(rec.PulumiCLI):
+class FakeCLI(PulumiCLI):
     """Serves an exported checkpoint and stack config; records every command."""
 
     def __init__(self, exported: dict, config: dict, backend: Optional[str] = None, history: Optional[list] = None):

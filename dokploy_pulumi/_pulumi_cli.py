@@ -1,0 +1,248 @@
+"""What `python -m dokploy_pulumi import` and `recover` share: the Pulumi CLI and the Dokploy connection.
+
+Both commands run outside any Pulumi program, so they cannot use the provider's own configuration
+(`_connection.py`): they read `DOKPLOY_URL` / `DOKPLOY_API_KEY` (and the rest) from the environment,
+else the stack's `dokploy:*` config through `pulumi config --json --show-secrets`, and drive the
+CLI as a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from ._client import DokployClient
+
+ENV_URL, ENV_API_KEY = "DOKPLOY_URL", "DOKPLOY_API_KEY"
+CONFIG_URL, CONFIG_API_KEY = "dokploy:url", "dokploy:apiKey"
+ENV_TIMEOUT, CONFIG_TIMEOUT = "DOKPLOY_TIMEOUT", "dokploy:timeout"
+ENV_CA_BUNDLE, CONFIG_CA_BUNDLE = "DOKPLOY_CA_BUNDLE", "dokploy:caBundle"
+ENV_INSECURE, CONFIG_INSECURE = "DOKPLOY_INSECURE_SKIP_VERIFY", "dokploy:insecureSkipVerify"
+
+
+class CommandFailed(Exception):
+    """The command cannot go on; the message says why (never with a key or an env value)."""
+
+
+# -- secrets: the config commands ----------------------------------------------------------------
+
+
+def _sh_quote(text: str) -> str:
+    """POSIX single quotes: every byte literal, a ' written as '\\''."""
+    if "\x00" in text:
+        raise CommandFailed("an env value contains a NUL byte, which no shell or config value can hold")
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def config_set_argv(key: str, stack: Optional[str]) -> list[str]:
+    """`pulumi config set --secret --raw KEY`: the value comes on stdin, byte for byte."""
+    argv = ["pulumi", "config", "set", "--secret", "--raw"]
+    if stack:
+        argv += ["--stack", stack]
+    return [*argv, "--", key]
+
+
+def secrets_script(secrets: Sequence[tuple[str, str]], stack: Optional[str]) -> str:
+    """A POSIX shell script setting every env as a secret config value.
+
+    The value is piped from `printf` (a shell builtin), so it never appears in a process's argv,
+    and `--raw` keeps a trailing newline.
+    """
+    lines = [
+        "#!/bin/sh",
+        "# Written by `python -m dokploy_pulumi import`. It holds SECRET env values: run it in the",
+        "# Pulumi project folder with the right stack selected, then delete it.",
+        "set -eu",
+    ]
+    for key, text in secrets:
+        argv = " ".join(
+            _sh_quote(a) if not re.fullmatch(r"[A-Za-z0-9_:./=-]+", a) else a for a in config_set_argv(key, stack)
+        )
+        lines.append(f"printf '%s' {_sh_quote(text)} | {argv}")
+    lines.append(f"echo 'Set {len(secrets)} secret config value(s).'")
+    return "\n".join(lines) + "\n"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` readable by its owner only (0600), also when the file existed."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fd = -1
+            fh.write(text)
+    finally:
+        if fd != -1:
+            os.close(fd)
+
+
+def apply_secrets(secrets: Sequence[tuple[str, str]], stack: Optional[str], cwd: Optional[Path] = None) -> None:
+    """Run `pulumi config set --secret --raw KEY` for each env, the value on stdin only."""
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise CommandFailed("--apply-config needs the pulumi CLI on PATH")
+    for key, text in secrets:
+        argv = config_set_argv(key, stack)
+        proc = subprocess.run(
+            [pulumi, *argv[1:]],
+            input=text.encode("utf-8"),
+            capture_output=True,
+            cwd=cwd,
+            check=False,
+        )
+        if proc.returncode != 0:
+            # The CLI's message never contains the value (it came on stdin).
+            reason = proc.stderr.decode(errors="replace").strip() or proc.stdout.decode(errors="replace").strip()
+            raise CommandFailed(f"`pulumi config set --secret {key}` failed: {reason}")
+
+
+# -- connection -----------------------------------------------------------------------------------
+
+
+def pulumi_stack_config(
+    stack: Optional[str], cwd: Optional[Path] = None, env: Optional[Mapping[str, str]] = None
+) -> dict[str, str]:
+    """The stack's config (`pulumi config --json --show-secrets`), or {} outside a Pulumi project."""
+    pulumi = shutil.which("pulumi", path=(env or os.environ).get("PATH"))
+    where = (cwd or Path.cwd()).resolve()
+    in_project = any((d / "Pulumi.yaml").exists() or (d / "Pulumi.yml").exists() for d in (where, *where.parents))
+    if pulumi is None or not in_project:
+        return {}
+    argv = [pulumi, "config", "--json", "--show-secrets", "--non-interactive"] + (["--stack", stack] if stack else [])
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, env=env, check=False, stdin=subprocess.DEVNULL)
+    try:
+        data = json.loads(proc.stdout) if proc.returncode == 0 else {}
+    except ValueError:
+        return {}
+    return {k: v["value"] for k, v in data.items() if isinstance(v, dict) and isinstance(v.get("value"), str)}
+
+
+def pulumi_config_get(key: str, stack: Optional[str], cwd: Optional[Path] = None) -> Optional[str]:
+    """One stack config value (secrets decrypted); the whole config is read once per stack."""
+    cache_key = (stack, str(cwd or Path.cwd()))
+    if cache_key not in _CONFIG_CACHE:
+        _CONFIG_CACHE[cache_key] = pulumi_stack_config(stack, cwd)
+    return _CONFIG_CACHE[cache_key].get(key)
+
+
+_CONFIG_CACHE: dict[tuple[Optional[str], str], dict[str, str]] = {}
+
+
+@dataclass(frozen=True)
+class Settings:
+    url: str
+    api_key: str
+    timeout: float = 30.0
+    verify: object = True  # True, False or a CA-bundle path
+    url_source: str = ""
+
+
+def resolve_settings(
+    stack: Optional[str] = None,
+    environ: Optional[Mapping[str, str]] = None,
+    config_get: Callable[[str, Optional[str]], Optional[str]] = pulumi_config_get,
+) -> Settings:
+    """DOKPLOY_URL / DOKPLOY_API_KEY, else the stack's dokploy:url / dokploy:apiKey (and the rest alike)."""
+    env = os.environ if environ is None else environ
+    cache: dict[str, Optional[str]] = {}
+
+    def setting(env_name: str, config_key: str) -> tuple[Optional[str], str]:
+        if env.get(env_name):
+            return env[env_name], f"${env_name}"
+        if config_key not in cache:
+            cache[config_key] = config_get(config_key, stack)
+        return cache[config_key], f"stack config {config_key}"
+
+    url, url_source = setting(ENV_URL, CONFIG_URL)
+    key, _ = setting(ENV_API_KEY, CONFIG_API_KEY)
+    if not url:
+        raise CommandFailed(f"no Dokploy URL: set {ENV_URL}, or run in a Pulumi project whose stack sets {CONFIG_URL}")
+    if not key:
+        raise CommandFailed(
+            f"no Dokploy API key: set {ENV_API_KEY}, or run in a Pulumi project whose stack sets {CONFIG_API_KEY}"
+        )
+    raw_timeout, _ = setting(ENV_TIMEOUT, CONFIG_TIMEOUT)
+    try:
+        timeout = float(raw_timeout) if raw_timeout else 30.0
+    except ValueError:
+        raise CommandFailed(f"the timeout {raw_timeout!r} is not a number of seconds") from None
+    ca_bundle, _ = setting(ENV_CA_BUNDLE, CONFIG_CA_BUNDLE)
+    insecure, _ = setting(ENV_INSECURE, CONFIG_INSECURE)
+    verify: object = ca_bundle or True
+    if insecure and insecure.strip().lower() in ("1", "true", "yes", "on"):
+        verify = False
+    return Settings(url=url, api_key=key, timeout=timeout, verify=verify, url_source=url_source)
+
+
+def connect(settings: Settings) -> DokployClient:
+    return DokployClient(settings.url, settings.api_key, timeout=settings.timeout, verify=settings.verify)  # type: ignore[arg-type]
+
+
+# -- talking to the pulumi CLI --------------------------------------------------------------------
+
+
+@dataclass
+class PulumiCLI:
+    """Runs `pulumi` in the project folder for one stack (None: the selected one)."""
+
+    stack: Optional[str] = None
+    cwd: Optional[Path] = None
+    env: Optional[Mapping[str, str]] = None
+    _config: Optional[dict[str, str]] = field(default=None, init=False, repr=False)
+
+    def run(self, *args: str, check: bool = True, stack_scoped: bool = True) -> subprocess.CompletedProcess[str]:
+        exe = shutil.which("pulumi", path=(self.env or os.environ).get("PATH"))
+        if exe is None:
+            raise CommandFailed("the pulumi CLI is not on PATH")
+        argv = [exe, *args, "--non-interactive"] + (["--stack", self.stack] if self.stack and stack_scoped else [])
+        proc = subprocess.run(
+            argv,
+            cwd=self.cwd,
+            env=dict(self.env) if self.env is not None else None,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise CommandFailed(f"`pulumi {' '.join(args)}` failed:\n{proc.stdout}{proc.stderr}".rstrip())
+        return proc
+
+    def command(self, *args: str) -> str:
+        """How the user would type it."""
+        parts = ["pulumi", *args] + (["--stack", self.stack] if self.stack else [])
+        return " ".join(_shell_word(p) for p in parts)
+
+    def export(self) -> dict[str, Any]:
+        exported: dict[str, Any] = json.loads(self.run("stack", "export").stdout)
+        return exported
+
+    def config_get(self, key: str) -> Optional[str]:
+        """A stack config value (secrets decrypted), read once for all keys."""
+        if self._config is None:
+            self._config = pulumi_stack_config(self.stack, self.cwd, self.env)
+        return self._config.get(key)
+
+    def backend_url(self) -> Optional[str]:
+        proc = self.run("whoami", "--verbose", "--json", check=False, stack_scoped=False)
+        try:
+            return str(json.loads(proc.stdout).get("url") or "") or None
+        except ValueError:
+            return None
+
+    def stack_name(self) -> Optional[str]:
+        proc = self.run("stack", "--show-name", "--fully-qualify-stack-names", check=False)
+        name = proc.stdout.strip()
+        return name or None
+
+
+def _shell_word(word: str) -> str:
+    return shlex.quote(word)
