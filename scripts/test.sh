@@ -12,7 +12,8 @@
 #        SDK 3.272.0 (scripts/test-matrix.sh);
 #     6. the real tier against Dokploy v0.30.2 and v0.26.7 built from source
 #        (scripts/test-real.sh; with DOKPLOY_URL and DOKPLOY_API_KEY, against that server instead).
-#        Without ../shared/real-dokploy (and no DOKPLOY_URL) it cannot run: the summary says so.
+#        Without ../shared/real-dokploy (and no DOKPLOY_URL) it cannot run: the summary says so,
+#        and with DOKPLOY_PULUMI_REQUIRE_REAL=1 (as .ci/run sets) the run fails.
 #   bash scripts/test.sh ARGS...   only pytest, with ARGS (a quick loop while working).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -81,6 +82,8 @@ if [ -n "$real_mode" ]; then
   run "real tier against $real_mode" bash scripts/test-real.sh
 elif [ -z "$real_pid" ]; then
   summary+=("NOT RUN real tier: no ../shared/real-dokploy recipe and no DOKPLOY_URL/DOKPLOY_API_KEY")
+  # CI (.ci/run) must not pass without it; on a newcomer's machine the line above says it clearly.
+  if [ "${DOKPLOY_PULUMI_REQUIRE_REAL:-0}" = 1 ]; then failed=1; fi
 fi
 
 echo
