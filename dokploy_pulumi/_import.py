@@ -16,6 +16,10 @@ computed over *every* project the key can see, not only the selected ones, so th
 gets the same name whatever was selected: an ASCII slug of the Dokploy name, made unique with
 `_2`, `_3`, ... in creation order (projects) or id order (environments, whose listing has no
 creation time).
+
+Why one file of about 430 lines: it is one command, in the order it runs (read the server, name
+the objects, render the program); the secret config commands and connection settings it shares
+with `recover` are in `_pulumi_cli.py`.
 """
 
 from __future__ import annotations

@@ -20,6 +20,10 @@ Exactly one: the operation becomes a resource in the state with that id (an edit
 operation is cleared (nothing was made; the next `up` creates it). Several: nothing is done for it
 and the candidates are listed. Creates that only adopt (`adopt_id`, or the default "production"
 environment) made nothing and are cleared: the next `up` adopts again.
+
+Why one file of about 540 lines: it is one command, read top to bottom in the order it runs (find
+the start of the interrupted update, decide each pending create, edit and import the state,
+refresh). What it shares with `import` (the Pulumi CLI, the connection) is in `_pulumi_cli.py`.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ body; errors use tRPC's shape, except 401 which is a bare `{"message": "Unauthor
 Layers: `Transport` sends a request once and turns every failure into a `DokployError`
 (`_exceptions.error_for_response` decides which); `RetryPolicy` decides which failures may be
 repeated; `DokployClient` (in `_client.py`) holds the procedures.
+
+Why one file of about 380 lines: these three are the single path every request takes, and each
+is read with the others (the retry policy decides on the errors the transport raises; the clock
+is fed by the transport's responses). Splitting them would scatter one request's life over files.
 """
 
 from __future__ import annotations
