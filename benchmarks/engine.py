@@ -35,9 +35,9 @@ The CLI comes from `bash scripts/install-pulumi.sh` (built on first use). One ru
    worker threads); the machine's load average;
 4. optionally (`--sweep-parallel`), `pulumi up` (create) and `destroy` of the largest N at the
    largest latency with `--parallel` 4/8/16, for ours and null, each with the SDK's 4 provider
-   workers and with `DOKPLOY_PULUMI_PROVIDER_WORKERS` = the parallelism (`dokploy_pulumi._workers`;
-   until our providers call it, the benchmark's `engine_program/_lift/sitecustomize.py` hooks it
-   into their `configure`).
+   workers and with `DOKPLOY_PULUMI_PROVIDER_WORKERS` = the parallelism (`dokploy_pulumi._workers`,
+   which our providers apply in `configure`; `engine_program/_lift/sitecustomize.py` does the same
+   for the null provider).
 
 Wall times are medians over `--repeat`; CPU seconds are medians too and, unlike wall times, are
 barely affected by other load on the machine. It writes `engine.json` (every run and the summary,

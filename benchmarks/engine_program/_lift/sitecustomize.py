@@ -1,10 +1,11 @@
-"""Benchmark-only stand-in for the proposed hook: `_workers.apply_from_env()` in `configure`.
+"""Benchmark-only: the null provider lifts the worker cap the way our providers do.
 
-benchmarks/engine.py puts this folder on PYTHONPATH only for its "lifted workers" stacks. In the
-SDK's dynamic-provider server process (`python -m pulumi.dynamic`), when
-DOKPLOY_PULUMI_PROVIDER_WORKERS is set, it wraps the `configure` of the provider classes the stack
-uses so that the first operation lifts the server's thread cap, as our providers would once they
-call `dokploy_pulumi._workers.apply_from_env()` themselves. Every other process is left alone.
+Our providers call `dokploy_pulumi._workers.apply_from_env()` in their `configure`. For a fair
+comparison the null provider must do the same, without importing the dokploy_pulumi package
+(which would weigh on its process). benchmarks/engine.py puts this folder on PYTHONPATH only for
+its "lifted workers" stacks; in the SDK's dynamic-provider server process (`python -m
+pulumi.dynamic`) of a null stack, with DOKPLOY_PULUMI_PROVIDER_WORKERS set, it wraps the null
+provider's `configure`. Every other process is left alone.
 """
 
 import importlib.util
@@ -19,19 +20,9 @@ def _install() -> None:
     spec = importlib.util.spec_from_file_location("_bench_workers", root / "dokploy_pulumi" / "_workers.py")
     workers = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(workers)
-    if os.environ.get("ENGINE_BENCH_PROVIDER") == "null":
-        import engine_null
+    import engine_null
 
-        classes = [engine_null.NullProvider]
-    else:
-        from dokploy_pulumi import providers
-
-        classes = [
-            providers.ProjectProvider,
-            providers.EnvironmentProvider,
-            providers.EnvironmentDuplicateProvider,
-            providers.ProjectDuplicateProvider,
-        ]
+    classes = [engine_null.NullProvider]
     for cls in classes:
         original = cls.configure
 
@@ -42,5 +33,9 @@ def _install() -> None:
         cls.configure = configure
 
 
-if os.environ.get("DOKPLOY_PULUMI_PROVIDER_WORKERS") and "pulumi.dynamic" in getattr(sys, "orig_argv", ()):
+if (
+    os.environ.get("DOKPLOY_PULUMI_PROVIDER_WORKERS")
+    and os.environ.get("ENGINE_BENCH_PROVIDER") == "null"
+    and "pulumi.dynamic" in getattr(sys, "orig_argv", ())
+):
     _install()
