@@ -1,4 +1,4 @@
-"""The real tier's e2e subset: two programs through the real Pulumi CLI, against `backend`.
+"""The real tier's e2e subset: two programs and the import generator through the real Pulumi CLI, against `backend`.
 
 `backend` is the emulator by default and a real Dokploy in the real tier (DOKPLOY_URL and
 DOKPLOY_API_KEY set; `bash scripts/test-real.sh`). Each program goes through preview, up,
@@ -7,7 +7,9 @@ in-place update and destroy, and every step is checked against the server's own 
 
 - examples/quickstart, a copy whose project name comes from its `projectName` config;
 - tests/e2e/programs/lookups: look-ups of a project and environment made outside the stack (made
-  here through the API first) and the EnvironmentDuplicate/ProjectDuplicate of them.
+  here through the API first) and the EnvironmentDuplicate/ProjectDuplicate of them;
+- `python -m dokploy_pulumi import` of projects made through the API (issue 13): the generated
+  program's first `up` only reads, leaves every row as it was, and previews no changes after.
 
 The stack's credentials are DOKPLOY_URL/DOKPLOY_API_KEY in its environment (the recommended way).
 Every name carries the run's prefix on a real server; when a test fails, its stack is destroyed
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -199,3 +203,57 @@ def test_lookups_and_duplicates_lifecycle(backend, pulumi_stack: PulumiStackFact
     assert backend.get_project(out["sandbox_id"]) is None
     assert backend.get_project(shop_id) is not None  # looked up, never owned
     assert backend.get_environment(staging_id) is not None
+
+
+# What a Dokploy UI user leaves: quotes, `#`, a backslash path, a multi-line value, unicode.
+IMPORT_ENV = (
+    'GREETING="say \\"hi\\" # not a comment"\nWIN=C:\\tmp\nPEM="-----BEGIN KEY-----\nMIIB\n-----END KEY-----"\n'
+)
+
+
+def test_import_adopts_an_existing_server_with_reads_only(backend, pulumi_stack: PulumiStackFactory):
+    """`python -m dokploy_pulumi import` on objects made outside Pulumi: the first `up` only reads."""
+    shop = n("shop")
+    with DokployClient(backend.url, backend.api_key) as api:
+        made = api.project.create(shop, description="Main shop", env=IMPORT_ENV)
+        api.environment.update(made.environment.environment_id, description="Prod (EU)", env='REGION="eu-1"\n')
+        staging = api.environment.create(made.project.project_id, "staging")
+        api.environment.update(staging.environment_id, env="# staging only\nURL=https://example.test/?a=1&b=2\n")
+        api.environment.create(made.project.project_id, "review-42", description="")
+        api.project.create(shop, description="")  # the same name twice
+        api.project.create(n("Café ☕"), env="GRÜSSE=héllo wörld ☕\n")
+    projects_before = sorted(backend.projects(), key=lambda p: p["projectId"])
+    envs_before = sorted(backend.environments(), key=lambda e: e["environmentId"])
+    assert len(projects_before) == 3 and len(envs_before) == 5
+
+    stack = _stack(pulumi_stack, Path(__file__).parent / "programs" / "imported", backend)
+    stack.init()
+    backend.reset_requests()
+    select = ["--name", shop, "--name", n("Café ☕")]
+    gen = subprocess.run(
+        [sys.executable, "-m", "dokploy_pulumi", "import", *select, "--output", "__main__.py", "--apply-config"],
+        cwd=stack.program_dir,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert gen.returncode == 0, gen.stderr
+    assert {r.method for r in backend.requests} == {"GET"}
+    program = (stack.program_dir / "__main__.py").read_text()
+    assert program.count("= Project(") == 3 and program.count("= Environment(") == 5
+    for secret in ("MIIB", "eu-1", "example.test", "héllo", backend.api_key):
+        assert secret not in program + gen.stdout + gen.stderr
+
+    with destroyed_on_failure(stack):
+        backend.reset_requests()
+        stack.up()
+        assert backend.requests and {r.method for r in backend.requests} == {"GET"}, backend.requests
+        assert sorted(backend.projects(), key=lambda p: p["projectId"]) == projects_before  # every column
+        assert sorted(backend.environments(), key=lambda e: e["environmentId"]) == envs_before
+        stack.preview(expect_no_changes=True)
+        managed_ids = {r["id"] for r in managed(stack).values()}
+        assert managed_ids == {p["projectId"] for p in projects_before} | {e["environmentId"] for e in envs_before}
+        stack.destroy()
+    assert backend.projects() == []
