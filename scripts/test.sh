@@ -62,7 +62,7 @@ note "ok      Pulumi CLI and language host"
 run "ruff check" .venv/bin/ruff check .
 run "ruff format --check" .venv/bin/ruff format --check .
 run "mypy --strict dokploy_pulumi" .venv/bin/mypy dokploy_pulumi
-run "emulator tiers (pytest tests/)" .venv/bin/python -m pytest
+run "emulator tiers (pytest tests/)" .venv/bin/python -m pytest --durations=25
 run "matrix: Python 3.10 + SDK 3.216.0, Python 3.13 + SDK 3.272.0" bash scripts/test-matrix.sh
 
 if [ -n "$real_pid" ]; then
