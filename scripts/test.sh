@@ -19,6 +19,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
+started=$SECONDS
 bash scripts/setup.sh
 if [ $# -gt 0 ]; then
   pulumi_dir="$(bash scripts/install-pulumi.sh | tail -n 1)"
@@ -26,10 +27,9 @@ if [ $# -gt 0 ]; then
   exec .venv/bin/python -m pytest "$@"
 fi
 
-started=$SECONDS
 summary=()
 failed=0
-phase_start=$SECONDS
+phase_start=$started
 logs="$root/.test-logs"
 mkdir -p "$logs"
 note() { summary+=("$(printf '%-58s %5d s' "$1" $((SECONDS - phase_start)))"); phase_start=$SECONDS; }
