@@ -59,7 +59,6 @@ only the request counts and the blob size.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -82,24 +81,10 @@ from google.protobuf import struct_pb2  # noqa: E402
 from pulumi.runtime.proto import provider_pb2  # noqa: E402
 
 from dokploy_pulumi import DokployClient  # noqa: E402
+from dokploy_pulumi._dotenv import serialize_env  # noqa: E402
 from dokploy_pulumi.providers import EnvironmentProvider, ProjectProvider  # noqa: E402
 from dokploy_pulumi.testing import DokployEmulator  # noqa: E402
-
-
-def _load_harness() -> Any:
-    """tests/provider/_harness.py (the provider-server driver the contract tests use), by path."""
-    name = "_dokploy_benchmark_harness"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "provider" / "_harness.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-harness = _load_harness()
+from dokploy_pulumi.testing import provider_server as harness  # noqa: E402
 
 API_KEY = "bench-key"
 ENV_NAMES = ("staging", "preview")
@@ -204,7 +189,8 @@ def args_of(res: Res, version: int) -> dict[str, Any]:
 
 
 def dotenv(env: dict[str, str]) -> str:
-    return "".join(f"{k}={v}\n" for k, v in env.items())
+    """The text the providers send for `env` (the bare client gets the same bytes)."""
+    return serialize_env(env)
 
 
 PROVIDER_CLASSES = {"Project": ProjectProvider, "Environment": EnvironmentProvider}

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 
 import pytest
 from _table import FaultTable
-from provider._harness import ProviderServer, blob_of
 
 from dokploy_pulumi.providers import ProjectProvider
 from dokploy_pulumi.testing import DokployEmulator
+from dokploy_pulumi.testing.provider_server import ProviderServer, blob_of
 
 #: The client timeout every cell runs with (stack config `dokploy:timeout`), in seconds.
 CLIENT_TIMEOUT = 1.0

@@ -40,10 +40,10 @@ if __name__ == "__main__":  # run as a script to rewrite fault_table.md: make te
 import grpc
 import pytest
 from _table import FaultTable
-from provider._harness import ProviderServer, blob_of
 
 from dokploy_pulumi.providers import EnvironmentProvider, ProjectProvider
 from dokploy_pulumi.testing import DokployEmulator
+from dokploy_pulumi.testing.provider_server import ProviderServer, blob_of
 
 P = "__provider"
 CLIENT_TIMEOUT = 1.0  # the server fixture configures dokploy:timeout to this (asserted below)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 
-from provider._harness import ProviderServer, blob_of, diff_kind
-
 from dokploy_pulumi.providers import EnvironmentProvider, ProjectProvider
 from dokploy_pulumi.testing import DokployEmulator
+from dokploy_pulumi.testing.provider_server import ProviderServer, blob_of, diff_kind
 
 P = "__provider"
 # The values that used to change on their way: a Windows path, quotes of both kinds, a literal

@@ -8,8 +8,7 @@ import os
 import pytest
 
 from dokploy_pulumi.providers import EnvironmentProvider, ProjectProvider
-
-from ._harness import ProviderServer, blob_of
+from dokploy_pulumi.testing.provider_server import ProviderServer, blob_of
 
 
 @pytest.fixture

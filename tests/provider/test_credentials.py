@@ -8,8 +8,7 @@ import pytest
 from _backend import n
 
 from dokploy_pulumi.testing import DokployEmulator
-
-from ._harness import ProviderServer
+from dokploy_pulumi.testing.provider_server import ProviderServer
 
 P = "__provider"
 

@@ -22,8 +22,7 @@ from _backend import n
 
 from dokploy_pulumi import DokployClient
 from dokploy_pulumi.providers import EnvironmentDuplicateProvider
-
-from ._harness import ProviderServer, blob_of, diff_kind
+from dokploy_pulumi.testing.provider_server import ProviderServer, blob_of, diff_kind
 
 P = "__provider"
 

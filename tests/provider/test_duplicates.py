@@ -11,8 +11,7 @@ from _backend import n
 
 from dokploy_pulumi import DokployClient, EnvironmentDuplicate, ProjectDuplicate, ProjectDuplicateArgs
 from dokploy_pulumi.providers import EnvironmentDuplicateProvider, ProjectDuplicateProvider
-
-from ._harness import UNKNOWN, blob_of, diff_kind
+from dokploy_pulumi.testing.provider_server import UNKNOWN, blob_of, diff_kind
 
 P = "__provider"
 

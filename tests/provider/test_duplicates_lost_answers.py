@@ -11,8 +11,7 @@ from _backend import n
 
 from dokploy_pulumi import DokployClient
 from dokploy_pulumi.providers import EnvironmentDuplicateProvider, ProjectDuplicateProvider
-
-from ._harness import ProviderServer, blob_of
+from dokploy_pulumi.testing.provider_server import ProviderServer, blob_of
 
 P = "__provider"
 

@@ -8,7 +8,7 @@ import grpc
 import pytest
 from _backend import n
 
-from ._harness import UNKNOWN, diff_kind
+from dokploy_pulumi.testing.provider_server import UNKNOWN, diff_kind
 
 P = "__provider"
 

@@ -364,7 +364,7 @@ def test_no_key_in_state_logs_errors_or_request_log(emu, env_creds, caplog):
 
 
 def test_no_key_in_state_through_the_provider_server(emu):
-    from provider._harness import ProviderServer, blob_of
+    from dokploy_pulumi.testing.provider_server import ProviderServer, blob_of
 
     blob = blob_of(ProjectProvider())
     assert KEY not in blob

@@ -1,5 +1,10 @@
 """Drive the Pulumi SDK's own dynamic-provider gRPC server the way the engine does.
 
+For tests of dynamic providers (ours, and users' own): `ProviderServer` starts the exact server the
+engine starts and sends it the engine's calls. It uses serialisation helpers of the SDK that are
+not public API (`pulumi.runtime._serialization`), checked on SDK 3.216.0, 3.260.0 and 3.272.0 by
+the test matrix. Imports pulumi and grpc, so `dokploy_pulumi.testing` does not import it for you.
+
 `python -u -m pulumi.dynamic` is the exact server the engine starts for dynamic resources; it
 prints its port on the first stdout line. We send Configure first, then Check/Diff/Create/Read/
 Update/Delete with the `__provider` blob the SDK itself produces for a provider instance.
@@ -29,7 +34,7 @@ PROVIDER_KEY = "__provider"
 def blob_of(provider: Any) -> str:
     """The `__provider` value the SDK stores for this provider instance."""
     value, _secret = _serialize(True, serialize_provider, provider)
-    return value
+    return str(value)
 
 
 def to_struct(props: dict[str, Any]) -> struct_pb2.Struct:
@@ -49,7 +54,7 @@ class ProviderServer:
     """One provider process (like one `pulumi up`), stopped by its own PID on close()."""
 
     def __init__(self, env: Optional[dict[str, str]] = None) -> None:
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read in stderr_text(), closed in close()
         full_env = {**os.environ, **(env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.dynamic"],
@@ -97,7 +102,10 @@ class ProviderServer:
         return from_struct(resp.inputs), [(f.property, f.reason) for f in resp.failures]
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> provider_pb2.DiffResponse:
-        return self.stub.Diff(provider_pb2.DiffRequest(id=id_, urn="urn", olds=to_struct(olds), news=to_struct(news)))
+        resp: provider_pb2.DiffResponse = self.stub.Diff(
+            provider_pb2.DiffRequest(id=id_, urn="urn", olds=to_struct(olds), news=to_struct(news))
+        )
+        return resp
 
     def create(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         resp = self.stub.Create(provider_pb2.CreateRequest(urn="urn", properties=to_struct(props)))
