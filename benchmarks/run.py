@@ -188,11 +188,6 @@ def args_of(res: Res, version: int) -> dict[str, Any]:
     }
 
 
-def dotenv(env: dict[str, str]) -> str:
-    """The text the providers send for `env` (the bare client gets the same bytes)."""
-    return serialize_env(env)
-
-
 PROVIDER_CLASSES = {"Project": ProjectProvider, "Environment": EnvironmentProvider}
 
 
@@ -337,12 +332,12 @@ class BareMode:
         a = self._args[id(r)]
         if r.kind == "Project":
             r.id = self.c.project.create(
-                a["name"], description=a["description"], env=dotenv(a["env"])
+                a["name"], description=a["description"], env=serialize_env(a["env"])
             ).project.project_id
         else:
             assert r.project is not None
             row = self.c.environment.create(r.project.id, a["name"], description=a["description"])
-            self.c.environment.update(row.environment_id, env=dotenv(a["env"]))
+            self.c.environment.update(row.environment_id, env=serialize_env(a["env"]))
             r.id = row.environment_id
 
     def read(self, r: Res) -> None:
@@ -354,9 +349,9 @@ class BareMode:
     def update(self, r: Res) -> None:
         a = self._args[id(r)]
         if r.kind == "Project":
-            self.c.project.update(r.id, description=a["description"], env=dotenv(a["env"]))
+            self.c.project.update(r.id, description=a["description"], env=serialize_env(a["env"]))
         else:
-            self.c.environment.update(r.id, description=a["description"], env=dotenv(a["env"]))
+            self.c.environment.update(r.id, description=a["description"], env=serialize_env(a["env"]))
 
     def delete(self, r: Res) -> None:
         if r.kind == "Project":
