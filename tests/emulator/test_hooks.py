@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 
 import httpx
 import pytest
 
-from dokploy_pulumi.testing import DokployEmulator
+from dokploy_pulumi.testing import DokployEmulator, _server
 
 
 def test_add_service_types_show_up_everywhere(api, emu, project) -> None:
@@ -56,23 +57,41 @@ def test_fault_matches_procedure_and_method(api, emu) -> None:
     assert api.get("/api/project.one", params={"projectId": "x"}).status_code == 500
 
 
-def test_fault_latency_then_normal_handling(api, emu) -> None:
+@pytest.fixture
+def delays(emu: DokployEmulator, monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, str | None, int | None]]:
+    """The delays the emulator's request handler applies, recorded instead of slept.
+
+    Each entry is (seconds, procedure of the request being delayed, its recorded status at that
+    moment): the status is still None when the delay comes before the answer, as it must.
+    """
+    applied: list[tuple[float, str | None, int | None]] = []
+
+    def sleep(seconds: float) -> None:
+        last = emu.requests[-1]
+        applied.append((seconds, last.procedure, last.status))
+
+    monkeypatch.setattr(_server, "time", SimpleNamespace(sleep=sleep))
+    return applied
+
+
+def test_fault_latency_then_normal_handling(api, emu, delays) -> None:
     emu.inject_fault("project.all", latency=0.3)
-    start = time.monotonic()
     response = api.get("/api/project.all")
     assert response.status_code == 200 and response.json() == []
-    assert time.monotonic() - start >= 0.3
-    start = time.monotonic()
+    assert delays == [(0.3, "project.all", None)]  # delayed before it was answered
     api.get("/api/project.all")
-    assert time.monotonic() - start < 0.25
+    assert delays == [(0.3, "project.all", None)]  # times=1: the next one is not delayed
+    assert [r.status for r in emu.requests] == [200, 200]
 
 
-def test_global_latency_attribute(api, emu) -> None:
+def test_global_latency_attribute(api, emu, delays) -> None:
     emu.latency = 0.2
-    start = time.monotonic()
     api.get("/api/health")
-    assert time.monotonic() - start >= 0.2
+    emu.inject_fault("project.all", latency=0.3)
+    api.get("/api/project.all")  # a fault's latency adds to the global one
     emu.latency = 0.0
+    api.get("/api/health")
+    assert delays == [(0.2, "health", None), (0.5, "project.all", None)]
 
 
 def test_drop_closes_without_handling(api, emu) -> None:

@@ -13,10 +13,12 @@ import socket
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+import tenacity.nap
 
 from dokploy_pulumi import (
     APIConnectionError,
@@ -174,13 +176,15 @@ def test_connect_timeout_means_not_sent(caplog):
 
 
 def test_read_timeout(emu, caplog):
-    emu.inject_fault("project.all", latency=1.0)
+    emu.inject_fault("project.all", latency=2.0)
     with make(emu, timeout=0.2, max_retries=0) as c:
-        started = time.monotonic()
         with pytest.raises(APITimeoutError) as info:
             c.project.all()
-        assert time.monotonic() - started < 0.9
-    assert wait_until(in_flight_done(emu))
+        # The client gave up without waiting for the answer: the server is still sleeping in the
+        # latency fault (its record has no status yet), and there was exactly one attempt.
+        (seen,) = emu.requests
+        assert seen.procedure == "project.all" and seen.status is None
+    assert wait_until(in_flight_done(emu), within=6.0)
     exc = info.value
     assert exc.request_sent is True
     assert_names(exc, "project.all", "0.2s")
@@ -479,11 +483,15 @@ def test_get_is_retried_after_a_read_timeout(emu):
     assert wait_until(in_flight_done(emu))
 
 
-def test_retry_after_is_honoured(emu, client):
-    emu.inject_fault("project.all", status=503, headers={"Retry-After": "1"}, body={"message": "busy"})
-    started = time.monotonic()
+def test_retry_after_is_honoured(emu, client, monkeypatch):
+    # The sleeps the client asks for between attempts, recorded instead of slept: the retry loop
+    # (tenacity) sleeps through `tenacity.nap`, which calls `time.sleep` of the module it holds.
+    slept: list[float] = []
+    monkeypatch.setattr(tenacity.nap, "time", SimpleNamespace(sleep=slept.append))
+    emu.inject_fault("project.all", status=503, headers={"Retry-After": "3"}, body={"message": "busy"})
     assert client.project.all() == []
-    assert time.monotonic() - started >= 1.0
+    # One wait of exactly the hinted 3 s (the backoff alone would be at most 0.05 s here), then the retry.
+    assert slept == [3.0]
     assert emu.request_count("project.all") == 2
 
 

@@ -185,9 +185,14 @@ def test_retry_after_seconds(value, expected):
 
 
 def test_retry_after_http_date():
-    when = datetime.now(timezone.utc) + timedelta(seconds=30)
+    # An HTTP date has whole seconds; the result is that date less the client's clock while it ran
+    # (bracketed by ours before and after: no bound on how long the call took).
+    when = (datetime.now(timezone.utc) + timedelta(seconds=30)).replace(microsecond=0)
+    before = datetime.now(timezone.utc)
     seconds = _retry_after_seconds(_response(format_datetime(when, usegmt=True)))
-    assert seconds is not None and 25 <= seconds <= 31
+    after = datetime.now(timezone.utc)
+    assert seconds is not None
+    assert (when - after).total_seconds() <= seconds <= (when - before).total_seconds()
     past = datetime.now(timezone.utc) - timedelta(seconds=30)
     assert _retry_after_seconds(_response(format_datetime(past, usegmt=True))) == 0.0
 
@@ -203,15 +208,22 @@ def test_timeout_is_configurable(emu):
     try:
         with make(emu, timeout=2.0, max_retries=0) as c:
             assert c.project.all() == []  # slower than usual, within the timeout
+        emu.reset_requests()
         with make(emu, timeout=0.1, max_retries=0) as c:
-            started = time.monotonic()
+            emu.latency = 2.0
             with pytest.raises(APITimeoutError) as info:
                 c.project.all()
-            assert time.monotonic() - started < 0.3
+            # It gave up at its own timeout, not the server's answer: the one request it sent is
+            # still sleeping in the emulator's latency (no status recorded yet).
+            (seen,) = emu.requests
+            assert seen.procedure == "project.all" and seen.status is None
             assert "0.1s" in str(info.value)
     finally:
         emu.latency = 0.0
-        time.sleep(0.3)  # let the abandoned request finish before the next test
+        # Let the abandoned request finish before the next test (it would count in its log).
+        deadline = time.monotonic() + 10
+        while any(r.status is None for r in emu.requests) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 # -- one pool, many threads ---------------------------------------------------------------------------------
