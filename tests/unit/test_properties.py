@@ -19,7 +19,7 @@ import string
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, find, given, settings
 from hypothesis import strategies as st
 from pulumi.dynamic import CheckFailure, CheckResult
 from pulumi.output import Unknown
@@ -47,7 +47,16 @@ def dummy_credentials(monkeypatch):
 
 # -- strategies ------------------------------------------------------------------------------------
 
-env_keys = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,30}", fullmatch=True)
+#: The characters of every key the providers accept: ENV_KEY_RE (Node dotenv's `[\w.-]+`, ASCII), so
+#: keys may start with a digit, a dot or a dash and hold dots and dashes anywhere.
+KEY_ALPHABET = string.ascii_letters + string.digits + "_.-"
+#: Every key the providers accept: any non-empty run of KEY_ALPHABET except `__proto__`, which Node's
+#: dotenv drops (check refuses it as unrepresentable). Drawn uniformly from the alphabet, plus the
+#: shapes worth trying every time (single dot or dash, leading digit, `export` prefixes).
+env_keys = st.one_of(
+    st.text(alphabet=KEY_ALPHABET, min_size=1, max_size=31),
+    st.sampled_from(["1", "9LIVES", ".", "-", "..", "-A", ".env", "NEXT.PUBLIC_URL", "my-key", "export", "export.A"]),
+).filter(lambda key: key != "__proto__")
 tricky = st.sampled_from(
     [
         "",
@@ -136,6 +145,33 @@ def _property_values(prop: str) -> st.SearchStrategy[Any]:
 def _inputs_strategy(resource: str) -> st.SearchStrategy[dict[str, Any]]:
     props = [a.name for a in PROVIDERS[resource].lifecycle.inputs]
     return st.fixed_dictionaries({}, optional={p: _property_values(p) for p in props})
+
+
+# -- the key strategy draws every accepted key ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param(lambda k: k[0].isdigit(), id="leading-digit"),
+        pytest.param(lambda k: k[0] == ".", id="leading-dot"),
+        pytest.param(lambda k: k[0] == "-", id="leading-dash"),
+        pytest.param(lambda k: "." in k[1:] and "-" in k[1:], id="dot-and-dash-inside"),
+        pytest.param(lambda k: k.isalpha() and k.isupper(), id="plain-upper"),
+        pytest.param(lambda k: len(k) == 31, id="long"),
+    ],
+)
+def test_key_strategy_draws_every_shape(shape: Any) -> None:
+    """The strategy behind "every valid key" reaches the shapes the key rule allows."""
+    assert shape(find(env_keys, shape, settings=settings(max_examples=2000, database=None)))
+
+
+@SETTINGS
+@given(env_keys)
+def test_every_drawn_key_is_accepted(key: str) -> None:
+    """And it draws only keys the providers accept (so the round trip below holds for each)."""
+    assert ENV_KEY_RE.fullmatch(key)
+    assert ProjectProvider().check({}, {"name": "app", "env": {key: "v"}}).failures == []
 
 
 # -- dotenv round trip -------------------------------------------------------------------------------
