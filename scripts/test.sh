@@ -61,7 +61,7 @@ note "ok      Pulumi CLI and language host"
 
 run "ruff check" .venv/bin/ruff check .
 run "ruff format --check" .venv/bin/ruff format --check .
-run "mypy --strict dokploy_pulumi" .venv/bin/mypy dokploy_pulumi
+run "mypy --strict dokploy_pulumi benchmarks" .venv/bin/mypy dokploy_pulumi benchmarks
 run "emulator tiers (pytest tests/)" .venv/bin/python -m pytest --durations=25
 run "matrix: Python 3.10 + SDK 3.216.0, Python 3.13 + SDK 3.272.0" bash scripts/test-matrix.sh
 

@@ -2,11 +2,13 @@
 
 Asserts only what does not depend on the machine: the requests each phase makes, by procedure,
 for our provider (equal to what the null provider is told to wait for), none at all at
-`pulumi preview`, and that every phase of both providers ran and was measured. Never times.
+`pulumi preview`, that every phase of both providers ran and was measured, and that ours / null
+is computed from the measured records. Never asserts a time.
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
 from pathlib import Path
 
@@ -16,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.engine import PHASES, expected_requests, run_benchmark  # noqa: E402
+from benchmarks.engine_runs import run_benchmark  # noqa: E402
+from benchmarks.engine_workload import PHASES, expected_requests  # noqa: E402
 
 N = 4
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -70,3 +73,21 @@ def test_every_phase_was_measured(report: dict) -> None:
             if phase in ("create", "preview", "update"):  # refresh and destroy do not run the program
                 assert rec["roles"].get("program", {}).get("processes", 0) >= 1, (provider, phase)
     assert {r["phase"] for r in report["comparison"]["rows"]} == set(PHASES)
+
+
+def test_ours_over_null_is_computed_from_the_records(report: dict) -> None:
+    """The comparison's figures are the medians of the measured records and their ratios."""
+
+    def measured(provider: str, phase: str, key: str) -> float:
+        values = [r[key] for r in report["records"] if r["provider"] == provider and r["phase"] == phase]
+        return round(statistics.median(values), 3)
+
+    for row in report["comparison"]["rows"]:
+        phase = row["phase"]
+        assert row["ours_wall_s"] == measured("ours", phase, "wall_s")
+        assert row["null_wall_s"] == measured("null", phase, "wall_s")
+        assert row["ratio"] == round(row["ours_wall_s"] / row["null_wall_s"], 3)
+        assert row["cpu_ratio"] == round(
+            measured("ours", phase, "tree_cpu_s") / measured("null", phase, "tree_cpu_s"), 3
+        )
+        assert row["requests"] == expected_requests(N, N // 4)[phase]

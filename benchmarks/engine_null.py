@@ -1,27 +1,32 @@
 """A null dynamic provider with the same shape as ours, for the engine-level benchmark.
 
 It makes no HTTP request: each operation sleeps `ENGINE_BENCH_LATENCY` seconds once per request
-that our provider makes for the same operation (`REQUESTS`, the README's cost table for this
-program's resources), so that the engine, the SDK's provider server and the program cost what
+that our provider makes for the same operation (`engine_workload.REQUESTS`, the README's cost table
+for this program's resources), so that the engine, the SDK's provider server and the program cost what
 they cost with ours, and only our provider's own work (HTTP client, validation, error handling)
 is missing. Resources have the same inputs and outputs as ours (env a secret input and output,
 unencrypted provider blob), and the provider classes live in this importable module, so the
 `__provider` blob is a reference (tens of bytes), as ours is.
 
-The provider process imports this module by name: the program folder must be on PYTHONPATH for
-the CLI (benchmarks/engine.py sets it). Never rename the classes while a stack refers to them.
+The provider process imports this module by name (`benchmarks.engine_null`): the repository root
+must be on PYTHONPATH for the CLI (benchmarks/engine_stack.py sets it). Never rename the classes
+while a stack refers to them.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import time
 import uuid
+from pathlib import Path
 from typing import Any, ClassVar, Optional
 
 from pulumi import Output, ResourceOptions
 from pulumi.dynamic import (
     CheckResult,
+    ConfigureRequest,
     CreateResult,
     DiffResult,
     ReadResult,
@@ -30,18 +35,20 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-#: Requests our provider makes per operation for this program's resources (README, "What each
-#: operation costs"): a Project with description and env and no force_destroy; Environments with
-#: env (create + env update); EnvironmentDuplicates with a declared env and description that
-#: differ from the copy (duplicate + update). benchmarks/engine.py checks the emulator's counts
-#: against these.
-REQUESTS: dict[str, dict[str, int]] = {
-    "Project": {"create": 1, "read": 1, "update": 1, "delete": 2},
-    "Environment": {"create": 2, "read": 1, "update": 1, "delete": 2},
-    "EnvironmentDuplicate": {"create": 2, "read": 1, "update": 1, "delete": 2},
-}
+from benchmarks.engine_workload import LATENCY_ENV, REQUESTS, WORKERS_ENV
 
-LATENCY_ENV = "ENGINE_BENCH_LATENCY"
+_WORKERS_SOURCE = Path(__file__).resolve().parents[1] / "dokploy_pulumi" / "_workers.py"
+
+
+@functools.cache
+def _workers_module() -> Any:
+    """dokploy_pulumi/_workers.py, loaded by path once per process (it lifts the cap once)."""
+    spec = importlib.util.spec_from_file_location("_engine_null_workers", _WORKERS_SOURCE)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {_WORKERS_SOURCE}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _latency() -> float:
@@ -59,6 +66,13 @@ class NullProvider(ResourceProvider):
     replace_on: ClassVar[tuple[str, ...]] = ()
     computed: ClassVar[tuple[str, ...]] = ()
     serialize_as_secret_always = False
+
+    def configure(self, req: ConfigureRequest) -> None:
+        # Lift the SDK's 4-worker cap when asked, as our providers do in their `configure`
+        # (dokploy_pulumi._workers, loaded by path: importing the dokploy_pulumi package would
+        # weigh on this process, which stands for one without it).
+        if os.environ.get(WORKERS_ENV):
+            _workers_module().apply_from_env()
 
     def _wait(self, op: str) -> None:
         # One sleep per request, in sequence, as our provider's requests are.
