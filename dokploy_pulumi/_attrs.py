@@ -16,7 +16,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from ._connection import Connection, parse_timeout
-from ._dotenv import ENV_KEY_RE, env_as_dict, unrepresentable_env_keys
+from ._dotenv import env_as_dict, is_env_key, unrepresentable_env_keys
 from ._transport import normalize_url
 
 #: The `type` values project.duplicate accepts in selectedServices (a zod enum on the server).
@@ -90,7 +90,7 @@ class _Env(AttrType):
                 # Name the keys only: the values may be secret.
                 return f"{name} values must be strings (keys {', '.join(odd)})"
         env = env_as_dict(value)
-        bad = sorted(k for k in env if not ENV_KEY_RE.match(k))
+        bad = sorted(k for k in env if not is_env_key(k))
         if bad:
             shown = ", ".join(repr(k) for k in bad[:10])
             return f"{name} keys must be names Dokploy's dotenv parser reads (letters, digits, _ . -): {shown}"

@@ -22,7 +22,14 @@ from typing import Optional, Union
 
 #: A key Node's dotenv reads (`[\w.-]+`, ASCII), i.e. every key Dokploy's services can receive. Keys
 #: such as `NEXT.PUBLIC_URL` or `my-key` are valid there (Docker passes them), so they are valid here.
-ENV_KEY_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+#: The one key rule: always `fullmatch` (a `$` would let a trailing newline through).
+ENV_KEY_RE = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def is_env_key(key: str) -> bool:
+    """True for a key Node's dotenv reads, the whole string."""
+    return ENV_KEY_RE.fullmatch(key) is not None
+
 
 # -- the port of dotenv 16.4.5 `parse` ----------------------------------------------------------------
 # JavaScript regexes differ from Python's in the sets behind `\s`, `.`, `^`/`$` (with the `m` flag)
@@ -76,8 +83,6 @@ def parse_env(text: Optional[str]) -> dict[str, str]:
 
 # -- serialising ----------------------------------------------------------------------------------------
 
-#: Keys Node reads back as themselves (its `[\w.-]+`, minus `__proto__`, which it drops).
-_NODE_KEY_RE = re.compile(r"[A-Za-z0-9_.-]+")
 _PROBE_KEY = "K"
 
 
@@ -146,7 +151,8 @@ def quote_env_value(value: str) -> str:
 
 
 def _key_is_representable(key: str) -> bool:
-    return bool(_NODE_KEY_RE.fullmatch(key)) and key != "__proto__"
+    # Keys Node reads back as themselves: its `[\w.-]+`, minus `__proto__`, which it drops.
+    return is_env_key(key) and key != "__proto__"
 
 
 def unrepresentable_env_keys(env: Mapping[str, str]) -> list[str]:

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dokploy_pulumi._dotenv import (
-    ENV_KEY_RE,
     env_as_dict,
+    is_env_key,
     parse_env,
     quote_env_value,
     serialize_env,
@@ -158,5 +158,15 @@ def test_env_as_dict() -> None:
 
 
 def test_env_key_re() -> None:
-    assert ENV_KEY_RE.match("_A1") and ENV_KEY_RE.match("1A") and ENV_KEY_RE.match("A-B") and ENV_KEY_RE.match("a.b")
-    assert not ENV_KEY_RE.match("A B") and not ENV_KEY_RE.match("É") and not ENV_KEY_RE.match("A=B")
+    assert is_env_key("_A1") and is_env_key("1A") and is_env_key("A-B") and is_env_key("a.b")
+    assert not is_env_key("A B") and not is_env_key("É") and not is_env_key("A=B")
+    # The whole key: a trailing newline is not part of a name (a `$` anchor let "A\n" through).
+    assert not is_env_key("A\n") and not is_env_key("\nA") and not is_env_key("")
+
+
+def test_a_key_with_a_trailing_newline_is_refused_as_a_key() -> None:
+    from dokploy_pulumi.providers import ProjectProvider
+
+    failures = ProjectProvider().check({}, {"name": "p", "env": {"A\n": "v"}}).failures or []
+    assert [f.property for f in failures] == ["env"]
+    assert "keys must be names" in failures[0].reason and "'A\\n'" in failures[0].reason

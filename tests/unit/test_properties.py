@@ -26,7 +26,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from dokploy_pulumi._attrs import is_unknown
-from dokploy_pulumi._dotenv import ENV_KEY_RE, env_as_dict, parse_env, serialize_env, unrepresentable_env_keys
+from dokploy_pulumi._dotenv import env_as_dict, is_env_key, parse_env, serialize_env, unrepresentable_env_keys
 from dokploy_pulumi.providers import EnvironmentProvider, ProjectProvider
 
 SETTINGS = settings(
@@ -170,7 +170,7 @@ def test_key_strategy_draws_every_shape(shape: Any) -> None:
 @given(env_keys)
 def test_every_drawn_key_is_accepted(key: str) -> None:
     """And it draws only keys the providers accept (so the round trip below holds for each)."""
-    assert ENV_KEY_RE.fullmatch(key)
+    assert is_env_key(key)
     assert ProjectProvider().check({}, {"name": "app", "env": {key: "v"}}).failures == []
 
 
@@ -192,7 +192,7 @@ def test_dotenv_round_trip(env: dict[str, str]) -> None:
 def test_dotenv_one_line_per_key(env: dict[str, str]) -> None:
     """Every key starts a line of its own: a value can never inject another variable."""
     text = serialize_env(env)
-    starts = [line.split("=", 1)[0] for line in text.split("\n") if line and ENV_KEY_RE.match(line.split("=", 1)[0])]
+    starts = [line.split("=", 1)[0] for line in text.split("\n") if line and is_env_key(line.split("=", 1)[0])]
     assert set(env) <= set(starts)
 
 
@@ -342,7 +342,7 @@ def test_check_lets_unknowns_through(resource: str) -> None:
 @SETTINGS
 @given(st.dictionaries(st.text(max_size=20), env_values, min_size=1, max_size=6))
 def test_bad_env_keys_are_named_and_values_never_shown(env: dict[str, str]) -> None:
-    assume(any(not ENV_KEY_RE.match(k) for k in env))
+    assume(any(not is_env_key(k) for k in env))
     secret = "sk_live_property_secret_8c1f"
     env = {k: v + secret for k, v in env.items()}
     failures = ProjectProvider().check({}, {"name": "app", "env": env}).failures
