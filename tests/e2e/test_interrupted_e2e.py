@@ -215,7 +215,8 @@ def test_recover_then_up_leaves_one_object_per_resource(emu: DokployEmulator, pu
     assert {r.method for r in emu.requests} == {"GET"}
     assert dry.stdout.count("- RECORD ") == 3 and dry.stdout.count("- CLEAR ") == 1
     assert f"- CLEAR urn:pulumi:e2e::dokploy-interrupted::{PREFIX}Project::{cleared}" in dry.stdout
-    assert "stale lock" in dry.stdout and decoy not in dry.stdout
+    assert "stale lock" in dry.stdout and f"candidate {decoy}" not in dry.stdout
+    assert f"older one(s) left alone ({decoy} (created 2020-01-01T00:00:00.000Z))" in dry.stdout
     assert _pending(stack) == ["app1", "app2", "app3", "staging"]
 
     emu.reset_requests()
