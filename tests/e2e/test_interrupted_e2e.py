@@ -15,14 +15,17 @@ resource and no changes.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Optional
 
 import pytest
 from _pulumi import PulumiStack, PulumiStackFactory
@@ -30,6 +33,7 @@ from _pulumi import PulumiStack, PulumiStackFactory
 from dokploy_pulumi.testing import DokployEmulator
 
 PROGRAM = Path(__file__).parent / "programs" / "interrupted"
+TWINS = Path(__file__).parent / "programs" / "interrupted_twins"
 API_KEY = "e2e-interrupted-key-0123456789"
 PREFIX = "pulumi-python:dynamic/dokploy:"
 CREATES = ("project.create", "environment.create")
@@ -87,9 +91,12 @@ def _creates(emu: DokployEmulator):
     return [r for r in emu.requests if r.procedure in CREATES]
 
 
-def _interrupted_stack(emu: DokployEmulator, pulumi_stack: PulumiStackFactory) -> PulumiStack:
-    """A stack whose `pulumi up` was SIGKILLed with four creates in flight (one never committed)."""
-    stack = pulumi_stack(PROGRAM, env=_clean_env(DOKPLOY_API_KEY=API_KEY))
+def _interrupted_stack(
+    emu: DokployEmulator, pulumi_stack: PulumiStackFactory, program: Path = PROGRAM, in_flight: int = 4
+) -> PulumiStack:
+    """A stack whose `pulumi up` was SIGKILLed with `in_flight` creates in flight, the first
+    project.create of them never committed (it never reached the server's database)."""
+    stack = pulumi_stack(program, env=_clean_env(DOKPLOY_API_KEY=API_KEY))
     stack.init()
     stack.set_config("dokploy:url", emu.url)
     emu.latency = LATENCY
@@ -109,7 +116,10 @@ def _interrupted_stack(emu: DokployEmulator, pulumi_stack: PulumiStackFactory) -
         # flight, make the next project.create sleep and then drop without committing.
         _wait_for(lambda: len(_creates(emu)) >= 1, "the first create")
         emu.inject_fault("project.create", drop=True)
-        _wait_for(lambda: len(_creates(emu)) >= 5 or proc.poll() is not None, "four creates after the base project")
+        _wait_for(
+            lambda: len(_creates(emu)) >= 1 + in_flight or proc.poll() is not None,
+            f"{in_flight} creates after the base project",
+        )
         killed = _kill_session(proc.pid)
         at_kill = _creates(emu)
     finally:
@@ -117,11 +127,10 @@ def _interrupted_stack(emu: DokployEmulator, pulumi_stack: PulumiStackFactory) -
             _kill_session(proc.pid)
         proc.wait(timeout=30)
         log.close()
-    assert len(at_kill) == 5, log_path.read_text()
+    assert len(at_kill) == 1 + in_flight, log_path.read_text()
     assert len(killed) >= 3  # the CLI, the language host (and program), the provider server
-    # Received, not yet answered: the kill caught all four in flight.
-    assert [r.status for r in at_kill] == [200, None, None, None, None]
-    assert Counter(r.procedure for r in at_kill[1:]) == Counter({"project.create": 3, "environment.create": 1})
+    # Received, not yet answered: the kill caught them all in flight.
+    assert [r.status for r in at_kill] == [200] + [None] * in_flight
     # Let the server finish what it received (the dropped request never gets a status).
     _wait_for(lambda: sum(r.status is None for r in emu.requests) <= 1, "the server to finish", timeout=30)
     emu.latency = 0.0
@@ -138,11 +147,11 @@ def _pending(stack: PulumiStack) -> list[str]:
     return sorted(op["resource"]["urn"].rsplit("::", 1)[-1] for op in ops if op["type"] == "creating")
 
 
-def _recover(stack: PulumiStack, *args: str) -> subprocess.CompletedProcess:
+def _recover(stack: PulumiStack, *args: str, env: Optional[dict] = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "dokploy_pulumi", "recover", "--stack", stack.stack, *args],
         cwd=stack.program_dir,
-        env=stack.env,
+        env=stack.env if env is None else env,
         capture_output=True,
         text=True,
         timeout=240,
@@ -155,6 +164,7 @@ def test_the_engine_alone_duplicates_what_interrupted_creates_made(
 ):
     stack = _interrupted_stack(emu, pulumi_stack)
     assert _pending(stack) == ["app1", "app2", "app3", "staging"]
+    assert Counter(r.procedure for r in _creates(emu)[1:5]) == Counter({"project.create": 3, "environment.create": 1})
     made = {p["name"]: p["projectId"] for p in emu.projects()}
     assert len(made) == 3  # base plus two of the three apps; one create was dropped before commit
     # The killed CLI left its lock (file backend): nothing runs until `pulumi cancel`.
@@ -253,3 +263,174 @@ def test_recover_then_up_leaves_one_object_per_resource(emu: DokployEmulator, pu
     stack.preview(expect_no_changes=True)
     again = _recover(stack, "--apply")
     assert again.returncode == 0 and "nothing to recover" in again.stdout
+
+
+# -- issue 19: ownership is proven or asked for; failure-safe edits; two creates of one name ----------
+
+
+def _state(stack: PulumiStack) -> dict:
+    return stack.export()["deployment"]
+
+
+def _locked(stack: PulumiStack) -> bool:
+    return any((stack.program_dir.parent / "state" / ".pulumi" / "locks").rglob("*.json"))
+
+
+def _backups(stack: PulumiStack) -> list[Path]:
+    return sorted(stack.program_dir.glob("dokploy-recover-backup-*.json"))
+
+
+def _markers(stack: PulumiStack) -> list[Path]:
+    return sorted(stack.program_dir.glob("dokploy-recover-bound-*.json"))
+
+
+def _fake_pulumi(stack: PulumiStack, folder: Path, script: str) -> dict:
+    """The stack's environment with a `pulumi` first on PATH that runs `script` (sh, "$@" are the
+    arguments, $REAL the real CLI) before handing over to the real one."""
+    real = shutil.which("pulumi", path=stack.env["PATH"])
+    folder.mkdir(parents=True, exist_ok=True)
+    fake = folder / "pulumi"
+    fake.write_text(f'#!/bin/sh\nREAL={real}\nHERE={folder}\n{script}\nexec "$REAL" "$@"\n')
+    fake.chmod(0o755)
+    return {**stack.env, "PATH": f"{folder}{os.pathsep}{stack.env['PATH']}"}
+
+
+FAIL_ON_IMPORT = 'case " $* " in *" stack import "*) echo "fake pulumi: stack import fails" >&2; exit 1;; esac'
+FAIL_ON_EXPORT = 'case " $* " in *" stack export "*) echo "fake pulumi: stack export fails" >&2; exit 1;; esac'
+# SIGKILL of `recover` while the import runs: the document has been handed over (read whole from
+# stdin), the recover process dies, and the import goes on (its output to a file: the pipes it
+# inherited have no reader any more).
+KILL_DURING_IMPORT = (
+    'case " $* " in *" stack import "*) doc=$(mktemp); cat > "$doc"; kill -9 $PPID; '
+    '"$REAL" "$@" < "$doc" > "$HERE/import.out" 2>&1; echo $? > "$HERE/rc.tmp"; mv "$HERE/rc.tmp" "$HERE/import.rc"; exit;; esac'
+)
+
+
+def _staging_env_in_state(stack: PulumiStack) -> dict:
+    res = next(r for r in stack.resources(show_secrets=True) if r["urn"].endswith("::staging"))
+    return json.loads(res["outputs"]["env"]["plaintext"])
+
+
+def test_after_pulumi_cancel_a_same_named_project_made_by_hand_is_never_taken(
+    emu: DokployEmulator, pulumi_stack: PulumiStackFactory
+):
+    started = dt.datetime.now(dt.timezone.utc)  # the emulator's clock is this machine's
+    stack = _interrupted_stack(emu, pulumi_stack)
+    made = {p["name"]: p["projectId"] for p in emu.projects()}
+    cleared = next(n for n in ("app1", "app2", "app3") if NAMES[n] not in made)  # its create never committed
+    hand = emu.create_project(NAMES[cleared], description="made by hand", env="KEEP=1")["projectId"]
+    emu.set_project_fields(hand, createdAt=(started - dt.timedelta(days=21)).isoformat().replace("+00:00", "Z"))
+    stack.run("cancel", "--yes")  # what Pulumi's lock message tells the user to do
+    before = _state(stack)
+
+    # No lock, no update in progress: nothing proves when the update started, so nothing is taken.
+    emu.reset_requests()
+    applied = _recover(stack, "--apply")
+    assert applied.returncode == 2, applied.stdout + applied.stderr
+    urn = f"urn:pulumi:e2e::dokploy-interrupted::{PREFIX}Project::{cleared}"
+    assert f"- UNPROVEN {urn}" in applied.stdout and f"candidate {hand} created" in applied.stdout
+    assert "- RECORD" not in applied.stdout and "Nothing was changed" in applied.stdout
+    assert {r.method for r in emu.requests} == {"GET"}
+    assert _state(stack) == before and _backups(stack) == []
+
+    # The user gives the time the update started (Dokploy's clock): the hand-made project is older.
+    applied = _recover(stack, "--apply", "--since", started.isoformat())
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert f"- CLEAR {urn}" in applied.stdout and f"older one(s) left alone ({hand} " in applied.stdout
+    assert "3 recorded, 1 cleared" in applied.stdout
+    assert hand not in {r.get("id") for r in stack.resources()}
+
+    row = emu.get_project(hand)
+    stack.up()
+    assert emu.get_project(hand) == row  # `up` changed nothing of it
+    assert _by_name(emu)[NAMES[cleared]] == 2  # the hand-made one and the one `up` made
+    stack.destroy()
+    assert emu.get_project(hand) == row and [p["projectId"] for p in emu.projects()] == [hand]
+
+
+def test_recover_apply_failing_at_any_step_leaves_the_backup_or_what_the_server_holds(
+    emu: DokployEmulator, pulumi_stack: PulumiStackFactory, tmp_path: Path
+):
+    stack = _interrupted_stack(emu, pulumi_stack)
+    before = _state(stack)
+    assert _locked(stack)
+
+    # `stack export` fails: nothing read, nothing changed.
+    failed = _recover(stack, "--apply", env=_fake_pulumi(stack, tmp_path / "no-export", FAIL_ON_EXPORT))
+    assert failed.returncode == 1 and "fake pulumi: stack export fails" in failed.stderr
+    assert _state(stack) == before and _locked(stack) and _backups(stack) == []
+
+    # The provider's read of the recorded environment fails (the listing before it succeeded):
+    # a rate-limited key (401), then a server that keeps failing (503, retried first). The lock,
+    # the proof of when the update started, is still there.
+    for status, body in ((401, {"message": "Unauthorized"}), (503, {"message": "down", "code": "INTERNAL"})):
+        emu.inject_fault("environment.one", status=status, body=body, times=50)
+        failed = _recover(stack, "--apply")
+        emu.clear_faults()
+        assert failed.returncode == 1, failed.stdout + failed.stderr
+        assert "::staging: reading" in failed.stderr and "nothing was changed" in failed.stderr
+        assert _state(stack) == before and _locked(stack) and _backups(stack) == []
+
+    # `stack import` fails after the lock was removed: the state is the backup, and the lock's
+    # time is kept in the marker for the next run.
+    failed = _recover(stack, "--apply", env=_fake_pulumi(stack, tmp_path / "no-import", FAIL_ON_IMPORT))
+    assert failed.returncode == 1 and "fake pulumi: stack import fails" in failed.stderr
+    assert _state(stack) == before and not _locked(stack)
+    assert [json.loads(b.read_text())["deployment"] for b in _backups(stack)] == [before]
+    assert len(_markers(stack)) == 1
+
+    # Run again, killed while the import runs: the import completes, and the state holds what
+    # the server holds (the environment's env is still empty there), not the declared env.
+    killed = _recover(stack, "--apply", env=_fake_pulumi(stack, tmp_path / "killed", KILL_DURING_IMPORT))
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    rc = (
+        _wait_for(lambda: (tmp_path / "killed" / "import.rc").exists(), "the import to end")
+        and (tmp_path / "killed" / "import.rc").read_text()
+    )
+    assert rc.strip() == "0", (tmp_path / "killed" / "import.out").read_text()
+    assert "the stale lock of the interrupted update" in killed.stdout and "kept in" in killed.stdout
+    assert _pending(stack) == [] and _staging_env_in_state(stack) == {}, killed.stdout + killed.stderr
+    staging_row = next(e for e in emu.environments() if e["name"] == "staging")
+    assert staging_row["env"] == ""
+
+    # So the next `up` writes the declared env (and creates the project that was never made).
+    emu.reset_requests()
+    stack.up()
+    posts = Counter(r.procedure for r in emu.requests if r.method == "POST")
+    assert posts == Counter({"project.create": 1, "environment.update": 1})
+    assert "TOKEN=t0k-recover" in emu.get_environment(staging_row["environmentId"])["env"]
+    stack.preview(expect_no_changes=True)
+    again = _recover(stack, "--apply")
+    assert again.returncode == 0 and "nothing to recover" in again.stdout and _markers(stack) == []
+
+
+def test_two_pending_creates_of_one_name_one_made_are_resolvable(
+    emu: DokployEmulator, pulumi_stack: PulumiStackFactory
+):
+    stack = _interrupted_stack(emu, pulumi_stack, program=TWINS, in_flight=2)
+    twins = [p["projectId"] for p in emu.projects() if p["name"] == "recover-twin"]
+    assert len(twins) == 1  # one create committed, the other dropped
+    made = twins[0]
+    urn_a, urn_b = (f"urn:pulumi:e2e::dokploy-interrupted-twins::{PREFIX}Project::twin_{x}" for x in ("a", "b"))
+    before = _state(stack)
+
+    # Both pending creates could have made it: neither is recorded, nothing changes.
+    dry = _recover(stack, "--apply")
+    assert dry.returncode == 2, dry.stdout + dry.stderr
+    assert f"- AMBIGUOUS {urn_a}" in dry.stdout and f"- AMBIGUOUS {urn_b}" in dry.stdout
+    assert _state(stack) == before
+
+    # Clearing one explicitly leaves the object to the other.
+    dry = _recover(stack, "--clear", urn_b)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert f"- RECORD {urn_a}" in dry.stdout and f"- CLEAR {urn_b}" in dry.stdout
+
+    # Choosing it for one takes it out of the other's candidates: that one is cleared.
+    applied = _recover(stack, "--apply", "--choose", urn_b, made)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert f"- RECORD {urn_b}" in applied.stdout and f"- CLEAR {urn_a}" in applied.stdout
+    assert {r["urn"]: r.get("id") for r in stack.resources()}[urn_b] == made
+    stack.up()
+    ids = stack.outputs()["twin_ids"]
+    assert ids[1] == made and ids[0] != made
+    assert sorted(p["projectId"] for p in emu.projects() if p["name"] == "recover-twin") == sorted(ids)
