@@ -11,7 +11,6 @@ makes one CLI step of `recover --apply` fail.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
 import shutil
@@ -21,12 +20,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from _pulumi import PulumiStack
+from _recording_proxy import RecordingProxy
 
 
 def session_pids(sid: int) -> list[int]:
@@ -142,91 +143,88 @@ def env_in_state(stack: PulumiStack, logical: str) -> dict:
 
 # -- a proxy that keeps chosen requests from the server ---------------------------------------------
 
-_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host"})
 #: (method, procedure, JSON body) -> whether to hold the request / the (status, body) to answer.
 Rule = Callable[[str, Optional[str], Any], Any]
 
 
-class HoldingProxy:
-    """A proxy on 127.0.0.1 in front of `upstream`. A request `hold` matches is never forwarded and
-    never answered (until `stop`); one `fail` matches gets the (status, body) it returns. Every
-    other request and answer (the `Date` header included) passes unchanged."""
+class HoldingProxy(RecordingProxy):
+    """The recording proxy, on 127.0.0.1 in front of `upstream`, with two rules. A request `hold`
+    matches is never forwarded and never answered (until `stop`); one `fail` matches gets the
+    (status, body) it returns. Every other request and answer (`Date` included) passes unchanged."""
 
     def __init__(self, upstream: str) -> None:
-        parts = urlsplit(upstream)
-        assert parts.scheme == "http" and parts.hostname == "127.0.0.1", "tests talk to 127.0.0.1 only"
-        self._port = parts.port or 80
+        super().__init__(upstream)
         self.hold: Optional[Rule] = None
         self.fail: Optional[Rule] = None
-        self.held: list[tuple[str, Any]] = []
+        self.held: list[tuple[Optional[str], Any]] = []
         self._release = threading.Event()
-        self._lock = threading.Lock()
-        proxy = self
+        self._held_lock = threading.Lock()
+        self.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _serve(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                path = urlsplit(self.path).path
-                procedure = path[len("/api/") :] if path.startswith("/api/") else None
-                try:
-                    body = json.loads(raw) if raw else None
-                except ValueError:
-                    body = None
-                if proxy.hold is not None and proxy.hold(self.command, procedure, body):
-                    with proxy._lock:
-                        proxy.held.append((str(procedure), body))
-                    proxy._release.wait()
-                    self.close_connection = True
-                    return
-                failure = proxy.fail(self.command, procedure, body) if proxy.fail is not None else None
-                if failure is not None:
-                    status, payload = failure
-                    self._answer(status, [("Content-Type", "application/json")], json.dumps(payload).encode())
-                    return
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-                conn = http.client.HTTPConnection("127.0.0.1", proxy._port, timeout=300)
-                try:
-                    conn.request(self.command, self.path, body=raw or None, headers=headers)
-                    answer = conn.getresponse()
-                    data = answer.read()
-                    kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP]
-                    self._answer(answer.status, [(k, v) for k, v in kept if k.lower() != "content-length"], data)
-                finally:
-                    conn.close()
-
-            def _answer(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
-                self.send_response_only(status)
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = _serve
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+    def _connection(self) -> Any:
+        return _Gate(self, super()._connection())
 
     def held_count(self) -> int:
-        with self._lock:
+        with self._held_lock:
             return len(self.held)
 
     def stop(self) -> None:
         self._release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
 
 
-def killed_up(stack: PulumiStack, ready: Callable[[], bool], log: Path) -> None:
-    """Run `pulumi up` and SIGKILL it (with all it started) once `ready()` holds."""
+@dataclass
+class _Canned:
+    """An answer the proxy gives itself, shaped as `http.client.HTTPResponse` is used."""
+
+    status: int
+    body: bytes
+
+    def read(self) -> bytes:
+        return self.body
+
+    def getheaders(self) -> list[tuple[str, str]]:
+        return [("Content-Type", "application/json"), ("Date", formatdate(usegmt=True))]
+
+
+class _Gate:
+    """The upstream connection of one proxied request, applying the proxy's rules first."""
+
+    def __init__(self, proxy: HoldingProxy, conn: Any) -> None:
+        self._proxy, self._conn = proxy, conn
+        self._canned: Optional[_Canned] = None
+
+    def request(self, method: str, url: str, body: Optional[bytes] = None, headers: Any = None) -> None:
+        path = urlsplit(url).path
+        procedure = path.split("/api/", 1)[1] if "/api/" in path else None
+        try:
+            payload = json.loads(body) if body else None
+        except ValueError:
+            payload = None
+        proxy = self._proxy
+        if proxy.hold is not None and proxy.hold(method, procedure, payload):
+            with proxy._held_lock:
+                proxy.held.append((procedure, payload))
+            proxy._release.wait()
+            raise ConnectionAbortedError("held until the proxy stopped: never forwarded")
+        failure = proxy.fail(method, procedure, payload) if proxy.fail is not None else None
+        if failure is not None:
+            self._canned = _Canned(failure[0], json.dumps(failure[1]).encode())
+            return
+        self._conn.request(method, url, body=body, headers=headers)
+
+    def getresponse(self) -> Any:
+        return self._canned or self._conn.getresponse()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def killed_up(
+    stack: PulumiStack, ready: Callable[[], bool], log: Path, at_kill: Callable[[], Any] = lambda: None
+) -> tuple[list[int], Any]:
+    """Run `pulumi up` and SIGKILL it (with all it started) once `ready()` holds. Returns the pids
+    killed and what `at_kill()` saw right after the kill."""
     with open(log, "w") as out:
         proc = subprocess.Popen(
             ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--color=never", "--stack", stack.stack],
@@ -240,9 +238,11 @@ def killed_up(stack: PulumiStack, ready: Callable[[], bool], log: Path) -> None:
         try:
             wait_for(lambda: ready() or proc.poll() is not None, "the moment to kill `pulumi up`", timeout=600)
             assert proc.poll() is None, f"`pulumi up` ended before it could be killed:\n{log.read_text()}"
-            kill_session(proc.pid)
+            killed = kill_session(proc.pid)
+            seen = at_kill()
         finally:
             if proc.poll() is None:
                 kill_session(proc.pid)
             proc.wait(timeout=30)
     wait_for(lambda: session_pids(proc.pid) == [], "the killed processes to be reaped", timeout=30)
+    return killed, seen

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -29,12 +28,11 @@ from _interrupt import (
     backups,
     env_in_state,
     fake_pulumi,
-    kill_session,
+    killed_up,
     locked,
     markers,
     pending,
     recover,
-    session_pids,
     state,
     wait_for,
 )
@@ -77,41 +75,25 @@ def _interrupted_stack(
     stack.init()
     stack.set_config("dokploy:url", emu.url)
     emu.latency = LATENCY
-    log_path = stack.program_dir.parent / "interrupted-up.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--color=never", "--stack", stack.stack],
-        cwd=stack.program_dir,
-        env=stack.env,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    injected: list[bool] = []
+
+    def ready() -> bool:
         # The first create is the base project's (everything else depends on it). While it is in
         # flight, make the next project.create sleep and then drop without committing.
-        wait_for(lambda: len(_creates(emu)) >= 1, "the first create")
-        emu.inject_fault("project.create", drop=True)
-        wait_for(
-            lambda: len(_creates(emu)) >= 1 + in_flight or proc.poll() is not None,
-            f"{in_flight} creates after the base project",
-        )
-        killed = kill_session(proc.pid)
-        at_kill = _creates(emu)
-    finally:
-        if proc.poll() is None:
-            kill_session(proc.pid)
-        proc.wait(timeout=30)
-        log.close()
-    assert len(at_kill) == 1 + in_flight, log_path.read_text()
+        if not injected and _creates(emu):
+            emu.inject_fault("project.create", drop=True)
+            injected.append(True)
+        return len(_creates(emu)) >= 1 + in_flight
+
+    log = stack.program_dir.parent / "interrupted-up.log"
+    killed, at_kill = killed_up(stack, ready, log, at_kill=lambda: _creates(emu))
+    assert len(at_kill) == 1 + in_flight, log.read_text()
     assert len(killed) >= 3  # the CLI, the language host (and program), the provider server
     # Received, not yet answered: the kill caught them all in flight.
     assert [r.status for r in at_kill] == [200] + [None] * in_flight
     # Let the server finish what it received (the dropped request never gets a status).
     wait_for(lambda: sum(r.status is None for r in emu.requests) <= 1, "the server to finish", timeout=30)
     emu.latency = 0.0
-    assert session_pids(proc.pid) == []
     return stack
 
 

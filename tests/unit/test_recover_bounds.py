@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pytest
+from test_import_recover import FakeCLI
 
 from dokploy_pulumi import DokployClient
 from dokploy_pulumi import _recover as rec
-from dokploy_pulumi._pulumi_cli import CommandFailed, PulumiCLI
+from dokploy_pulumi._pulumi_cli import CommandFailed
 from dokploy_pulumi.testing import DokployEmulator
 
 KEY = "recover-bounds-key-0123456789"
@@ -42,14 +43,13 @@ def _exported(*ops: dict[str, Any]) -> dict[str, Any]:
     return {"version": 3, "deployment": {"resources": [{"urn": STACK_URN}], "pending_operations": list(ops)}}
 
 
-class CLI(PulumiCLI):
-    """The Pulumi CLI double: a file backend whose lock the killed CLI left, a checkpoint, commands."""
+class CLI(FakeCLI):
+    """The Pulumi CLI double, with a file backend whose lock the killed CLI left (`cancel` removes
+    it) and a `stack import` that can be made to fail."""
 
     def __init__(self, root: Path, exported: dict, url: str, history: Optional[list] = None) -> None:
-        super().__init__(stack="dev")
-        self.root, self.exported, self.url, self.history = root, exported, url, history or []
-        self.commands: list[tuple[str, ...]] = []
-        self.imported: Optional[dict] = None
+        super().__init__(exported, {"dokploy:url": url, "dokploy:apiKey": KEY}, f"file://{root}", history)
+        self.root = root
         self.fail_import = False
 
     def lock(self, moment: dt.datetime) -> None:
@@ -64,34 +64,17 @@ class CLI(PulumiCLI):
         return any((self.root / ".pulumi" / "locks").rglob("*.json"))
 
     def run(self, *args: str, check: bool = True, stack_scoped: bool = True):
-        self.commands.append(args)
         if args[:1] == ("cancel",):
             for path in (self.root / ".pulumi" / "locks").rglob("*.json"):
                 path.unlink()
-        stdout = json.dumps(self.history) if args[:2] == ("stack", "history") else ""
-        return subprocess.CompletedProcess(args, 0, stdout, "")
-
-    def export(self):
-        return json.loads(json.dumps(self.exported))
-
-    def export_revealed(self):
-        return self.export()
+        return super().run(*args, check=check, stack_scoped=stack_scoped)
 
     def import_state(self, deployment):
-        self.commands.append(("stack", "import"))
         if self.fail_import:
+            self.commands.append(("stack", "import"))
             raise CommandFailed("`pulumi stack import` failed: (double)")
-        self.imported = deployment
+        super().import_state(deployment)
         self.exported = json.loads(json.dumps(deployment))
-
-    def config_get(self, key):
-        return {"dokploy:url": self.url, "dokploy:apiKey": KEY}.get(key)
-
-    def backend_url(self):
-        return f"file://{self.root}"
-
-    def stack_name(self):
-        return FQ_STACK
 
 
 @pytest.fixture
