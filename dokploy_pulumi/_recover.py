@@ -444,7 +444,10 @@ def decide(
         return decision
     if not named:
         decision.action = "clear"
-        decision.reason = f"none of the {where} is named {name!r} (and not owned): the create made nothing"
+        decision.reason = (
+            f"none of the {where} named {name!r} is free (owned by no resource in the state, chosen for no "
+            "other pending create): the create made nothing"
+        )
         return decision
     # Read after the listing, so that its answers' Date headers count as measurements.
     cutoff = _cutoff(bound, client)
