@@ -45,22 +45,31 @@ RECOVER_HELP = """\
 After a `pulumi up` was killed (CI runner gone, laptop closed, Ctrl-C twice), the stack's state
 holds pending CREATE operations, and Dokploy may hold the objects those creates made. A plain
 `pulumi up` would create them a second time. For each pending create of a dokploy_pulumi
-resource, this finds the object it made (exact name; for environments, in the right project;
-created after the interrupted update started; not already in the stack's state) and:
+resource, this looks for the object it made: exact name; for environments, in the right project;
+owned by no resource in the state; and created after the interrupted update started.
 
-  exactly one found  -> records it in the state under that resource (its id), then refreshes it
-  none found         -> clears the pending create (nothing was made; `pulumi up` creates it)
-  several found      -> leaves that one alone and lists the candidates with their ids
-                        (pick one with --choose URN ID and run again)
+Names are not unique, so only a time that really is that update's start proves ownership: the
+stale lock the killed CLI left (file backends; it stays until the state is edited, and is kept in
+dokploy-recover-bound-<stack>.json if a later step fails), or an update still in progress in
+`pulumi stack history`. It is compared on Dokploy's clock (measured from its Date headers). Then:
 
-Run it in the Pulumi project folder. Without --apply it only prints what it would do and the
-commands. With --apply it also removes the stale lock the killed CLI left (file backends only,
-and only when that process is gone), edits the state (`pulumi stack export` / `stack import`;
-the state before is saved to dokploy-recover-backup-<time>.json, mode 0600, in the current
-folder) and runs `pulumi refresh --target` on the recovered resources. Then run `pulumi up`.
+  exactly one found   -> RECORD: it goes into the state under that resource, as the provider's
+                         read of it stores it (so `pulumi up` then converges it to the program)
+  none found          -> CLEAR: the pending create is dropped (`pulumi up` creates it)
+  several found       -> AMBIGUOUS: listed with ids and createdAt
+  no proof of start   -> UNPROVEN: same-named objects are listed with their createdAt and never
+    (`pulumi cancel`     taken without your word: --choose URN ID, --clear URN, or --since TIME
+     removed the lock)
+
+Run it in the Pulumi project folder. Without --apply it only reads and prints. `pulumi stack import`
+drops every pending operation, so the state is edited only when every pending create is decided
+(otherwise nothing changes, exit 2). With --apply: the state is saved to
+dokploy-recover-backup-<time>.json (mode 0600, secrets encrypted), the stale lock is removed
+(only when its process is gone, and only after every read succeeded), and the edited state is
+imported (on stdin). Then run `pulumi up`.
 The connection is resolved as the provider does: dokploy:url / dokploy:apiKey, else
 $DOKPLOY_URL / $DOKPLOY_API_KEY (and a resource's own Connection where it has one).
-Exit status: 0 done (or nothing to do), 2 some pending creates are ambiguous, 1 error.
+Exit status: 0 done (or nothing to do), 2 some pending creates are undecided, 1 error.
 """
 
 
@@ -112,7 +121,8 @@ def _recover_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=float,
         default=120.0,
         metavar="SECONDS",
-        help="how far Dokploy's clock may lag this machine's (default 120)",
+        help="objects created up to SECONDS before the proven start are neither taken nor ruled out: "
+        "listed, in case a clock reading was off (default 120)",
     )
     p.add_argument(
         "--choose",
@@ -120,9 +130,33 @@ def _recover_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         default=[],
         metavar=("URN", "ID"),
-        help="for an ambiguous pending create, the object it made (repeatable)",
+        help="for an ambiguous or unproven pending create, the object it made (repeatable); the id "
+        "is then no other pending create's candidate",
+    )
+    p.add_argument(
+        "--clear",
+        action="append",
+        default=[],
+        metavar="URN",
+        help="drop this pending create: it made nothing, or what it made is to be left alone (repeatable)",
+    )
+    p.add_argument(
+        "--since",
+        type=_since,
+        metavar="TIME",
+        help="when the interrupted update started, on Dokploy's clock (ISO-8601, as the listed createdAt; "
+        "UTC if no zone): objects created at or after it are its candidates. Use when no lock proves it",
     )
     p.set_defaults(run=_run_recover)
+
+
+def _since(text: str) -> dt.datetime:
+    from ._models import parse_timestamp
+
+    moment = parse_timestamp(text)
+    if moment is None:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r} (e.g. 2026-12-07T08:15:00Z)")
+    return moment
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,6 +238,8 @@ def _run_recover(args: argparse.Namespace, argv: Sequence[str]) -> int:
         apply=args.apply,
         clock_skew=args.clock_skew,
         choices=dict(args.choose),
+        clears=args.clear,
+        since=args.since,
         out=sys.stdout,
     )
 

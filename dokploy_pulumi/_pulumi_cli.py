@@ -225,6 +225,30 @@ class PulumiCLI:
         exported: dict[str, Any] = json.loads(self.run("stack", "export").stdout)
         return exported
 
+    def export_revealed(self) -> dict[str, Any]:
+        """`pulumi stack export --show-secrets`: kept in memory only, never written anywhere."""
+        exported: dict[str, Any] = json.loads(self.run("stack", "export", "--show-secrets").stdout)
+        return exported
+
+    def import_state(self, deployment: Mapping[str, Any]) -> None:
+        """`pulumi stack import` with the document on stdin, never in a file: its secrets may be
+        plaintext (the CLI encrypts them with the stack's secrets provider before saving)."""
+        exe = shutil.which("pulumi", path=(self.env or os.environ).get("PATH"))
+        if exe is None:
+            raise CommandFailed("the pulumi CLI is not on PATH")
+        argv = [exe, "stack", "import", "--non-interactive"] + (["--stack", self.stack] if self.stack else [])
+        proc = subprocess.run(
+            argv,
+            input=json.dumps(deployment),
+            cwd=self.cwd,
+            env=dict(self.env) if self.env is not None else None,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise CommandFailed(f"`pulumi stack import` failed:\n{proc.stdout}{proc.stderr}".rstrip())
+
     def config_get(self, key: str) -> Optional[str]:
         """A stack config value (secrets decrypted), read once for all keys."""
         if self._config is None:

@@ -14,22 +14,34 @@ resource and no changes.
 
 from __future__ import annotations
 
-import contextlib
+import datetime as dt
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from _interrupt import (
+    FAIL_ON_EXPORT,
+    FAIL_ON_IMPORT,
+    KILL_DURING_IMPORT,
+    backups,
+    env_in_state,
+    fake_pulumi,
+    killed_up,
+    locked,
+    markers,
+    pending,
+    recover,
+    state,
+    wait_for,
+)
 from _pulumi import PulumiStack, PulumiStackFactory
 
 from dokploy_pulumi.testing import DokployEmulator
 
 PROGRAM = Path(__file__).parent / "programs" / "interrupted"
+TWINS = Path(__file__).parent / "programs" / "interrupted_twins"
 API_KEY = "e2e-interrupted-key-0123456789"
 PREFIX = "pulumi-python:dynamic/dokploy:"
 CREATES = ("project.create", "environment.create")
@@ -50,82 +62,38 @@ def _clean_env(**extra: str) -> dict:
     return env
 
 
-def _session_pids(sid: int) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.getsid(int(entry)) == sid:
-                    pids.append(int(entry))
-            except OSError:
-                pass
-    return pids
-
-
-def _kill_session(sid: int) -> list[int]:
-    """SIGKILL every process of the session the CLI leads (and only those): freeze first, so
-    none can start or reap another in between."""
-    pids = _session_pids(sid)
-    for sig in (signal.SIGSTOP, signal.SIGKILL):
-        for pid in _session_pids(sid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-    return pids
-
-
-def _wait_for(predicate, what: str, timeout: float = 90.0, interval: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _creates(emu: DokployEmulator):
     return [r for r in emu.requests if r.procedure in CREATES]
 
 
-def _interrupted_stack(emu: DokployEmulator, pulumi_stack: PulumiStackFactory) -> PulumiStack:
-    """A stack whose `pulumi up` was SIGKILLed with four creates in flight (one never committed)."""
-    stack = pulumi_stack(PROGRAM, env=_clean_env(DOKPLOY_API_KEY=API_KEY))
+def _interrupted_stack(
+    emu: DokployEmulator, pulumi_stack: PulumiStackFactory, program: Path = PROGRAM, in_flight: int = 4
+) -> PulumiStack:
+    """A stack whose `pulumi up` was SIGKILLed with `in_flight` creates in flight, the first
+    project.create of them never committed (it never reached the server's database)."""
+    stack = pulumi_stack(program, env=_clean_env(DOKPLOY_API_KEY=API_KEY))
     stack.init()
     stack.set_config("dokploy:url", emu.url)
     emu.latency = LATENCY
-    log_path = stack.program_dir.parent / "interrupted-up.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--color=never", "--stack", stack.stack],
-        cwd=stack.program_dir,
-        env=stack.env,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    injected: list[bool] = []
+
+    def ready() -> bool:
         # The first create is the base project's (everything else depends on it). While it is in
         # flight, make the next project.create sleep and then drop without committing.
-        _wait_for(lambda: len(_creates(emu)) >= 1, "the first create")
-        emu.inject_fault("project.create", drop=True)
-        _wait_for(lambda: len(_creates(emu)) >= 5 or proc.poll() is not None, "four creates after the base project")
-        killed = _kill_session(proc.pid)
-        at_kill = _creates(emu)
-    finally:
-        if proc.poll() is None:
-            _kill_session(proc.pid)
-        proc.wait(timeout=30)
-        log.close()
-    assert len(at_kill) == 5, log_path.read_text()
+        if not injected and _creates(emu):
+            emu.inject_fault("project.create", drop=True)
+            injected.append(True)
+        return len(_creates(emu)) >= 1 + in_flight
+
+    log = stack.program_dir.parent / "interrupted-up.log"
+    killed, at_kill = killed_up(stack, ready, log, at_kill=lambda: _creates(emu))
+    assert len(at_kill) == 1 + in_flight, log.read_text()
     assert len(killed) >= 3  # the CLI, the language host (and program), the provider server
-    # Received, not yet answered: the kill caught all four in flight.
-    assert [r.status for r in at_kill] == [200, None, None, None, None]
-    assert Counter(r.procedure for r in at_kill[1:]) == Counter({"project.create": 3, "environment.create": 1})
+    # Received, not yet answered: the kill caught them all in flight.
+    assert [r.status for r in at_kill] == [200] + [None] * in_flight
     # Let the server finish what it received (the dropped request never gets a status).
-    _wait_for(lambda: sum(r.status is None for r in emu.requests) <= 1, "the server to finish", timeout=30)
+    wait_for(lambda: sum(r.status is None for r in emu.requests) <= 1, "the server to finish", timeout=30)
     emu.latency = 0.0
-    assert _session_pids(proc.pid) == []
     return stack
 
 
@@ -133,28 +101,12 @@ def _by_name(emu: DokployEmulator) -> Counter:
     return Counter(p["name"] for p in emu.projects())
 
 
-def _pending(stack: PulumiStack) -> list[str]:
-    ops = stack.export()["deployment"].get("pending_operations") or []
-    return sorted(op["resource"]["urn"].rsplit("::", 1)[-1] for op in ops if op["type"] == "creating")
-
-
-def _recover(stack: PulumiStack, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "dokploy_pulumi", "recover", "--stack", stack.stack, *args],
-        cwd=stack.program_dir,
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-
-
 def test_the_engine_alone_duplicates_what_interrupted_creates_made(
     emu: DokployEmulator, pulumi_stack: PulumiStackFactory
 ):
     stack = _interrupted_stack(emu, pulumi_stack)
-    assert _pending(stack) == ["app1", "app2", "app3", "staging"]
+    assert pending(stack) == ["app1", "app2", "app3", "staging"]
+    assert Counter(r.procedure for r in _creates(emu)[1:5]) == Counter({"project.create": 3, "environment.create": 1})
     made = {p["name"]: p["projectId"] for p in emu.projects()}
     assert len(made) == 3  # base plus two of the three apps; one create was dropped before commit
     # The killed CLI left its lock (file backend): nothing runs until `pulumi cancel`.
@@ -168,7 +120,7 @@ def test_the_engine_alone_duplicates_what_interrupted_creates_made(
     emu.reset_requests()
     stack.run("refresh", "--yes", "--import-pending-creates", urn, "--import-pending-creates", made[NAMES[app]])
     assert all(r.query.get("projectId") != made[NAMES[app]] for r in emu.requests)
-    assert app not in _pending(stack)
+    assert app not in pending(stack)
     assert app not in {r["urn"].rsplit("::", 1)[-1] for r in stack.resources()}
 
     # A plain `pulumi up` only warns, then creates every interrupted resource again: duplicates,
@@ -179,12 +131,12 @@ def test_the_engine_alone_duplicates_what_interrupted_creates_made(
     assert counts[NAMES["base"]] == 1
     assert sorted(counts[NAMES[n]] for n in ("app1", "app2", "app3")) == [1, 2, 2]
     assert sum(e["name"] == "staging" for e in emu.environments()) == 2
-    assert len(_pending(stack)) == 3
+    assert len(pending(stack)) == 3
 
     # `refresh --clear-pending-creates` forgets them all: what the killed creates made stays on
     # the server, owned by nothing (orphans).
     stack.run("refresh", "--yes", "--clear-pending-creates")
-    assert _pending(stack) == []
+    assert pending(stack) == []
     in_state = {r.get("id") for r in stack.resources()}
     orphans = [i for n, i in made.items() if n != NAMES["base"]]
     assert len(orphans) == 2 and not set(orphans) & in_state
@@ -201,7 +153,7 @@ def test_recover_then_up_leaves_one_object_per_resource(emu: DokployEmulator, pu
     decoy = emu.create_project(NAMES["app1"], description="made by hand in 2020")["projectId"]
     emu.set_project_fields(decoy, createdAt="2020-01-01T00:00:00.000Z")
     stack = _interrupted_stack(emu, pulumi_stack)
-    assert _pending(stack) == ["app1", "app2", "app3", "staging"]
+    assert pending(stack) == ["app1", "app2", "app3", "staging"]
     made = {p["projectId"]: p["name"] for p in emu.projects() if p["projectId"] != decoy}
     base_id = next(i for i, n in made.items() if n == NAMES["base"])
     staging_row = next(e for e in emu.environments() if e["name"] == "staging")
@@ -210,28 +162,31 @@ def test_recover_then_up_leaves_one_object_per_resource(emu: DokployEmulator, pu
 
     # Dry run: says what it would do, changes nothing (reads only, state untouched).
     emu.reset_requests()
-    dry = _recover(stack)
+    dry = recover(stack)
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert {r.method for r in emu.requests} == {"GET"}
     assert dry.stdout.count("- RECORD ") == 3 and dry.stdout.count("- CLEAR ") == 1
     assert f"- CLEAR urn:pulumi:e2e::dokploy-interrupted::{PREFIX}Project::{cleared}" in dry.stdout
-    assert "stale lock" in dry.stdout and decoy not in dry.stdout
-    assert _pending(stack) == ["app1", "app2", "app3", "staging"]
+    assert "stale lock" in dry.stdout and f"candidate {decoy}" not in dry.stdout
+    assert f"older one(s) left alone ({decoy} (created 2020-01-01T00:00:00.000Z))" in dry.stdout
+    assert pending(stack) == ["app1", "app2", "app3", "staging"]
 
     emu.reset_requests()
-    applied = _recover(stack, "--apply")
+    applied = recover(stack, "--apply")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert {r.method for r in emu.requests} == {"GET"}
     assert "Removed the stale lock" in applied.stdout and "3 recorded, 1 cleared" in applied.stdout
-    assert _pending(stack) == []
-    backups = list(stack.program_dir.glob("dokploy-recover-backup-*.json"))
-    assert len(backups) == 1 and oct(backups[0].stat().st_mode & 0o777) == "0o600"
-    state = {r["urn"].rsplit("::", 1)[-1]: r for r in stack.resources()}
+    assert pending(stack) == []
+    saved = backups(stack)
+    assert len(saved) == 1 and oct(saved[0].stat().st_mode & 0o777) == "0o600"
+    assert "t0k-recover" not in saved[0].read_text()  # secrets stay encrypted in the backup
+    recorded = {r["urn"].rsplit("::", 1)[-1]: r for r in stack.resources()}
     for logical in ("app1", "app2", "app3"):
         if logical != cleared:
-            assert made[state[logical]["id"]] == NAMES[logical]
-            assert state[logical]["outputs"]["created_at"]  # read back by the refresh
-    assert state["staging"]["id"] == staging_row["environmentId"]
+            assert made[recorded[logical]["id"]] == NAMES[logical]
+            assert recorded[logical]["outputs"]["created_at"]  # as the provider's read stores it
+    assert recorded["staging"]["id"] == staging_row["environmentId"]
+    assert env_in_state(stack, "staging") == {}  # what the server holds, not the declared env
 
     emu.reset_requests()
     stack.up()
@@ -250,5 +205,133 @@ def test_recover_then_up_leaves_one_object_per_resource(emu: DokployEmulator, pu
     assert "TOKEN=t0k-recover" in staging[0]["env"]
     assert json.dumps(stack.export()["deployment"].get("pending_operations") or []) == "[]"
     stack.preview(expect_no_changes=True)
-    again = _recover(stack, "--apply")
+    again = recover(stack, "--apply")
     assert again.returncode == 0 and "nothing to recover" in again.stdout
+
+
+# -- issue 19: ownership is proven or asked for; failure-safe edits; two creates of one name ----------
+
+
+def test_after_pulumi_cancel_a_same_named_project_made_by_hand_is_never_taken(
+    emu: DokployEmulator, pulumi_stack: PulumiStackFactory
+):
+    started = dt.datetime.now(dt.timezone.utc)  # the emulator's clock is this machine's
+    stack = _interrupted_stack(emu, pulumi_stack)
+    made = {p["name"]: p["projectId"] for p in emu.projects()}
+    cleared = next(n for n in ("app1", "app2", "app3") if NAMES[n] not in made)  # its create never committed
+    hand = emu.create_project(NAMES[cleared], description="made by hand", env="KEEP=1")["projectId"]
+    emu.set_project_fields(hand, createdAt=(started - dt.timedelta(days=21)).isoformat().replace("+00:00", "Z"))
+    stack.run("cancel", "--yes")  # what Pulumi's lock message tells the user to do
+    before = state(stack)
+
+    # No lock, no update in progress: nothing proves when the update started, so nothing is taken.
+    emu.reset_requests()
+    applied = recover(stack, "--apply")
+    assert applied.returncode == 2, applied.stdout + applied.stderr
+    urn = f"urn:pulumi:e2e::dokploy-interrupted::{PREFIX}Project::{cleared}"
+    assert f"- UNPROVEN {urn}" in applied.stdout and f"candidate {hand} created" in applied.stdout
+    assert "- RECORD" not in applied.stdout and "Nothing was changed" in applied.stdout
+    assert {r.method for r in emu.requests} == {"GET"}
+    assert state(stack) == before and backups(stack) == []
+
+    # The user gives the time the update started (Dokploy's clock): the hand-made project is older.
+    applied = recover(stack, "--apply", "--since", started.isoformat())
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert f"- CLEAR {urn}" in applied.stdout and f"older one(s) left alone ({hand} " in applied.stdout
+    assert "3 recorded, 1 cleared" in applied.stdout
+    assert hand not in {r.get("id") for r in stack.resources()}
+
+    row = emu.get_project(hand)
+    stack.up()
+    assert emu.get_project(hand) == row  # `up` changed nothing of it
+    assert _by_name(emu)[NAMES[cleared]] == 2  # the hand-made one and the one `up` made
+    stack.destroy()
+    assert emu.get_project(hand) == row and [p["projectId"] for p in emu.projects()] == [hand]
+
+
+def test_recover_apply_failing_at_any_step_leaves_the_backup_or_what_the_server_holds(
+    emu: DokployEmulator, pulumi_stack: PulumiStackFactory, tmp_path: Path
+):
+    stack = _interrupted_stack(emu, pulumi_stack)
+    before = state(stack)
+    assert locked(stack)
+
+    # `stack export` fails: nothing read, nothing changed.
+    failed = recover(stack, "--apply", env=fake_pulumi(stack, tmp_path / "no-export", FAIL_ON_EXPORT))
+    assert failed.returncode == 1 and "fake pulumi: stack export fails" in failed.stderr
+    assert state(stack) == before and locked(stack) and backups(stack) == []
+
+    # The provider's read of the recorded environment fails (the listing before it succeeded):
+    # a rate-limited key (401), then a server that keeps failing (503, retried first). The lock,
+    # the proof of when the update started, is still there.
+    for status, body in ((401, {"message": "Unauthorized"}), (503, {"message": "down", "code": "INTERNAL"})):
+        emu.inject_fault("environment.one", status=status, body=body, times=50)
+        failed = recover(stack, "--apply")
+        emu.clear_faults()
+        assert failed.returncode == 1, failed.stdout + failed.stderr
+        assert "::staging: reading" in failed.stderr and "nothing was changed" in failed.stderr
+        assert state(stack) == before and locked(stack) and backups(stack) == []
+
+    # `stack import` fails after the lock was removed: the state is the backup, and the lock's
+    # time is kept in the marker for the next run.
+    failed = recover(stack, "--apply", env=fake_pulumi(stack, tmp_path / "no-import", FAIL_ON_IMPORT))
+    assert failed.returncode == 1 and "fake pulumi: stack import fails" in failed.stderr
+    assert state(stack) == before and not locked(stack)
+    assert [json.loads(b.read_text())["deployment"] for b in backups(stack)] == [before]
+    assert len(markers(stack)) == 1
+
+    # Run again, killed while the import runs: the import completes, and the state holds what
+    # the server holds (the environment's env is still empty there), not the declared env.
+    killed = recover(stack, "--apply", env=fake_pulumi(stack, tmp_path / "killed", KILL_DURING_IMPORT))
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    rc = (
+        wait_for(lambda: (tmp_path / "killed" / "import.rc").exists(), "the import to end")
+        and (tmp_path / "killed" / "import.rc").read_text()
+    )
+    assert rc.strip() == "0", (tmp_path / "killed" / "import.out").read_text()
+    assert "the stale lock of the interrupted update" in killed.stdout and "kept in" in killed.stdout
+    assert pending(stack) == [] and env_in_state(stack, "staging") == {}, killed.stdout + killed.stderr
+    staging_row = next(e for e in emu.environments() if e["name"] == "staging")
+    assert staging_row["env"] == ""
+
+    # So the next `up` writes the declared env (and creates the project that was never made).
+    emu.reset_requests()
+    stack.up()
+    posts = Counter(r.procedure for r in emu.requests if r.method == "POST")
+    assert posts == Counter({"project.create": 1, "environment.update": 1})
+    assert "TOKEN=t0k-recover" in emu.get_environment(staging_row["environmentId"])["env"]
+    stack.preview(expect_no_changes=True)
+    again = recover(stack, "--apply")
+    assert again.returncode == 0 and "nothing to recover" in again.stdout and markers(stack) == []
+
+
+def test_two_pending_creates_of_one_name_one_made_are_resolvable(
+    emu: DokployEmulator, pulumi_stack: PulumiStackFactory
+):
+    stack = _interrupted_stack(emu, pulumi_stack, program=TWINS, in_flight=2)
+    twins = [p["projectId"] for p in emu.projects() if p["name"] == "recover-twin"]
+    assert len(twins) == 1  # one create committed, the other dropped
+    made = twins[0]
+    urn_a, urn_b = (f"urn:pulumi:e2e::dokploy-interrupted-twins::{PREFIX}Project::twin_{x}" for x in ("a", "b"))
+    before = state(stack)
+
+    # Both pending creates could have made it: neither is recorded, nothing changes.
+    dry = recover(stack, "--apply")
+    assert dry.returncode == 2, dry.stdout + dry.stderr
+    assert f"- AMBIGUOUS {urn_a}" in dry.stdout and f"- AMBIGUOUS {urn_b}" in dry.stdout
+    assert state(stack) == before
+
+    # Clearing one explicitly leaves the object to the other.
+    dry = recover(stack, "--clear", urn_b)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert f"- RECORD {urn_a}" in dry.stdout and f"- CLEAR {urn_b}" in dry.stdout
+
+    # Choosing it for one takes it out of the other's candidates: that one is cleared.
+    applied = recover(stack, "--apply", "--choose", urn_b, made)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert f"- RECORD {urn_b}" in applied.stdout and f"- CLEAR {urn_a}" in applied.stdout
+    assert {r["urn"]: r.get("id") for r in stack.resources()}[urn_b] == made
+    stack.up()
+    ids = stack.outputs()["twin_ids"]
+    assert ids[1] == made and ids[0] != made
+    assert sorted(p["projectId"] for p in emu.projects() if p["name"] == "recover-twin") == sorted(ids)

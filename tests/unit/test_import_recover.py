@@ -63,7 +63,8 @@ def _clients(emu: DokployEmulator):
     return lambda connection: server
 
 
-SINCE = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+# A proven start of the interrupted update, on the server's clock (as --since gives it).
+SINCE = rec.StartBound(dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5), "test", server_clock=True)
 
 
 def test_project_create_found_by_exact_name_time_and_ownership(emu):
@@ -75,9 +76,9 @@ def test_project_create_found_by_exact_name_time_and_ownership(emu):
     emu.create_project("shop ")
     d = rec.decide(_op(rec.PROJECT_T, "shop", name="shop"), {owned}, SINCE, _clients(emu))
     assert (d.action, [c.id for c in d.candidates]) == ("import", [made])
-    # Without a time bound the old one is a candidate too: ambiguous, both listed.
-    d = rec.decide(_op(rec.PROJECT_T, "shop", name="shop"), {owned}, None, _clients(emu))
-    assert d.action == "ambiguous" and {c.id for c in d.candidates} == {made, old}
+    # Without a proven start nothing is taken: both are listed for the user to decide.
+    d = rec.decide(_op(rec.PROJECT_T, "shop", name="shop"), {owned}, rec.UNPROVEN, _clients(emu))
+    assert d.action == "unproven" and {c.id for c in d.candidates} == {made, old}
 
 
 def test_nothing_made_is_cleared_and_adoptions_are_cleared(emu):
@@ -167,14 +168,17 @@ def test_edited_deployment_records_clears_and_keeps():
         rec.Decision(cleared["resource"]["urn"], rec.PROJECT_T, "b", "clear", ""),
         rec.Decision(ambiguous["resource"]["urn"], rec.PROJECT_T, "c", "ambiguous", ""),
     ]
-    doc = rec.edited_deployment(exported, decisions)
+    record = rec.Record({"__provider": "gASVblob", "name": "a"}, {"__provider": "gASVblob", "created_at": "t"})
+    # `stack import` drops every pending operation: nothing is edited while one is undecided.
+    with pytest.raises(rec.RecoverFailed, match="::c is not decided"):
+        rec.edited_deployment(exported, decisions, {imported["resource"]["urn"]: record})
+    decisions[2].action = "clear"
+    doc = rec.edited_deployment(exported, decisions, {imported["resource"]["urn"]: record})
     dep = doc["deployment"]
-    assert [op["resource"]["urn"].rsplit("::", 1)[1] for op in dep["pending_operations"]] == ["c", "d"]
+    assert dep["pending_operations"] == []
     added = dep["resources"][-1]
     assert added["id"] == "ID-A" and added["urn"] == imported["resource"]["urn"]
-    # The provider blob must be in the outputs: the dynamic provider's Read takes it from there.
-    assert added["outputs"]["__provider"] == "gASVblob" and added["outputs"]["env"] == SECRET
-    assert added["outputs"]["created_at"] == "2026-01-01T00:00:00.000Z"
+    assert (added["inputs"], added["outputs"]) == (record.inputs, record.outputs)
     assert added["provider"] == PROVIDER and added["parent"] == STACK_URN
     assert exported["deployment"]["pending_operations"][0] is imported  # the input is not mutated
 
@@ -222,6 +226,13 @@ class FakeCLI(PulumiCLI):
     def export(self):
         return json.loads(json.dumps(self.exported))
 
+    def export_revealed(self):
+        return self.export()
+
+    def import_state(self, deployment):
+        self.commands.append(("stack", "import"))
+        self.imported = json.loads(json.dumps(deployment))
+
     def config_get(self, key):
         return self.config.get(key)
 
@@ -256,10 +267,11 @@ def test_main_dry_run_lists_ambiguous_with_ids_and_changes_nothing(emu, tmp_path
     out = io.StringIO()
     assert rec.main(stack="dev", apply=False, clock_skew=120, out=out, cli=cli, cwd=tmp_path) == 2
     text = out.getvalue()
-    assert f"- AMBIGUOUS {_urn(rec.PROJECT_T, 'dup')}" in text and a in text and b in text
-    assert f"- RECORD {_urn(rec.PROJECT_T, 'solo')}" in text and made in text
+    # The end of an earlier update proves nothing: even the single match is only listed.
+    assert f"- UNPROVEN {_urn(rec.PROJECT_T, 'dup')}" in text and a in text and b in text
+    assert f"- UNPROVEN {_urn(rec.PROJECT_T, 'solo')}" in text and made in text
     assert f"- CLEAR {_urn(rec.PROJECT_T, 'none')}" in text
-    assert "the end of the last recorded update" in text
+    assert "nothing that proves when the interrupted update started" in text
     assert not any(c[:2] in (("stack", "import"), ("refresh", "--yes"), ("cancel", "--yes")) for c in cli.commands)
     assert KEY not in text
 
@@ -276,12 +288,14 @@ def test_main_apply_imports_chosen_and_refreshes_only_those(emu, tmp_path):
     dep = cli.imported["deployment"]
     assert dep["pending_operations"] == []
     assert [(r["urn"], r.get("id")) for r in dep["resources"][1:]] == [(urn, a)]
-    refresh = next(c for c in cli.commands if c[0] == "refresh")
-    assert refresh == ("refresh", "--yes", "--skip-preview", "--skip-pending-creates", "--target", urn)
+    # Recorded as the provider's read stores it: the server's values, env a (plaintext) secret.
+    outs = dep["resources"][1]["outputs"]
+    assert outs["env"] == rec._secret({}) and outs["created_at"] == emu.get_project(a)["createdAt"]
+    assert not any(c[0] == "refresh" for c in cli.commands)
     backups = list(tmp_path.glob("dokploy-recover-backup-*.json"))
     assert len(backups) == 1 and json.loads(backups[0].read_text()) == exported
-    assert "nothing (no lock, no history)" in out.getvalue()
-    with pytest.raises(rec.RecoverFailed, match="--choose names no pending create"):
+    assert "nothing that proves when the interrupted update started" in out.getvalue()
+    with pytest.raises(rec.RecoverFailed, match="--choose/--clear name no pending create"):
         rec.main(
             stack="dev",
             apply=False,
