@@ -43,7 +43,7 @@ from urllib.parse import unquote, urlsplit
 
 from ._client import DokployClient
 from ._exceptions import DokployError, NotFoundError
-from ._models import parse_timestamp
+from ._models import DEFAULT_ENVIRONMENT_NAME, parse_timestamp
 from ._pulumi_cli import CONFIG_API_KEY, CONFIG_URL, ENV_API_KEY, ENV_URL, CommandFailed, PulumiCLI, Settings, connect
 
 PREFIX = "pulumi-python:dynamic/dokploy:"
@@ -52,7 +52,7 @@ ENVIRONMENT_T = PREFIX + "Environment"
 ENV_DUPLICATE_T = PREFIX + "EnvironmentDuplicate"
 PROJECT_DUPLICATE_T = PREFIX + "ProjectDuplicate"
 OUR_TYPES = (PROJECT_T, ENVIRONMENT_T, ENV_DUPLICATE_T, PROJECT_DUPLICATE_T)
-DEFAULT_ENVIRONMENT = "production"
+DEFAULT_ENVIRONMENT = DEFAULT_ENVIRONMENT_NAME  # the one default-environment rule is in _models
 
 
 class RecoverFailed(CommandFailed):
