@@ -7,8 +7,6 @@ between the checked ones take each difference from the release that made it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -17,15 +15,9 @@ from dokploy_pulumi.testing import DokployEmulator, Release
 
 
 @pytest.fixture
-def v025() -> Iterator[DokployEmulator]:
-    with DokployEmulator("k", version="v0.25.11") as emu:
-        yield emu
-
-
-@pytest.fixture
-def api(v025: DokployEmulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=v025.url + "/api/", headers={"x-api-key": "k"}, timeout=5) as client:
-        yield client
+def v025(emu: DokployEmulator) -> DokployEmulator:
+    emu.version = "v0.25.11"
+    return emu
 
 
 def test_every_flag_comes_from_the_table() -> None:
@@ -42,29 +34,31 @@ def test_every_flag_comes_from_the_table() -> None:
     assert Release.of("v0.26.0").is_default_column is False and Release.of("v0.26.1").is_default_column is True
 
 
-def test_v025_rows_have_no_is_default(api: httpx.Client) -> None:
-    made = api.post("project.create", json={"name": "demo"}).json()
+def test_v025_rows_have_no_is_default(v025: DokployEmulator, api: httpx.Client) -> None:
+    made = api.post("/api/project.create", json={"name": "demo"}).json()
     assert "isDefault" not in made["environment"] and made["environment"]["name"] == "production"
     pid = made["project"]["projectId"]
-    assert all("isDefault" not in e for e in api.get("project.one", params={"projectId": pid}).json()["environments"])
-    assert all("isDefault" not in e for p in api.get("project.all").json() for e in p["environments"])
-    staging = api.post("environment.create", json={"projectId": pid, "name": "staging"}).json()
+    assert all(
+        "isDefault" not in e for e in api.get("/api/project.one", params={"projectId": pid}).json()["environments"]
+    )
+    assert all("isDefault" not in e for p in api.get("/api/project.all").json() for e in p["environments"])
+    staging = api.post("/api/environment.create", json={"projectId": pid, "name": "staging"}).json()
     assert "isDefault" not in staging
 
 
-def test_v025_rules_go_by_the_name_production(api: httpx.Client) -> None:
-    made = api.post("project.create", json={"name": "demo"}).json()
+def test_v025_rules_go_by_the_name_production(v025: DokployEmulator, api: httpx.Client) -> None:
+    made = api.post("/api/project.create", json={"name": "demo"}).json()
     pid, default_id = made["project"]["projectId"], made["environment"]["environmentId"]
-    create = api.post("environment.create", json={"projectId": pid, "name": "production"})
+    create = api.post("/api/environment.create", json={"projectId": pid, "name": "production"})
     assert create.status_code == 400 and create.json()["message"] == "Environment name cannot be production"
-    removed = api.post("environment.remove", json={"environmentId": default_id})
+    removed = api.post("/api/environment.remove", json={"environmentId": default_id})
     assert removed.status_code == 400 and removed.json()["message"] == "You cannot delete the production environment"
-    same = api.post("environment.update", json={"environmentId": default_id, "name": "production"})
+    same = api.post("/api/environment.update", json={"environmentId": default_id, "name": "production"})
     assert same.json()["message"] == "Error updating the environment: Environment name cannot be production"
     # Renaming the default away is accepted; then nothing is refused by name any more.
-    renamed = api.post("environment.update", json={"environmentId": default_id, "name": "old"})
+    renamed = api.post("/api/environment.update", json={"environmentId": default_id, "name": "old"})
     assert renamed.status_code == 200 and renamed.json()["name"] == "old"
-    assert api.post("environment.remove", json={"environmentId": default_id}).status_code == 200
+    assert api.post("/api/environment.remove", json={"environmentId": default_id}).status_code == 200
 
 
 def test_undecryptable_env_hook(v025: DokployEmulator) -> None:
@@ -75,6 +69,6 @@ def test_undecryptable_env_hook(v025: DokployEmulator) -> None:
     ciphertext = v025.store_undecryptable_env("project", project["projectId"])
     assert ciphertext.startswith("enc:v1:")
     answer = httpx.get(
-        v025.url + "/api/project.one", params={"projectId": project["projectId"]}, headers={"x-api-key": "k"}
+        v025.url + "/api/project.one", params={"projectId": project["projectId"]}, headers={"x-api-key": v025.api_key}
     )
     assert answer.status_code == 200 and answer.json()["env"] == ciphertext
