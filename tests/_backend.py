@@ -25,6 +25,7 @@ from typing import Any, Optional
 from _recording_proxy import RecordingProxy
 
 from dokploy_pulumi import DokployClient, NotFoundError
+from dokploy_pulumi._models import EnvironmentRow
 from dokploy_pulumi.testing import Release
 
 #: The release the emulator imitates when no real server is given (the emulator's default if unset).
@@ -95,6 +96,12 @@ _scope = ""
 def n(name: str) -> str:
     """`name` with this run's (and, on a real server, this test's) prefix."""
     return PREFIX + _scope + name
+
+
+def _with_is_default(row: dict[str, Any]) -> dict[str, Any]:
+    """An environment row with `isDefault`, as the emulator's rows always have it: releases before
+    v0.26.1 have no such column, and then the one rule of the models (the name) decides."""
+    return {**row, "isDefault": EnvironmentRow.model_validate(row).is_default}
 
 
 class RealBackend:
@@ -172,7 +179,7 @@ class RealBackend:
         for project in self.projects():
             detail = self.get_project(project["projectId"])
             for env in (detail or {}).get("environments", []):
-                rows.append({**env, "projectId": env.get("projectId") or project["projectId"]})
+                rows.append({**_with_is_default(env), "projectId": env.get("projectId") or project["projectId"]})
         return rows
 
     def get_project(self, project_id: str) -> Optional[dict[str, Any]]:
@@ -183,7 +190,7 @@ class RealBackend:
 
     def get_environment(self, environment_id: str) -> Optional[dict[str, Any]]:
         try:
-            return dict(self.api.get("environment.one", {"environmentId": environment_id}))
+            return _with_is_default(self.api.get("environment.one", {"environmentId": environment_id}))
         except NotFoundError:
             return None
 
