@@ -15,7 +15,7 @@ import httpx
 import pytest
 from _backend import AGAINST_REAL, n
 
-from dokploy_pulumi import Connection, get_default_environment
+from dokploy_pulumi import Connection, UndecryptableEnvError, get_default_environment, get_project
 from dokploy_pulumi.testing import TESTED_VERSIONS
 
 P = "__provider"
@@ -116,7 +116,9 @@ def test_renaming_to_production_is_explained(server, environment_blob, project, 
 
 
 @pytest.mark.hook("store_undecryptable_env")
-def test_ciphertext_env_is_refused_on_read_and_adoption(server, environment_blob, project, release_backend):
+def test_ciphertext_env_is_refused_on_read_lookup_and_adoption(
+    server, environment_blob, project, release_backend, monkeypatch
+):
     pid, pouts = project
     if not release_backend.release.env_encrypted:
         with pytest.raises(ValueError, match="does not encrypt env at rest"):
@@ -128,6 +130,10 @@ def test_ciphertext_env_is_refused_on_read_and_adoption(server, environment_blob
     message = info.value.details()
     assert f"Dokploy could not decrypt the env of project {n('rel')!r} ({pid})" in message
     assert ciphertext[7:] not in message
+    monkeypatch.setenv("RELEASES_TEST_KEY", release_backend.api_key)
+    with pytest.raises(UndecryptableEnvError) as looked_up:  # the look-ups refuse it too
+        get_project(project_id=pid, connection=Connection(release_backend.url, api_key_env="RELEASES_TEST_KEY"))
+    assert looked_up.value.kind == "project" and looked_up.value.object_id == pid
     release_backend.store_undecryptable_env("environment", pouts["default_environment_id"])
     inputs, _ = server.check({}, _env_props(environment_blob, pid, name="production"))
     release_backend.reset_requests()
