@@ -2,8 +2,9 @@
 
 ``DokployEmulator`` answers the same ``/api/<router>.<procedure>`` routes as a real Dokploy
 (projects, environments, health, version) with the same bodies, status codes and error shapes, as
-release v0.30.2 (the default), v0.26.7, v0.25.11 or any release in between does (``version=``), plus emulator-only hooks (faults,
-latency, clock skew, services, out-of-band edits) that a real server cannot offer. Importing this
+release v0.30.2 (the default), v0.26.7, v0.25.11 or any release in between does (``version=``),
+plus emulator-only hooks (faults, latency, clock skew, services, out-of-band edits, an env the
+server cannot decrypt) that a real server cannot offer. Importing this
 package has no side effects and does not import pulumi.
 
     with DokployEmulator(api_key="test-key") as emu:
