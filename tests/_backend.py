@@ -229,7 +229,14 @@ class RealBackend:
     def add_service(self, environment_id: str, type: str = "application", name: str = "app") -> str:
         procedure, body = _SERVICE_CREATE[type]
         made = self.api.post(procedure, body(name, environment_id))
-        return str(made[f"{type}Id"])
+        if isinstance(made, dict):
+            return str(made[f"{type}Id"])
+        # Some releases (v0.25.x's application.create) answer `true`: find the record made just now.
+        array = next(a for a, id_field, _, _ in _SERVICE_REMOVE if id_field == f"{type}Id")
+        listed = self.api.get("environment.one", {"environmentId": environment_id}).get(array) or []
+        named = sorted((s for s in listed if s.get("name") == name), key=lambda s: str(s.get("createdAt")))
+        assert named, f"{procedure} answered {made!r} and no {type} named {name!r} is in the environment"
+        return str(named[-1][f"{type}Id"])
 
     def cleanup(self, prefix: Optional[str] = None) -> None:
         """Remove every project named with `prefix` (default: the running test's); their
