@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "DokployLookupError": "_exceptions",
     "CredentialError": "_exceptions",
     "ProviderError": "_exceptions",
+    "UndecryptableEnvError": "_exceptions",
     "EnvironmentInfo": "_info",
     "ProjectInfo": "_info",
     "SearchResult": "_info",
@@ -146,6 +147,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     )
     from ._exceptions import (
         UnconfirmedDeleteError as UnconfirmedDeleteError,
+    )
+    from ._exceptions import (
+        UndecryptableEnvError as UndecryptableEnvError,
     )
     from ._exceptions import (
         UnknownProcedureError as UnknownProcedureError,

@@ -3,7 +3,7 @@
 `DokployClient` holds one `Transport` (send, retry, map errors) and one object per router
 (`client.project`, `client.environment`, in `_routers.py`) with a method per procedure. It also learns, once per
 client, which procedures the server lacks: `project.search` and `environment.search` exist only
-since v0.28.0, and on older servers the searches are answered from `project.all` / `project.one`
+on newer releases (`_releases.py`), and on older servers the searches are answered from `project.all` / `project.one`
 with the same matching rules (see `_ilike.py`).
 """
 
@@ -16,6 +16,7 @@ import httpx
 
 from . import _exceptions as E
 from ._ilike import like_literal
+from ._releases import OLDEST_SUPPORTED, parse_version, since
 from ._routers import SEARCH_PAGE_MAX, EnvironmentAPI, ProjectAPI
 from ._session import Session
 from ._transport import (
@@ -31,15 +32,14 @@ from ._transport import (
 
 __all__ = ["OMIT", "SEARCH_PAGE_MAX", "USER_AGENT", "DokployClient", "like_literal", "normalize_url"]
 
-#: A release known to have each procedure (family), named in errors from servers without it: the
-#: first release for environments and the searches; for allForPermissions only the tested one
-#: (v0.30.2 has it, v0.26.7 does not).
+#: The release that added each procedure (family), named in errors from servers without it; from
+#: the one release table (`_releases.py`).
 SINCE: dict[str, str] = {
-    "project.search": "v0.28.0",
-    "environment.search": "v0.28.0",
-    "project.allForPermissions": "v0.30.2",
-    "environment.": "v0.25.0",
-    "project.duplicate": "v0.25.0",
+    "project.search": since("search"),
+    "environment.search": since("search"),
+    "project.allForPermissions": since("all_for_permissions"),
+    "environment.": since("environments"),
+    "project.duplicate": since("environments"),
 }
 
 
@@ -122,17 +122,17 @@ class DokployClient:
         """The router's 404, with the server's version: too old for the procedure, or not the
         Dokploy the URL should reach (the release has it, yet something answered that it does not)."""
         procedure = exc.procedure or ""
-        since = next(
+        first = next(
             (v for k, v in SINCE.items() if procedure == k or (k.endswith(".") and procedure.startswith(k))), None
         )
         try:
             version = self._version or self.version()
         except E.DokployError:
             return exc
-        if since is not None and _release(version) < _release(since):
+        if first is not None and _release(version) < parse_version(first):
             message = (
-                f"the Dokploy at {self.base_url} is {version}, which has no procedure {procedure} ({since} "
-                "has it; dokploy-pulumi needs v0.25.0 or later for environments). Upgrade Dokploy. "
+                f"the Dokploy at {self.base_url} is {version}, which has no procedure {procedure} ({first} "
+                f"has it; dokploy-pulumi needs {OLDEST_SUPPORTED} or later for environments). Upgrade Dokploy. "
                 f"(The server answered: {exc.server_message}.)"
             )
         else:
@@ -153,6 +153,6 @@ class DokployClient:
 def _release(version: str) -> tuple[int, ...]:
     """(0, 30, 2) for "v0.30.2"; anything unparsable sorts as the newest (claims nothing)."""
     try:
-        return tuple(int(part) for part in version.strip().lstrip("v").split("-")[0].split("."))
+        return parse_version(version)
     except ValueError:
         return (10**6,)

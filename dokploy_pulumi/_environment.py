@@ -21,13 +21,14 @@ from pulumi.dynamic import CheckFailure
 from ._attrs import ID, Attr, is_unknown
 from ._client import OMIT, DokployClient, like_literal
 from ._dotenv import parse_env, serialize_env
-from ._exceptions import DokployError, NotFoundError, RefusedError
+from ._exceptions import BadRequestError, DokployError, InputValidationError, NotFoundError, RefusedError
 from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
-from ._models import EnvironmentRow
+from ._models import DEFAULT_ENVIRONMENT_NAME, NO_DEFAULT_REASONS, EnvironmentRow
 from ._project import CONNECTION_ATTR, DESCRIPTION_ATTR, ENV_ATTR, NAME_ATTR
 from ._reconcile import create_or_find, remove_or_confirm
+from ._releases import DEFAULT_ENVIRONMENT_SINCE
 
-DEFAULT_NAME = "production"
+DEFAULT_NAME = DEFAULT_ENVIRONMENT_NAME
 DEFAULT_DESCRIPTION = "Production environment"
 
 
@@ -70,15 +71,32 @@ def read_environment(client: DokployClient, id_: str, project_id: Optional[str])
 def push_environment(
     client: DokployClient, id_: str, inputs: Mapping[str, Any], changed: set[str], *, is_default: bool
 ) -> dict[str, Any]:
-    """One `environment.update` sending exactly the changed fields."""
-    row = client.environment.update(
-        id_,
-        # Sending `name` at all to the default environment fails, even unchanged.
-        name=inputs["name"] if "name" in changed and not is_default else OMIT,
-        # null is rejected here; "" clears.
-        description=inputs["description"] if "description" in changed else OMIT,
-        env=serialize_env(inputs["env"]) if "env" in changed else OMIT,
-    )
+    """One `environment.update` sending exactly the changed fields (never `projectId`: the server
+    would move the environment without checking the target)."""
+    name = inputs["name"] if "name" in changed and not is_default else OMIT
+    try:
+        row = client.environment.update(
+            id_,
+            # Sending `name` at all to the default environment fails, even unchanged.
+            name=name,
+            # null is rejected here; "" clears.
+            description=inputs["description"] if "description" in changed else OMIT,
+            env=serialize_env(inputs["env"]) if "env" in changed else OMIT,
+        )
+    except BadRequestError as exc:
+        if name != DEFAULT_NAME or isinstance(exc, InputValidationError):
+            raise
+        # Known from what was sent, not from the server's words: servers without isDefault refuse
+        # the new name "production" (it would make a second default).
+        raise RefusedError(
+            f"Dokploy refused to name environment {id_} {DEFAULT_NAME!r} ({exc.server_message or exc}). "
+            f"Servers before {DEFAULT_ENVIRONMENT_SINCE} keep that name for the project's default environment: "
+            "they refuse to give it to another one, and once the default is renamed away it cannot get the "
+            "name back. Choose another name.",
+            procedure=exc.procedure,
+            status=exc.status,
+            server_message=exc.server_message,
+        ) from None
     return environment_values(row)
 
 
@@ -217,8 +235,8 @@ class EnvironmentLifecycle(Lifecycle):
             row = client.project.one(project_id).default_environment()
             if row is None:
                 raise RefusedError(
-                    f"project {project_id} has no default 'production' environment (servers before "
-                    "v0.25, or an interrupted project.create); declare another name"
+                    f"project {project_id} has no default {DEFAULT_NAME!r} environment ({NO_DEFAULT_REASONS}); "
+                    "declare another name"
                 )
         else:
             try:

@@ -168,6 +168,29 @@ class DokployLookupError(DokployError, LookupError):
         self.candidates: list[tuple[str, str]] = list(candidates or [])
 
 
+class UndecryptableEnvError(DokployError):
+    """Dokploy answered a project's or environment's `env` as ciphertext (`enc:v1:...`).
+
+    Since v0.29.12 Dokploy encrypts env at rest, and a value it cannot decrypt (its
+    BETTER_AUTH_SECRET or ENCRYPTION_KEY changed after the value was written, or a backup was
+    restored on another server) comes back as the encrypted text with status 200. That text is
+    never the user's variables: nothing takes it as a value. `kind` is "project" or "environment";
+    `object_id` and `name` say which. The ciphertext itself is never in the message.
+    """
+
+    def __init__(self, kind: str, object_id: str, name: str) -> None:
+        super().__init__(
+            f"Dokploy could not decrypt the env of {kind} {name!r} ({object_id}): it answered the stored "
+            "ciphertext (enc:v1:...) instead of the variables. This happens when the server's "
+            "BETTER_AUTH_SECRET or ENCRYPTION_KEY changed after the value was written, or when a backup was "
+            "restored on a server with other secrets. Restore the secret the value was written with (or "
+            "the backup's encryption.key), or set this env again in Dokploy; nothing was read or changed."
+        )
+        self.kind = kind
+        self.object_id = object_id
+        self.name = name
+
+
 class AmbiguousCreateError(DokployError):
     """A create's answer was lost and the object it made could not be identified with certainty."""
 

@@ -39,7 +39,7 @@ from ._info import (
     project_info,
     secret_env,
 )
-from ._models import EnvironmentRow, ProjectDetail, ProjectRow
+from ._models import NO_DEFAULT_REASONS, EnvironmentRow, ProjectDetail, ProjectRow
 
 _SHOWN_CANDIDATES = 20
 
@@ -227,8 +227,8 @@ def get_default_environment(project_id: str, connection: Optional[Connection] = 
     if default is None:
         held = [(e.name, e.environment_id) for e in detail.environments]
         raise DokployLookupError(
-            f"{query}: project {detail.name!r} has no default environment (servers before v0.25, or an "
-            "interrupted project.create)" + (f"; it holds {_listing(held)}" if held else ""),
+            f"{query}: project {detail.name!r} has no default environment ({NO_DEFAULT_REASONS})"
+            + (f"; it holds {_listing(held)}" if held else ""),
             query=query,
             candidates=held,
         )

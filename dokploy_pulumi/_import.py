@@ -35,10 +35,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ._client import DokployClient
 from ._exceptions import NotFoundError
+from ._models import DEFAULT_ENVIRONMENT_NAME
 from ._pulumi_cli import CommandFailed
 from ._version import __version__
 
-DEFAULT_ENVIRONMENT = "production"
+DEFAULT_ENVIRONMENT = DEFAULT_ENVIRONMENT_NAME  # the one default-environment rule is in _models
 SECRETS_SCRIPT = "dokploy-import-secrets.sh"
 
 # Names the generated module itself uses; a Dokploy object never gets one of them.

@@ -3,6 +3,15 @@
 They accept the server's camelCase keys, keep unknown fields (newer servers add some), and tolerate
 the nulls the server sends: `description` may be null, `env` is treated as "" when null or absent,
 and `createdAt` is missing from `environment.one` and `environment.byProjectId`.
+
+Two release rules live here, so that every reader (resources, look-ups, import, recover) gets them:
+
+- the default environment: `EnvironmentRow.is_default` is the server's `isDefault`, and where the
+  server has no such column (releases before v0.26.1) the environment named "production", which is
+  what those releases' own rules go by;
+- ciphertext: since v0.29.12 an `env` the server cannot decrypt comes back as `enc:v1:...`. The
+  text is kept, but reading `.env` raises `UndecryptableEnvError`: it is never taken as a value,
+  while answers whose env nobody reads (a removal's deleted row) still parse.
 """
 
 from __future__ import annotations
@@ -10,8 +19,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Generic, Optional, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+
+from ._exceptions import UndecryptableEnvError
+from ._releases import DEFAULT_ENVIRONMENT_SINCE, OLDEST_SUPPORTED
+
+#: The name of the environment `project.create` makes; before v0.26.1 it is what makes it the default.
+DEFAULT_ENVIRONMENT_NAME = "production"
+#: Why a project can have no default environment (for errors that find none).
+NO_DEFAULT_REASONS = (
+    f"servers before {OLDEST_SUPPORTED} have no environments, a project.create may have been interrupted, "
+    f"and before {DEFAULT_ENVIRONMENT_SINCE} (no isDefault column) the default is the environment named "
+    f"{DEFAULT_ENVIRONMENT_NAME!r}, so renaming it leaves none"
+)
+#: How Dokploy (v0.29.12+, `packages/server/src/lib/encryption.ts`) marks an encrypted value.
+CIPHERTEXT_PREFIX = "enc:v1:"
 
 #: The service arrays Dokploy attaches to each environment in `project.one` / `environment.one`.
 SERVICE_TYPES: tuple[str, ...] = (
@@ -67,18 +90,32 @@ class ServiceRef(BaseModel):
     name: str = ""
 
 
+def _env_never_null(v: Any) -> Any:
+    return "" if v is None else v
+
+
+def readable_env(text: str, kind: str, object_id: str, name: str) -> str:
+    """`text` as the variables, unless it is ciphertext the server could not decrypt."""
+    if text.startswith(CIPHERTEXT_PREFIX):
+        raise UndecryptableEnvError(kind, object_id, name)
+    return text
+
+
 class ProjectRow(_Model):
     project_id: str
     name: str
     description: Optional[str] = None
     created_at: Optional[str] = None
     organization_id: Optional[str] = None
-    env: str = ""
+    #: The `env` text as the server answered it; read `.env`, which refuses ciphertext.
+    env_text: str = Field(default="", alias="env", repr=False)
 
-    @field_validator("env", mode="before")
-    @classmethod
-    def _env_never_null(cls, v: Any) -> Any:
-        return "" if v is None else v
+    env_never_null = field_validator("env_text", mode="before")(_env_never_null)
+
+    @property
+    def env(self) -> str:
+        """The project's dotenv text (UndecryptableEnvError when the server answered ciphertext)."""
+        return readable_env(self.env_text, "project", self.project_id, self.name)
 
 
 class EnvironmentRow(_Model):
@@ -86,8 +123,11 @@ class EnvironmentRow(_Model):
     name: str
     description: Optional[str] = None
     created_at: Optional[str] = None
-    env: str = ""
+    #: The `env` text as the server answered it; read `.env`, which refuses ciphertext.
+    env_text: str = Field(default="", alias="env", repr=False)
     project_id: Optional[str] = None
+    #: The default environment: `isDefault` where the server has the column (v0.26.1 and later),
+    #: else the name rule of the releases before it (see `_default_by_name`).
     is_default: bool = False
     applications: list[dict[str, Any]] = Field(default_factory=list)
     compose: list[dict[str, Any]] = Field(default_factory=list)
@@ -98,10 +138,22 @@ class EnvironmentRow(_Model):
     postgres: list[dict[str, Any]] = Field(default_factory=list)
     redis: list[dict[str, Any]] = Field(default_factory=list)
 
-    @field_validator("env", mode="before")
+    env_never_null = field_validator("env_text", mode="before")(_env_never_null)
+
+    @model_validator(mode="before")
     @classmethod
-    def _env_never_null(cls, v: Any) -> Any:
-        return "" if v is None else v
+    def _default_by_name(cls, data: Any) -> Any:
+        # Releases before DEFAULT_ENVIRONMENT_SINCE have no isDefault column, and every answer they
+        # send lacks the key; their rules (no removing, no creating or renaming *to* it) make the
+        # environment named "production" the default. A server that sends the key decides.
+        if isinstance(data, dict) and "isDefault" not in data and "is_default" not in data:
+            return {**data, "isDefault": data.get("name") == DEFAULT_ENVIRONMENT_NAME}
+        return data
+
+    @property
+    def env(self) -> str:
+        """The environment's dotenv text (UndecryptableEnvError when the server answered ciphertext)."""
+        return readable_env(self.env_text, "environment", self.environment_id, self.name)
 
     @field_validator(*SERVICE_TYPES, mode="before")
     @classmethod

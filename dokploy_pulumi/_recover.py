@@ -55,7 +55,7 @@ from ._client import DokployClient
 from ._connection import ClientPool, ConfigSource, Connection
 from ._exceptions import DokployError, NotFoundError
 from ._lifecycle import DokployProvider
-from ._models import parse_timestamp
+from ._models import DEFAULT_ENVIRONMENT_NAME, parse_timestamp
 from ._pulumi_cli import CONFIG_API_KEY, CONFIG_URL, ENV_API_KEY, ENV_URL, CommandFailed, PulumiCLI, Settings, connect
 from ._session import Session
 from .providers import EnvironmentDuplicateProvider, EnvironmentProvider, ProjectDuplicateProvider, ProjectProvider
@@ -72,7 +72,7 @@ PROVIDERS: dict[str, type[DokployProvider]] = {
     PROJECT_DUPLICATE_T: ProjectDuplicateProvider,
 }
 OUR_TYPES = tuple(PROVIDERS)
-DEFAULT_ENVIRONMENT = "production"
+DEFAULT_ENVIRONMENT = DEFAULT_ENVIRONMENT_NAME  # the one default-environment rule is in _models
 # How Pulumi marks a secret value in an exported checkpoint ("ciphertext", or "plaintext" with
 # --show-secrets; `stack import` encrypts a plaintext one with the stack's secrets provider).
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"

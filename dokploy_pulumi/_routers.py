@@ -2,7 +2,7 @@
 
 Every method passes its arguments through unchanged: snake_case names become the API's camelCase
 keys (`project_id` -> `projectId`), `OMIT` leaves a key out (Dokploy tells absent from null), and the
-answer is validated into a model. On servers before v0.28 (no `project.search` /
+answer is validated into a model. On servers without `project.search` /
 `environment.search`, learned from the router's answer once per client), the searches are answered
 here from `project.all` / `project.one` with the server's matching rules (`_ilike.py`).
 """
@@ -73,7 +73,7 @@ def _all_pages(
 
 
 def _local_page(rows: list[_Row], filters: dict[str, Any]) -> SearchPage[_Row]:
-    """A search page computed here, with the server's matching rules, for servers before v0.28.
+    """A search page computed here, with the server's matching rules, for servers without the searches.
     `limit` and `offset` are checked as the server checks them (1..100, >= 0)."""
     problems = {}
     if filters["limit"] is not None and not 1 <= int(filters["limit"]) <= SEARCH_PAGE_MAX:
@@ -132,7 +132,7 @@ class ProjectAPI(_Router):
 
     def search(self, q: Optional[str] = None, *, name: Optional[str] = None, description: Optional[str] = None,
                limit: Optional[int] = None, offset: Optional[int] = None) -> SearchPage[ProjectRow]:  # fmt: skip
-        """`project.search`; on servers before v0.28, the same page computed from `project.all`
+        """`project.search`; on servers without it, the same page computed from `project.all`
         (newest first, like the search)."""
         return self._search("project.search", SearchPage[ProjectRow].model_validate, self.all,
                             q=q, name=name, description=description, limit=limit, offset=offset)  # fmt: skip
@@ -196,7 +196,7 @@ class EnvironmentAPI(_Router):
     def search(self, q: Optional[str] = None, *, name: Optional[str] = None, description: Optional[str] = None,
                project_id: Optional[str] = None, limit: Optional[int] = None,
                offset: Optional[int] = None) -> SearchPage[EnvironmentRow]:  # fmt: skip
-        """`environment.search`; on servers before v0.28, the same page computed from `project.one`
+        """`environment.search`; on servers without it, the same page computed from `project.one`
         (the only read that returns environments with `createdAt` and `env`)."""
         return self._search("environment.search", SearchPage[EnvironmentRow].model_validate,
                             lambda: self._all_rows(project_id), q=q, name=name, description=description,
@@ -223,10 +223,12 @@ class EnvironmentAPI(_Router):
         filters = {"q": q, "name": name, "description": description, "project_id": project_id}
         return _all_pages(self.search, filters, lambda r: r.environment_id)
 
-    def update(self, environment_id: str, *, name: Any = OMIT, description: Any = OMIT, env: Any = OMIT,
-               project_id: Any = OMIT) -> EnvironmentRow:  # fmt: skip
+    def update(
+        self, environment_id: str, *, name: Any = OMIT, description: Any = OMIT, env: Any = OMIT
+    ) -> EnvironmentRow:
+        # No projectId: every release accepts one and moves the environment without checking the target.
         return self._call("POST", "environment.update", EnvironmentRow.model_validate, environment_id=environment_id,
-                          name=name, description=description, env=env, project_id=project_id)  # fmt: skip
+                          name=name, description=description, env=env)  # fmt: skip
 
     def remove(self, environment_id: str) -> EnvironmentRow:
         return self._call("POST", "environment.remove", EnvironmentRow.model_validate, environment_id=environment_id)

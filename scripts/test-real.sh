@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The real tier: the conformance suite, every provider test that needs no emulator hook and the e2e
-# real subset (tests/e2e/test_real_subset.py), against a real Dokploy. Extra arguments go to pytest.
+# real tests (tests/e2e/test_real_*.py), against a real Dokploy. Extra arguments go to pytest.
 #
 #   DOKPLOY_URL=https://dokploy.example.com DOKPLOY_API_KEY=... bash scripts/test-real.sh
 #       once, against that server (your own staging Dokploy, say). Everything the tests create is
 #       named with a per-run prefix (dpt-<hex>-, dpc-<hex>-) and removed afterwards, also when a
 #       test fails; nothing else on the server is touched. Use a key of an owner or admin.
 #   bash scripts/test-real.sh
-#       for each version in REAL_DOKPLOY_VERSIONS (default: v0.30.2 v0.26.7): brings a real Dokploy
+#       for each version in REAL_DOKPLOY_VERSIONS (default: v0.30.2 v0.26.7 v0.25.11): brings a real Dokploy
 #       of that version up on 127.0.0.1 with the recipe in ../shared/real-dokploy (beside this
 #       repository; REAL_DOKPLOY_RECIPE overrides the folder), installing redis-server with apt
-#       when a release that needs it (v0.25-v0.27) finds none, then runs the tier against it.
+#       when a release that needs it (before the release table's "no_redis") finds none, then runs
+#       the tier against it.
 #
 #   bash scripts/test-real.sh --prepare
 #       only brings those servers up (scripts/test.sh starts this early, in the background, so the
@@ -23,8 +24,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 recipe="${REAL_DOKPLOY_RECIPE:-$root/../shared/real-dokploy}"
-versions="${REAL_DOKPLOY_VERSIONS:-v0.30.2 v0.26.7}"
-suites=(tests/conformance tests/provider tests/e2e/test_real_subset.py)
+versions="${REAL_DOKPLOY_VERSIONS:-v0.30.2 v0.26.7 v0.25.11}"
+suites=(tests/conformance tests/provider tests/e2e/test_real_*.py)
 
 log() { echo "test-real: $*" >&2; }
 die() {
@@ -81,12 +82,10 @@ run_tier() {
   summaries+=("$line")
 }
 
-# Dokploy v0.25.x-v0.27.x start a BullMQ worker at boot: they need Redis (see the recipe's README).
+# Dokploy releases before the in-memory deployment queue start a BullMQ worker at boot: they need
+# Redis (see the recipe's README). Which ones is the release table's "no_redis" difference.
 needs_redis() {
-  case "$1" in
-    v0.25.* | v0.26.* | v0.27.*) return 0 ;;
-    *) return 1 ;;
-  esac
+  PYTHONPATH="$root" python3 -c 'import sys; from dokploy_pulumi._releases import has; sys.exit(has(sys.argv[1], "no_redis"))' "$1"
 }
 
 ensure_redis() {

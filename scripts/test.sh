@@ -10,7 +10,7 @@
 #        releases, provider, faults, oracle, e2e, package, benchmarks);
 #     5. the matrix: unit and provider tiers on Python 3.10 + Pulumi SDK 3.216.0 and Python 3.13 +
 #        SDK 3.272.0 (scripts/test-matrix.sh);
-#     6. the real tier against Dokploy v0.30.2 and v0.26.7 built from source
+#     6. the real tier against Dokploy v0.30.2, v0.26.7 and v0.25.11 built from source
 #        (scripts/test-real.sh; with DOKPLOY_URL and DOKPLOY_API_KEY, against that server instead).
 #        Without ../shared/real-dokploy (and no DOKPLOY_URL) it cannot run: the summary says so,
 #        and with DOKPLOY_PULUMI_REQUIRE_REAL=1 (as .ci/run sets) the run fails.
@@ -46,7 +46,7 @@ real_pid=""
 if [ -n "${DOKPLOY_URL:-}" ] && [ -n "${DOKPLOY_API_KEY:-}" ]; then
   real_mode="your Dokploy (DOKPLOY_URL)"
 elif [ -f "$recipe/start.sh" ]; then
-  real_mode="Dokploy ${REAL_DOKPLOY_VERSIONS:-v0.30.2 v0.26.7} built from source"
+  real_mode="Dokploy ${REAL_DOKPLOY_VERSIONS:-v0.30.2 v0.26.7 v0.25.11} built from source"
   bash scripts/test-real.sh --prepare > "$logs/real-prepare.log" 2>&1 &
   real_pid=$!
   echo "real Dokploy servers: being brought up in the background (log: .test-logs/real-prepare.log)"

@@ -25,6 +25,7 @@ from typing import Any, Optional
 from _recording_proxy import RecordingProxy
 
 from dokploy_pulumi import DokployClient, NotFoundError
+from dokploy_pulumi._models import EnvironmentRow
 from dokploy_pulumi.testing import Release
 
 #: The release the emulator imitates when no real server is given (the emulator's default if unset).
@@ -95,6 +96,12 @@ _scope = ""
 def n(name: str) -> str:
     """`name` with this run's (and, on a real server, this test's) prefix."""
     return PREFIX + _scope + name
+
+
+def _with_is_default(row: dict[str, Any]) -> dict[str, Any]:
+    """An environment row with `isDefault`, as the emulator's rows always have it: releases before
+    v0.26.1 have no such column, and then the one rule of the models (the name) decides."""
+    return {**row, "isDefault": EnvironmentRow.model_validate(row).is_default}
 
 
 class RealBackend:
@@ -172,7 +179,7 @@ class RealBackend:
         for project in self.projects():
             detail = self.get_project(project["projectId"])
             for env in (detail or {}).get("environments", []):
-                rows.append({**env, "projectId": env.get("projectId") or project["projectId"]})
+                rows.append({**_with_is_default(env), "projectId": env.get("projectId") or project["projectId"]})
         return rows
 
     def get_project(self, project_id: str) -> Optional[dict[str, Any]]:
@@ -183,7 +190,7 @@ class RealBackend:
 
     def get_environment(self, environment_id: str) -> Optional[dict[str, Any]]:
         try:
-            return dict(self.api.get("environment.one", {"environmentId": environment_id}))
+            return _with_is_default(self.api.get("environment.one", {"environmentId": environment_id}))
         except NotFoundError:
             return None
 
@@ -222,7 +229,14 @@ class RealBackend:
     def add_service(self, environment_id: str, type: str = "application", name: str = "app") -> str:
         procedure, body = _SERVICE_CREATE[type]
         made = self.api.post(procedure, body(name, environment_id))
-        return str(made[f"{type}Id"])
+        if isinstance(made, dict):
+            return str(made[f"{type}Id"])
+        # Some releases (v0.25.x's application.create) answer `true`: find the record made just now.
+        array = next(a for a, id_field, _, _ in _SERVICE_REMOVE if id_field == f"{type}Id")
+        listed = self.api.get("environment.one", {"environmentId": environment_id}).get(array) or []
+        named = sorted((s for s in listed if s.get("name") == name), key=lambda s: str(s.get("createdAt")))
+        assert named, f"{procedure} answered {made!r} and no {type} named {name!r} is in the environment"
+        return str(named[-1][f"{type}Id"])
 
     def cleanup(self, prefix: Optional[str] = None) -> None:
         """Remove every project named with `prefix` (default: the running test's); their

@@ -2,8 +2,9 @@
 
 ``DokployEmulator`` answers the same ``/api/<router>.<procedure>`` routes as a real Dokploy
 (projects, environments, health, version) with the same bodies, status codes and error shapes, as
-release v0.30.2 (the default) or v0.26.7 does (``version=``), plus emulator-only hooks (faults,
-latency, clock skew, services, out-of-band edits) that a real server cannot offer. Importing this
+release v0.30.2 (the default), v0.26.7, v0.25.11 or any release in between does (``version=``),
+plus emulator-only hooks (faults, latency, clock skew, services, out-of-band edits, an env the
+server cannot decrypt) that a real server cannot offer. Importing this
 package has no side effects and does not import pulumi.
 
     with DokployEmulator(api_key="test-key") as emu:
@@ -18,15 +19,18 @@ procedures), ``_validation`` + ``_schemas`` (inputs), ``_store`` + ``_persistenc
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from .._releases import has
 from ._clock import Clock
 from ._hooks import Fault, Hooks, RecordedRequest
 from ._http import App
-from ._releases import DEFAULT_VERSION, TESTED_VERSIONS, Release, parse_version
+from ._releases import DEFAULT_VERSION, TESTED_VERSIONS, Release
 from ._router import Router
 from ._server import EmulatorHTTPServer
 from ._services import SERVICE_TYPES
@@ -39,8 +43,8 @@ class DokployEmulator:
     """A stateful, thread-safe fake Dokploy server bound to 127.0.0.1.
 
     ``api_key`` is the key of the main organization (owner role). ``version`` picks the release
-    to imitate: ``"v0.30.2"`` or ``"v0.26.7"`` (other versions take the nearest tested profile,
-    see ``_releases``). ``legacy_create`` mimics Dokploy < v0.25 (``project.create`` returns the
+    to imitate: ``"v0.30.2"``, ``"v0.26.7"``, ``"v0.25.11"`` or any other (each difference from
+    the release that made it, see ``dokploy_pulumi._releases``). ``legacy_create`` mimics Dokploy < v0.25 (``project.create`` returns the
     bare project and creates no environment); by default it follows ``version``. ``state_file``
     (JSON) is loaded now and rewritten atomically after every mutation. ``latency`` delays every
     request (seconds); ``clock_offset`` shifts the server's clock (seconds, see the property).
@@ -151,7 +155,7 @@ class DokployEmulator:
     def _derived_legacy(self) -> bool:
         if self._legacy_explicit is not None:
             return self._legacy_explicit
-        return parse_version(self.version) < (0, 25, 0)
+        return not has(self.version, "environments")
 
     @property
     def legacy_create(self) -> bool:
@@ -310,6 +314,24 @@ class DokployEmulator:
 
     def set_environment_fields(self, environment_id: str, **fields: Any) -> dict[str, Any]:
         return self._set_fields(self._store.environments, environment_id, fields)
+
+    def store_undecryptable_env(self, kind: str, row_id: str) -> str:
+        """Give a project or environment (``kind``) an ``env`` the server cannot decrypt.
+
+        Since v0.29.12 env is encrypted at rest, and a value encrypted under another key (the
+        server's BETTER_AUTH_SECRET or ENCRYPTION_KEY changed, a backup restored elsewhere) is
+        answered as its ciphertext, ``enc:v1:<base64 of iv, tag, data>``, with status 200. That
+        is what every read answers afterwards; returns the text. Older releases have no
+        encryption: a ValueError says so.
+        """
+        if not self.release.env_encrypted:
+            raise ValueError(f"{self.version} does not encrypt env at rest (v0.29.12 and later do)")
+        tables = {"project": self._store.projects, "environment": self._store.environments}
+        if kind not in tables:
+            raise ValueError(f"kind must be 'project' or 'environment', not {kind!r}")
+        ciphertext = "enc:v1:" + base64.b64encode(secrets.token_bytes(12 + 16 + 48)).decode()
+        self._set_fields(tables[kind], row_id, {"env": ciphertext})
+        return ciphertext
 
     def delete_project(self, project_id: str) -> dict[str, Any]:
         """Delete a project with its environments and services (KeyError if missing)."""

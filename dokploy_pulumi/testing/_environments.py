@@ -21,7 +21,12 @@ def create(call: Call, data: dict[str, Any]) -> Any:
     # An `env` key is not in the schema: validation already dropped it.
     try:
         if data["name"] == "production":
-            raise TRPCError("BAD_REQUEST", "You cannot create a environment with the name 'production'")
+            raise TRPCError(
+                "BAD_REQUEST",
+                "You cannot create a environment with the name 'production'"
+                if call.release.is_default_column
+                else "Environment name cannot be production",  # v0.25.x
+            )
         if data["projectId"] not in call.store.projects:
             # Owners pass checkEnvironmentCreationPermission without a look at the project, so the
             # insert is what fails, on the foreign key (having drawn an id and a stamp).
@@ -67,10 +72,14 @@ def by_project_id(call: Call, data: dict[str, Any]) -> Any:
 def update(call: Call, data: dict[str, Any]) -> Any:
     changes = {k: v for k, v in data.items() if k != "environmentId"}
     try:
+        if not call.release.is_default_column and changes.get("name") == "production":
+            # v0.25.x, before looking the environment up: the new name "production" is refused
+            # (even unchanged, on the default environment itself); renaming it away is not.
+            raise TRPCError("BAD_REQUEST", "Environment name cannot be production")
         env = call.store.environments.get(data["environmentId"])
         if env is None:
             raise TRPCError("NOT_FOUND", "Environment not found")
-        if env["isDefault"] and "name" in changes:  # even an unchanged name
+        if call.release.is_default_column and env["isDefault"] and "name" in changes:  # even an unchanged name
             raise TRPCError("BAD_REQUEST", "You cannot rename the default environment")
         if call.store.org_of(env) != call.org:
             raise TRPCError("FORBIDDEN", "You are not allowed to access this environment")
@@ -88,7 +97,10 @@ def update(call: Call, data: dict[str, Any]) -> Any:
 @procedure("environment.remove")
 def remove(call: Call, data: dict[str, Any]) -> Any:
     env = _get(call, data["environmentId"])
-    if env["isDefault"]:
+    if not call.release.is_default_column:
+        if env["name"] == "production":  # v0.25.x: the default is the one of that name
+            raise TRPCError("BAD_REQUEST", "You cannot delete the production environment")
+    elif env["isDefault"]:
         raise TRPCError("BAD_REQUEST", "You cannot delete the default environment")
     if call.release.remove_refuses_services and call.store.services_of(env["environmentId"]):
         raise TRPCError("BAD_REQUEST", "Cannot delete environment: it has active services. Delete all services first.")

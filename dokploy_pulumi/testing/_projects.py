@@ -35,7 +35,7 @@ def _get(call: Call, project_id: str, verb: str) -> dict[str, Any]:
 
 
 def _tags(call: Call) -> dict[str, Any]:
-    return {"projectTags": []} if call.release.slim_reads else {}
+    return {"projectTags": []} if call.release.tags else {}
 
 
 @procedure("project.one")

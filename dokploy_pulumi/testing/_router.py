@@ -62,9 +62,21 @@ class Router:
         call = Call(self.store, release, organization_id, self.legacy_create)
         with self.store.lock:
             try:
-                return _HANDLERS[procedure](call, data)
+                answer = _HANDLERS[procedure](call, data)
+                # Before v0.26.1 the column does not exist: no answer carries it. The store keeps
+                # the flag so that switching ``version`` keeps the data; the rules go by name.
+                return answer if release.is_default_column else _without_is_default(answer)
             except DatabaseError as exc:
                 raise TRPCError("INTERNAL_SERVER_ERROR", exc.message(release)) from exc
             finally:
                 if procedure not in QUERIES:
                     self.store.save()
+
+
+def _without_is_default(value: Any) -> Any:
+    """``value`` with every ``isDefault`` key left out (rows nest in lists and in each other)."""
+    if isinstance(value, dict):
+        return {k: _without_is_default(v) for k, v in value.items() if k != "isDefault"}
+    if isinstance(value, list):
+        return [_without_is_default(v) for v in value]
+    return value

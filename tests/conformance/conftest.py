@@ -1,7 +1,8 @@
 """Fixtures for the client conformance suite: the same tests against the emulator or a real Dokploy.
 
-By default every test runs twice, against a `DokployEmulator` imitating v0.30.2 and one imitating
-v0.26.7. With both `DOKPLOY_URL` and `DOKPLOY_API_KEY` set, the tests run once, against that server
+By default every test runs once per release the emulator was checked against real servers for
+(`dokploy_pulumi.testing.TESTED_VERSIONS`: v0.30.2, v0.26.7, v0.25.11), against a `DokployEmulator`
+imitating it; `DOKPLOY_CONFORMANCE_VERSIONS="v0.28.5 v0.29.13"` runs other releases instead. With both `DOKPLOY_URL` and `DOKPLOY_API_KEY` set, the tests run once, against that server
 instead; then
 
 - every object the suite creates is named with a per-run prefix (`dpc-<hex>-`); each test removes
@@ -31,13 +32,14 @@ from _contract import Release
 from dokploy_pulumi import DokployClient, DokployError, NotFoundError
 from dokploy_pulumi._client import OMIT, normalize_url
 from dokploy_pulumi._models import ProjectCreateResult
+from dokploy_pulumi.testing import TESTED_VERSIONS
 
 CONFORMANCE_DIR = Path(__file__).resolve().parent
 REAL_URL = os.environ.get("DOKPLOY_URL") or ""
 REAL_KEY = os.environ.get("DOKPLOY_API_KEY") or ""
 AGAINST_REAL = bool(REAL_URL and REAL_KEY)
 EMULATOR_KEY = "dkp-conformance-secret-key-0123456789"
-EMULATED_RELEASES = ("v0.30.2", "v0.26.7")
+EMULATED_RELEASES = tuple(os.environ.get("DOKPLOY_CONFORMANCE_VERSIONS", "").split()) or TESTED_VERSIONS
 HOOK_SKIP_REASON = (
     "uses an emulator-only test hook (services, legacy mode, faults, rate limits, extra keys or the "
     "request log); skipped because DOKPLOY_URL/DOKPLOY_API_KEY point the suite at a real Dokploy"

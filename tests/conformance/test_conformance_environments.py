@@ -7,8 +7,6 @@ from _contract import without_stack
 
 from dokploy_pulumi import BadRequestError, InputValidationError, NotFoundError
 
-ENV_KEYS = {"environmentId", "name", "description", "createdAt", "env", "projectId", "isDefault"}
-
 
 @pytest.fixture
 def project(make_project):
@@ -30,12 +28,15 @@ def test_create_returns_a_non_default_row(client, project, prefix):
     assert row.environment_id != project.environment.environment_id
 
 
-def test_create_refuses_the_name_production(client, project):
+def test_create_refuses_the_name_production(client, project, release):
     with pytest.raises(BadRequestError) as info:
         client.environment.create(project.project.project_id, "production")
     assert info.value.status == 400
     assert not isinstance(info.value, (InputValidationError, NotFoundError))
-    assert "You cannot create a environment with the name 'production'" in str(info.value)
+    if release.has_is_default:
+        assert info.value.server_message == "You cannot create a environment with the name 'production'"
+    else:  # v0.25.x words it otherwise
+        assert info.value.server_message == "Environment name cannot be production"
 
 
 def test_only_the_exact_name_production_is_refused(client, project):
@@ -52,7 +53,7 @@ def test_create_on_unknown_project_is_not_found(client, missing_id, prefix, rele
     assert info.value.status == 400
     message = info.value.server_message
     assert message.startswith("Error creating the environment: ")
-    if release.modern:  # drizzle's "Failed query", with the statement and its parameters
+    if release.failed_query_errors:  # drizzle's "Failed query", with the statement and its parameters
         assert message.startswith('Error creating the environment: Failed query: insert into "environment" (')
         assert "foreign key" not in message and missing_id in message
     else:  # Postgres' own words
@@ -67,7 +68,7 @@ def test_create_with_an_empty_project_id(client, prefix, release, raw):
     answer = raw.post("environment.create", json={"projectId": "", "name": prefix + "nowhere"})
     assert answer.status_code == 400
     body = without_stack(answer.json())
-    if release.modern:  # projectId: z.string().min(1)
+    if release.hand_written_schemas:  # projectId: z.string().min(1)
         assert body["message"] == "Input validation failed" and body["issues"][0]["path"] == ["projectId"]
     else:  # drizzle-zod's plain z.string(): the insert fails instead
         assert "violates foreign key constraint" in body["message"]
@@ -117,22 +118,35 @@ def test_create_requires_name_and_project(client, project):
 # -- the default environment ------------------------------------------------------------------------
 
 
-def test_default_environment_cannot_be_removed(client, project):
+def test_default_environment_cannot_be_removed(client, project, release):
     env_id = project.environment.environment_id
     with pytest.raises(BadRequestError) as info:
         client.environment.remove(env_id)
     assert info.value.status == 400
-    assert "You cannot delete the default environment" in str(info.value)
+    if release.has_is_default:
+        assert info.value.server_message == "You cannot delete the default environment"
+    else:  # v0.25.x: refused by its name
+        assert info.value.server_message == "You cannot delete the production environment"
     assert client.environment.one(env_id).is_default is True
 
 
 @pytest.mark.parametrize("name", ["production", "renamed"])
-def test_default_environment_cannot_be_renamed_even_to_its_name(client, project, name, prefix):
+def test_default_environment_cannot_be_renamed_even_to_its_name(client, project, name, prefix, release):
     env_id = project.environment.environment_id
+    if not release.has_is_default and name == "renamed":
+        # v0.25.x refuses only the new name "production": renaming the default away is accepted,
+        # and then the project has no default any more (it goes by that name).
+        renamed = client.environment.update(env_id, name=prefix + name)
+        assert renamed.name == prefix + name and renamed.is_default is False
+        assert client.project.one(project.project.project_id).default_environment() is None
+        return
     with pytest.raises(BadRequestError) as info:
         client.environment.update(env_id, name=name if name == "production" else prefix + name)
     assert info.value.status == 400
-    assert "You cannot rename the default environment" in str(info.value)
+    if release.has_is_default:
+        assert info.value.server_message == "Error updating the environment: You cannot rename the default environment"
+    else:
+        assert info.value.server_message == "Error updating the environment: Environment name cannot be production"
     assert client.environment.one(env_id).name == "production"
 
 
@@ -144,8 +158,14 @@ def test_default_environment_description_and_env_can_change(client, project):
     assert one.description == "main" and one.env == "A=1"
 
 
-def test_a_non_default_environment_may_be_renamed_to_production(client, project, prefix):
+def test_a_non_default_environment_may_be_renamed_to_production(client, project, prefix, release):
     row = client.environment.create(project.project.project_id, prefix + "to-prod")
+    if not release.has_is_default:  # v0.25.x: the name belongs to the default environment
+        with pytest.raises(BadRequestError) as info:
+            client.environment.update(row.environment_id, name="production")
+        assert info.value.server_message == "Error updating the environment: Environment name cannot be production"
+        assert client.environment.one(row.environment_id).name == prefix + "to-prod"
+        return
     renamed = client.environment.update(row.environment_id, name="production")
     assert renamed.name == "production" and renamed.is_default is False
     client.environment.remove(row.environment_id)  # still removable: it is not the default
@@ -172,7 +192,7 @@ def test_update_description_dialects(client, project, prefix, release):
 
 def test_update_of_created_at(client, project, prefix, release):
     env_id = client.environment.create(project.project.project_id, prefix + "uca").environment_id
-    if release.modern:  # not in the schema: dropped, which leaves nothing to set
+    if release.hand_written_schemas:  # not in the schema: dropped, which leaves nothing to set
         with pytest.raises(BadRequestError) as info:
             client.post("environment.update", {"environmentId": env_id, "createdAt": "2020-01-01T00:00:00.000Z"})
         assert info.value.server_message == "Error updating the environment: No values to set"
@@ -197,8 +217,9 @@ def test_update_name_and_move(client, project, make_project, prefix):
     env_id = client.environment.create(project.project.project_id, prefix + "mover").environment_id
     assert client.environment.update(env_id, name=prefix + "moved").name == prefix + "moved"
     other = make_project("envs-other")
-    moved = client.environment.update(env_id, project_id=other.project.project_id)
-    assert moved.project_id == other.project.project_id
+    # The client never sends projectId (it has no such parameter); the server writes it unchecked.
+    moved = client.post("environment.update", {"environmentId": env_id, "projectId": other.project.project_id})
+    assert moved["projectId"] == other.project.project_id
     assert env_id in [e.environment_id for e in client.environment.by_project_id(other.project.project_id)]
 
 
@@ -217,10 +238,11 @@ def test_one_carries_services_and_the_project(client, project, release):
     data = client.get("environment.one", {"environmentId": env_id})
     # v0.30.2 selects columns, without createdAt; v0.26.7 sends the whole row.
     assert ("createdAt" in data) is not release.slim_reads
-    assert set(data) == (ENV_KEYS - ({"createdAt"} if release.slim_reads else set())) | set(release.service_arrays) | {
-        "project"
-    }
-    assert data["environmentId"] == env_id and data["isDefault"] is True
+    keys = release.environment_keys - ({"createdAt"} if release.slim_reads else set())
+    assert set(data) == keys | set(release.service_arrays) | {"project"}
+    assert data["environmentId"] == env_id and data.get("isDefault", "no column") is (
+        True if release.has_is_default else "no column"
+    )
     assert data["env"] == ""
     for array in release.service_arrays:
         assert data[array] == []
@@ -260,7 +282,7 @@ def test_by_project_id_is_oldest_first(client, project, prefix, release):
                 *release.service_arrays,
             }
         else:  # v0.26.7: whole rows
-            assert set(item) == ENV_KEYS | {"project", *release.service_arrays}
+            assert set(item) == release.environment_keys | {"project", *release.service_arrays}
             assert item["projectId"] == pid
         assert item["project"]["projectId"] == pid
     typed = client.environment.by_project_id(pid)

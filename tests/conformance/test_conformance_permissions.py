@@ -44,7 +44,7 @@ def test_another_organizations_project_is_401(client, other, make_project):
 def test_another_organizations_environment(client, other, make_project, prefix, release):
     result = make_project("org-b")
     env_id = client.environment.create(result.project.project_id, prefix + "private").environment_id
-    if release.modern:
+    if release.environment_one_shows_errors:
         with pytest.raises(PermissionDeniedError) as info:
             other.environment.one(env_id)
         assert info.value.status == 403

@@ -16,7 +16,6 @@ from dokploy_pulumi import (
 from dokploy_pulumi._client import OMIT
 
 PROJECT_KEYS = {"projectId", "name", "description", "createdAt", "organizationId", "env"}
-ENV_KEYS = {"environmentId", "name", "description", "createdAt", "env", "projectId", "isDefault"}
 
 
 def _is_iso(text: str) -> bool:
@@ -43,12 +42,12 @@ def test_create_returns_project_and_default_environment(client, make_project, pr
     assert _is_iso(env.created_at)
 
 
-def test_create_raw_shape(client, prefix, track):
+def test_create_raw_shape(client, prefix, track, release):
     data = client.post("project.create", {"name": prefix + "raw-shape"})
     track(data["project"]["projectId"])
     assert set(data) == {"project", "environment"}
     assert set(data["project"]) >= PROJECT_KEYS
-    assert set(data["environment"]) >= ENV_KEYS
+    assert set(data["environment"]) >= release.environment_keys
     assert "updatedAt" not in data["project"] and "updatedAt" not in data["environment"]
 
 
@@ -155,11 +154,11 @@ def test_one_has_environments_with_service_arrays(client, make_project, release)
     result = make_project("one")
     data = client.get("project.one", {"projectId": result.project.project_id})
     assert set(data) >= PROJECT_KEYS
-    # projectTags: v0.30.2 attaches them; v0.26.7 has no tags.
-    assert ("projectTags" in data) is release.slim_reads
+    # projectTags: attached since tags exist.
+    assert ("projectTags" in data) is release.has_tags
     (env,) = data["environments"]
-    assert set(env) >= ENV_KEYS  # whole environment rows on both releases
-    assert set(env) - ENV_KEYS == set(release.service_arrays)
+    assert set(env) >= release.environment_keys  # whole environment rows on every release
+    assert set(env) - release.environment_keys == set(release.service_arrays)
     for array in release.service_arrays:
         assert env[array] == []
 
@@ -179,12 +178,12 @@ def test_all_environment_shape(client, make_project, release):
     pid = make_project("all-shape").project.project_id
     (row,) = [p for p in client.get("project.all", None) if p["projectId"] == pid]
     assert set(row) >= PROJECT_KEYS
-    assert ("projectTags" in row) is release.slim_reads
+    assert ("projectTags" in row) is release.has_tags
     (env,) = row["environments"]
     if release.slim_reads:  # v0.30.2 selects three columns and short service arrays
         assert set(env) == {"name", "environmentId", "isDefault", *release.service_arrays}
     else:  # v0.26.7 sends whole environment rows
-        assert set(env) == ENV_KEYS | set(release.service_arrays)
+        assert set(env) == release.environment_keys | set(release.service_arrays)
         assert env["createdAt"] and env["projectId"] == pid and env["env"] == ""
 
 

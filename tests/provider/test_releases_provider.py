@@ -1,0 +1,143 @@
+"""What differs between Dokploy releases, through the SDK's provider server, on every release.
+
+Against the emulator each test runs once per release the emulator was checked against real servers
+for (v0.30.2, v0.26.7, v0.25.11); in the real tier, once against that server. The point is the
+default environment: releases before v0.26.1 have no `isDefault` column, and the provider must
+find the default (the environment named "production") there as on newer releases: adopting it,
+looking it up, and not counting it as "an environment this stack does not manage" when the project
+is destroyed. Also: an `env` the server answers as ciphertext is never taken as the value.
+"""
+
+from __future__ import annotations
+
+import grpc
+import httpx
+import pytest
+from _backend import AGAINST_REAL, n
+
+from dokploy_pulumi import Connection, UndecryptableEnvError, get_default_environment, get_project
+from dokploy_pulumi.testing import TESTED_VERSIONS
+
+P = "__provider"
+
+
+@pytest.fixture(params=["real"] if AGAINST_REAL else list(TESTED_VERSIONS))
+def release_backend(request, backend):
+    """`backend`, imitating each tested release in turn (the real server as it is)."""
+    if not AGAINST_REAL:
+        backend.version = request.param
+    return backend
+
+
+@pytest.fixture
+def project(server, project_blob, release_backend):
+    """A project made through the provider (as `pulumi up` makes it): (id, outputs)."""
+    inputs, failures = server.check({}, {P: project_blob, "name": n("rel"), "description": None, "env": None})
+    assert failures == []
+    return server.create(inputs)
+
+
+def _post(backend, procedure, body) -> httpx.Response:
+    """A call made by hand, outside the provider (straight to a real server, not through its proxy)."""
+    base = getattr(backend, "upstream", backend.url).rstrip("/")
+    return httpx.post(f"{base}/api/{procedure}", json=body, headers={"x-api-key": backend.api_key}, timeout=120)
+
+
+def _env_props(blob, project_id, **kw):
+    base = {P: blob, "project_id": project_id, "name": "staging", "description": None, "env": None}
+    base.update(kw)
+    return base
+
+
+def test_the_quickstart_lifecycle_finds_the_default_environment(
+    server, project_blob, environment_blob, project, release_backend, monkeypatch
+):
+    pid, pouts = project
+    default_id = pouts["default_environment_id"]
+    assert default_id  # from project.create's answer
+    # Read back through project.one: the same default, also where there is no isDefault column.
+    assert server.read(pid, pouts)[1]["default_environment_id"] == default_id
+
+    # Environment(name="production") adopts it: no create, no name sent.
+    inputs, failures = server.check({}, _env_props(environment_blob, pid, name="production", env={"LOG_LEVEL": "warn"}))
+    assert failures == []
+    release_backend.reset_requests()
+    id_, outs = server.create(inputs)
+    assert id_ == default_id and outs["is_default"] is True
+    sent = [r for r in release_backend.requests if r.method == "POST"]
+    assert [r.procedure for r in sent] == ["environment.update"] and "name" not in sent[0].body
+    assert release_backend.get_environment(id_)["env"].strip() == "LOG_LEVEL=warn"
+    assert server.read(id_, outs)[1]["is_default"] is True
+
+    # The look-up finds it.
+    monkeypatch.setenv("RELEASES_TEST_KEY", release_backend.api_key)
+    info = get_default_environment(pid, connection=Connection(release_backend.url, api_key_env="RELEASES_TEST_KEY"))
+    assert info.id == default_id and info.name == "production" and info.is_default
+
+    # destroy: the environment's defaults are restored (it cannot be removed), then the project
+    # goes without force_destroy, because its default environment is not "another" environment.
+    server.delete(id_, outs)
+    row = release_backend.get_environment(id_)
+    assert row is not None and row["env"] == "" and row["description"] == "Production environment"
+    server.delete(pid, pouts)
+    assert release_backend.get_project(pid) is None
+
+
+def test_destroy_still_refuses_an_environment_it_does_not_manage(server, project, release_backend):
+    pid, pouts = project
+    assert _post(release_backend, "environment.create", {"projectId": pid, "name": n("other")}).status_code == 200
+    with pytest.raises(grpc.RpcError) as info:
+        server.delete(pid, pouts)
+    message = info.value.details()
+    assert "1 environment(s) this stack does not manage" in message and "'production'" not in message
+    assert release_backend.get_project(pid) is not None
+
+
+def test_renaming_to_production_is_explained(server, environment_blob, project, release_backend):
+    """Only v0.25.x lets the default be renamed away (out of band, here); then giving the name back
+    is refused by the server, and the provider says why instead of passing a bare 400 on."""
+    pid, pouts = project
+    default_id = pouts["default_environment_id"]
+    inputs, _ = server.check({}, _env_props(environment_blob, pid, name="production"))
+    id_, outs = server.create(inputs)
+    renamed = _post(release_backend, "environment.update", {"environmentId": default_id, "name": n("old-prod")})
+    if release_backend.release.is_default_column:
+        assert renamed.status_code == 400  # v0.26.1 and later: the default cannot be renamed
+        return
+    assert renamed.status_code == 200
+    read = server.read(id_, outs)[1]
+    assert read["is_default"] is False and read["name"] == n("old-prod")  # no default any more
+    news, _ = server.check(read, _env_props(environment_blob, pid, name="production"))
+    with pytest.raises(grpc.RpcError) as info:
+        server.update(id_, read, {**news, "name": "production"})
+    message = info.value.details()
+    assert "Dokploy refused to name environment" in message and "keep that name for the project's default" in message
+    assert release_backend.get_environment(id_)["name"] == n("old-prod")
+
+
+@pytest.mark.hook("store_undecryptable_env")
+def test_ciphertext_env_is_refused_on_read_lookup_and_adoption(
+    server, environment_blob, project, release_backend, monkeypatch
+):
+    pid, pouts = project
+    if not release_backend.release.env_encrypted:
+        with pytest.raises(ValueError, match="does not encrypt env at rest"):
+            release_backend.store_undecryptable_env("project", pid)
+        return
+    ciphertext = release_backend.store_undecryptable_env("project", pid)
+    with pytest.raises(grpc.RpcError) as info:
+        server.read(pid, pouts)
+    message = info.value.details()
+    assert f"Dokploy could not decrypt the env of project {n('rel')!r} ({pid})" in message
+    assert ciphertext[7:] not in message
+    monkeypatch.setenv("RELEASES_TEST_KEY", release_backend.api_key)
+    with pytest.raises(UndecryptableEnvError) as looked_up:  # the look-ups refuse it too
+        get_project(project_id=pid, connection=Connection(release_backend.url, api_key_env="RELEASES_TEST_KEY"))
+    assert looked_up.value.kind == "project" and looked_up.value.object_id == pid
+    release_backend.store_undecryptable_env("environment", pouts["default_environment_id"])
+    inputs, _ = server.check({}, _env_props(environment_blob, pid, name="production"))
+    release_backend.reset_requests()
+    with pytest.raises(grpc.RpcError) as info:
+        server.create(inputs)  # adopting compares the env: it is never taken as the value
+    assert "Dokploy could not decrypt the env of environment 'production'" in info.value.details()
+    assert [r.method for r in release_backend.requests] == ["GET"]  # nothing was written
