@@ -114,19 +114,34 @@ def _listed(rows: list[Row], id_of: Callable[[Row], str], created_of: Callable[[
     return ", ".join(f"{id_of(r)} (created {created_of(r) or 'at an unknown time'})" for r in rows)
 
 
-#: The widest uncertainty (seconds) of the server's clock at which a found object is adopted: an
-#: object made up to this long before the request could pass for the request's own.
-MAX_CLOCK_UNCERTAINTY = 1.0
+#: The widest uncertainty (seconds) of the server's clock at which a found object is adopted. The
+#: bound used is the low end (the server's time when ours read `sent_at` is at least that), which
+#: errs only by the time from the server reading its clock to our receiving the answer; the width
+#: (one reading's round trip, at most) is what can be proven. A same-named object made by hand
+#: that long before the request could pass for the request's own: seconds at most, never minutes.
+MAX_CLOCK_UNCERTAINTY = 5.0
+#: Below this width another reading would gain nothing worth a request.
+PRECISE_ENOUGH = 1.0
+#: Readings after a lost create, at most: on a busy server one round trip can take seconds, and the
+#: intersection of a few is as narrow as the fastest.
+CLOCK_READINGS = 3
 
 
 def _read_server_clock(client: DokployClient) -> Optional[str]:
-    """Read the server's clock into `client.clock`; None on success, else why it could not be read."""
-    try:
-        if client.server_time() is not None:
-            return None
-        return "server.getServerTime answered without a time (Dokploy Cloud does)"
-    except DokployError as exc:
-        return f"server.getServerTime failed: {exc}"
+    """Read the server's clock into `client.clock`, again while the proof is wider than
+    PRECISE_ENOUGH (up to CLOCK_READINGS times); None once read, else why it could not be."""
+    read = False
+    for _ in range(CLOCK_READINGS):
+        try:
+            if client.server_time() is None:
+                return None if read else "server.getServerTime answered without a time (Dokploy Cloud does)"
+        except DokployError as exc:
+            return None if read else f"server.getServerTime failed: {exc}"
+        read = True
+        width = client.clock.uncertainty
+        if width is not None and width <= PRECISE_ENOUGH:
+            break
+    return None
 
 
 def find_created(
@@ -179,9 +194,7 @@ def find_created(
                 elif unknown:
                     why = "its creation time is unknown, so Pulumi cannot prove it is its own"
                 else:
-                    why = (
-                        f"the server's clock is known only to {high - low:.1f} s, so Pulumi cannot prove it is its own"
-                    )
+                    why = f"the server's clock is known only to within {high - low:.1f} s, so Pulumi cannot prove it is its own"
                 raise AmbiguousCreateError(
                     f"the answer to creating {what} {name!r} was lost ({lost}), and {len(candidates)} "
                     f"{what}(s) named {name!r} may have been made by it: {_listed(candidates, id_of, created_of)}. "

@@ -50,6 +50,12 @@ class ServerClock:
             else:
                 self._low, self._high = max(self._low, low), min(self._high, high)
 
+    @property
+    def uncertainty(self) -> Optional[float]:
+        """The width (seconds) of what the readings prove; None before any reading."""
+        with self._lock:
+            return None if self._low is None or self._high is None else self._high - self._low
+
     def server_time_at(self, local: float) -> Optional[tuple[float, float]]:
         """The interval the server's clock was in when ours read `local`; None before any reading."""
         with self._lock:

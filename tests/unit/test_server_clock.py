@@ -11,7 +11,7 @@ from dokploy_pulumi._session import STAMP_RESOLUTION, ServerClock, Session
 
 
 def test_nothing_is_known_before_a_reading():
-    assert ServerClock().server_time_at(1000.0) is None
+    assert ServerClock().server_time_at(1000.0) is None and ServerClock().uncertainty is None
 
 
 def test_one_reading_bounds_the_offset_by_the_round_trip():
@@ -19,6 +19,7 @@ def test_one_reading_bounds_the_offset_by_the_round_trip():
     clock.observe(server_time=2000.0, sent=1000.0, received=1000.5)  # the server is 999.5..1000 s ahead
     low, high = clock.server_time_at(1000.0)
     assert (low, high) == (1999.5, 2000.0 + STAMP_RESOLUTION)
+    assert clock.uncertainty == 0.5 + STAMP_RESOLUTION
 
 
 def test_readings_are_intersected():
