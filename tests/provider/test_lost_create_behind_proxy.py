@@ -33,9 +33,21 @@ from dokploy_pulumi.testing.provider_server import ProviderServer, blob_of
 
 P = "__provider"
 
-#: The proxy's `Date`: its clock this many seconds ahead of the server's (negative: behind), none, or garbage.
+#: The proxy's `Date`: its clock this many seconds ahead of the server's (negative: behind), none, or
+#: garbage. On a real server (half a minute per test on the shared machine, three releases) the
+#: provider's path is the same for every `Date`, since it reads none: there the set is the two that
+#: broke adoption before (2 s ahead: "nothing was created"; 29 s behind: an older object taken).
 DATES: list[Union[float, str]] = [2.0, -2.0, 29.0, -29.0, DATE_ABSENT, DATE_GARBAGE]
 DATE_IDS = ["ahead-2s", "behind-2s", "ahead-29s", "behind-29s", "no-date", "garbage-date"]
+if AGAINST_REAL:
+    DATES, DATE_IDS = [2.0, -29.0], ["ahead-2s", "behind-29s"]
+#: The kinds whose lost create is tried beside an older object of the same name: all four on the
+#: emulator; on a real server a project and an environment (the duplicates search the same way).
+BESIDE_OLDER = (
+    ["Project", "Environment"]
+    if AGAINST_REAL
+    else ["Project", "Environment", "EnvironmentDuplicate", "ProjectDuplicate"]
+)
 
 #: The client timeout: how long the search after a lost create waits for an object to appear. A real
 #: server in dev mode can take seconds for a request; the emulator answers in milliseconds.
@@ -157,7 +169,7 @@ def test_lost_create_is_adopted_whatever_date_the_proxy_sends(behind, backend, a
 
 
 @pytest.mark.parametrize("date", DATES, ids=DATE_IDS)
-@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("kind", BESIDE_OLDER)
 def test_an_older_object_of_the_same_name_is_left_alone_and_its_own_adopted(behind, backend, api, proxy, kind, date):
     case = KINDS[kind](backend, api)
     older = case.by_hand()  # by hand, a second before: never the request's own
