@@ -114,12 +114,13 @@ def _listed(rows: list[Row], id_of: Callable[[Row], str], created_of: Callable[[
     return ", ".join(f"{id_of(r)} (created {created_of(r) or 'at an unknown time'})" for r in rows)
 
 
-#: The widest uncertainty (seconds) of the server's clock at which a found object is adopted. The
-#: bound used is the low end (the server's time when ours read `sent_at` is at least that), which
-#: errs only by the time from the server reading its clock to our receiving the answer; the width
-#: (one reading's round trip, at most) is what can be proven. A same-named object made by hand
-#: that long before the request could pass for the request's own: seconds at most, never minutes.
-MAX_CLOCK_UNCERTAINTY = 5.0
+#: The widest uncertainty (seconds) of the server's clock at which a found object is adopted on the
+#: low bound alone. The low end (the server's time when ours read `sent_at` was at least that) errs
+#: only by the time from the server reading its clock to our receiving the answer; what can be
+#: proven is the width (one reading's round trip, at most). So a same-named object made by hand up
+#: to this long before the request could pass for the request's own: seconds, never minutes. An
+#: object stamped after the high end was made after the request was sent, however wide the proof.
+MAX_CLOCK_UNCERTAINTY = 10.0
 #: Below this width another reading would gain nothing worth a request.
 PRECISE_ENOUGH = 1.0
 #: Readings after a lost create, at most: on a busy server one round trip can take seconds, and the
@@ -185,9 +186,11 @@ def find_created(
             made = [r for r in rows if (_parse_time(created_of(r)) or 0.0) >= low - STAMP_RESOLUTION]
             unknown = [r for r in rows if _parse_time(created_of(r)) is None]
             candidates = made + unknown
-            if len(made) == 1 and not unknown and high - low <= MAX_CLOCK_UNCERTAINTY:
-                client.session.remember(id_of(made[0]))
-                return made[0]
+            if len(made) == 1 and not unknown:
+                stamp = _parse_time(created_of(made[0])) or 0.0
+                if high - low <= MAX_CLOCK_UNCERTAINTY or stamp >= high:
+                    client.session.remember(id_of(made[0]))
+                    return made[0]
             if candidates:
                 if len(candidates) > 1:
                     why = "Pulumi cannot tell which is its own"
