@@ -9,9 +9,10 @@ Pulumi never learns about. So we look for it, and adopt only what this request c
 - created after the request was sent, by the server's own clock: `createdAt` is stamped by the
   server, and the offset between its clock and ours is proven by the same clock's readings
   (`server.getServerTime` after the lost create, and the `createdAt` of every create answered in
-  this process: `ServerClock`), to within a few milliseconds, so an object made even a second
-  before the request is not taken for ours. `Date` headers prove nothing: a reverse proxy in front
-  of Dokploy (nginx by default) stamps its own clock there;
+  this process: `ServerClock`), to within one request's round trip, so an object made before the
+  request is not taken for ours unless it was made within that round trip (milliseconds on a
+  healthy server; see MAX_CLOCK_UNCERTAINTY for a slow one). `Date` headers prove nothing: a
+  reverse proxy in front of Dokploy (nginx by default) stamps its own clock there;
 - not an object this provider process already manages (any resource of the stack it created,
   read, updated or diffed: `Session.remember`).
 
