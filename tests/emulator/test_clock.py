@@ -1,4 +1,4 @@
-"""The emulated server's clock: ``clock_offset`` shifts ``createdAt`` and the ``Date`` header."""
+"""The emulated server's clock: ``clock_offset`` shifts ``createdAt``, ``server.getServerTime`` and ``Date``."""
 
 from __future__ import annotations
 
@@ -54,3 +54,12 @@ def test_clock_offset_constructor_argument() -> None:
     with DokployEmulator("k", clock_offset=-30) as emu:
         answer = httpx.get(f"{emu.url}/api/health")
         assert abs(parsedate_to_datetime(answer.headers["date"]).timestamp() - (time.time() - 30)) < 5
+
+
+def test_clock_offset_shifts_server_time(api, emu) -> None:
+    """`server.getServerTime` reads the clock that stamps createdAt, offset included."""
+    emu.clock_offset = -600.0
+    reading = api.get("/api/server.getServerTime").json()
+    server = datetime.fromisoformat(reading["time"].replace("Z", "+00:00")).timestamp()
+    assert abs(server - (time.time() - 600)) < 5
+    assert server <= _created(api, "after-reading")  # the same clock: a later row is stamped later
