@@ -10,22 +10,23 @@ with the same matching rules (see `_ilike.py`).
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Optional, Union
 
 import httpx
 
 from . import _exceptions as E
 from ._ilike import like_literal
+from ._models import parse_timestamp
 from ._releases import OLDEST_SUPPORTED, parse_version, since
 from ._routers import SEARCH_PAGE_MAX, EnvironmentAPI, ProjectAPI
-from ._session import Session
+from ._session import ServerClock, Session
 from ._transport import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     OMIT,
     USER_AGENT,
     RetryPolicy,
-    ServerClock,
     Transport,
     normalize_url,
 )
@@ -74,7 +75,8 @@ class DokployClient:
         self.timeout: float = self._t.timeout
         self.max_retries: int = policy.max_retries
         self.session: Session = self._t.session
-        #: The server's clock as measured from its `Date` headers (see `ServerClock`).
+        #: How far the server's clock is from ours, as its own stamps prove (see `ServerClock`); shared
+        #: by every client of this process for the same URL.
         self.clock: ServerClock = self._t.clock
         self._missing: set[str] = set()
         self._missing_lock = threading.Lock()
@@ -106,6 +108,19 @@ class DokployClient:
         version = str(self.get("settings.getDokployVersion", None))
         self._version = version
         return version
+
+    def server_time(self) -> Optional[float]:
+        """The server's clock now (`server.getServerTime`: the clock that stamps `createdAt`), in
+        seconds since the epoch, recorded in `clock`; None when the server does not say (Dokploy
+        Cloud answers null)."""
+        sent = time.time()
+        data = self.get("server.getServerTime", None)
+        received = time.time()
+        moment = parse_timestamp(data.get("time")) if isinstance(data, dict) else None
+        if moment is None:
+            return None
+        self.clock.observe(moment.timestamp(), sent, received)
+        return moment.timestamp()
 
     # -- what the server has -----------------------------------------------------------------------
     def supports(self, procedure: str) -> bool:

@@ -107,6 +107,7 @@ class EnvironmentDuplicateLifecycle(Lifecycle):
             copies,
             id_of=lambda r: r.environment_id,
             created_of=lambda r: r.created_at,
+            stamp_of=lambda made: made.created_at,
         )
         row = outcome.created or outcome.found
         assert row is not None
@@ -191,6 +192,8 @@ class ProjectDuplicateLifecycle(Lifecycle):
             lambda: client.project.search_all(name=like_literal(inputs["name"])),
             id_of=lambda r: r.project_id,
             created_of=lambda r: r.created_at,
+            # The answer is the new project's default environment, made right after the project.
+            stamp_of=lambda made: made.created_at,
         )
         if outcome.found is not None:
             # The answer (the new default environment) was lost: read the project we found instead.

@@ -212,6 +212,7 @@ class EnvironmentLifecycle(Lifecycle):
             lambda: client.environment.search_all(name=like_literal(inputs["name"]), project_id=inputs["project_id"]),
             id_of=lambda r: r.environment_id,
             created_of=lambda r: r.created_at,
+            stamp_of=lambda made: made.created_at,
         )
         made = outcome.created or outcome.found
         assert made is not None

@@ -128,6 +128,7 @@ class ProjectLifecycle(Lifecycle):
             lambda: client.project.search_all(name=like_literal(inputs["name"])),
             id_of=lambda r: r.project_id,
             created_of=lambda r: r.created_at,
+            stamp_of=lambda made: made.project.created_at,
         )
         if outcome.found is not None:
             with adopting("project", outcome.found.project_id):

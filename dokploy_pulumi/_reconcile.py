@@ -7,14 +7,20 @@ Pulumi never learns about. So we look for it, and adopt only what this request c
 
 - the exact name, in the right project for environments;
 - created after the request was sent, by the server's own clock: `createdAt` is stamped by the
-  server, and its `Date` headers bound the offset between its clock and ours (`ServerClock`), so an
-  object made even a second before the request is not taken for ours;
+  server, and the offset between its clock and ours is proven by the same clock's readings
+  (`server.getServerTime` after the lost create, and the `createdAt` of every create answered in
+  this process: `ServerClock`), to within one request's round trip, so an object made before the
+  request is not taken for ours unless it was made within that round trip (milliseconds on a
+  healthy server; see MAX_CLOCK_UNCERTAINTY for a slow one). `Date` headers prove nothing: a
+  reverse proxy in front of Dokploy (nginx by default) stamps its own clock there;
 - not an object this provider process already manages (any resource of the stack it created,
   read, updated or diffed: `Session.remember`).
 
-Exactly one: adopt it. Several, or one whose creation time cannot be proven: fail and list them
-with their ids. None after waiting as long as the server might still be working: fail, saying that
-nothing was created and `pulumi up` can be run again.
+Exactly one: adopt it. Several, or any whose creation time cannot be proven (the server's clock
+could not be read: Dokploy Cloud answers `getServerTime` with null), fail and list them with their
+ids and `createdAt`. None after waiting as long as the server might still be working: fail, saying
+that nothing was created and `pulumi up` can be run again. That is said only when no object of the
+name exists but those provably made before the request.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from ._exceptions import (
     UnconfirmedDeleteError,
 )
 from ._models import parse_timestamp
+from ._session import STAMP_RESOLUTION
 
 
 def answer_lost(exc: BaseException) -> bool:
@@ -108,6 +115,37 @@ def _listed(rows: list[Row], id_of: Callable[[Row], str], created_of: Callable[[
     return ", ".join(f"{id_of(r)} (created {created_of(r) or 'at an unknown time'})" for r in rows)
 
 
+#: The widest uncertainty (seconds) of the server's clock at which a found object is adopted on the
+#: low bound alone. The low end (the server's time when ours read `sent_at` was at least that) errs
+#: only by the time from the server reading its clock to our receiving the answer; what can be
+#: proven is the width (one reading's round trip, at most). So a same-named object made by hand up
+#: to this long before the request could pass for the request's own: seconds, never minutes. An
+#: object stamped after the high end was made after the request was sent, however wide the proof.
+MAX_CLOCK_UNCERTAINTY = 10.0
+#: Below this width another reading would gain nothing worth a request.
+PRECISE_ENOUGH = 1.0
+#: Readings after a lost create, at most: on a busy server one round trip can take seconds, and the
+#: intersection of a few is as narrow as the fastest.
+CLOCK_READINGS = 3
+
+
+def _read_server_clock(client: DokployClient) -> Optional[str]:
+    """Read the server's clock into `client.clock`, again while the proof is wider than
+    PRECISE_ENOUGH (up to CLOCK_READINGS times); None once read, else why it could not be."""
+    read = False
+    for _ in range(CLOCK_READINGS):
+        try:
+            if client.server_time() is None:
+                return None if read else "server.getServerTime answered without a time (Dokploy Cloud does)"
+        except DokployError as exc:
+            return None if read else f"server.getServerTime failed: {exc}"
+        read = True
+        width = client.clock.uncertainty
+        if width is not None and width <= PRECISE_ENOUGH:
+            break
+    return None
+
+
 def find_created(
     what: str,
     name: str,
@@ -126,37 +164,52 @@ def find_created(
     right project). `sent_at` is our clock (time.time()) just before the request was sent.
     """
     deadline = time.monotonic() + max(0.0, wait_budget)
+    unread: Optional[str] = "not read yet"
     while True:
         rows = [r for r in search() if getattr(r, "name", None) == name and not client.session.is_managed(id_of(r))]
-        # After the search, so that its own answer's Date header counts as a measurement.
-        cutoff = client.clock.server_time_at_least(sent_at)
-        if cutoff is None:
+        if unread is not None:
+            # Until a reading succeeds (usually the first: one GET); why it failed goes in the message.
+            unread = _read_server_clock(client)
+        bounds = client.clock.server_time_at(sent_at)
+        if bounds is None:
             if rows:
                 raise AmbiguousCreateError(
                     f"the answer to creating {what} {name!r} was lost ({lost}). {len(rows)} {what}(s) named "
-                    f"{name!r} exist ({_listed(rows, id_of, created_of)}), but the server sends no Date "
-                    "header, so Pulumi cannot prove which was made by this request. Delete the one it made "
-                    "in Dokploy, or adopt it with adopt_id, then run `pulumi up` again."
+                    f"{name!r} exist ({_listed(rows, id_of, created_of)}), but the server's clock could not "
+                    f"be read ({unread}), so Pulumi cannot prove which was made by this request (a Date "
+                    "header proves nothing: a proxy may stamp its own). Delete the one it made in Dokploy, "
+                    "or adopt it with adopt_id, then run `pulumi up` again."
                 )
         else:
-            # createdAt has millisecond precision; the bound is exact to the microsecond.
-            fresh = [r for r in rows if (_parse_time(created_of(r)) or 0.0) >= cutoff - 0.001]
+            # The server's clock was in [low, high] when the request was sent: whatever it made is
+            # stamped at or after low (createdAt is cut to the millisecond).
+            low, high = bounds
+            made = [r for r in rows if (_parse_time(created_of(r)) or 0.0) >= low - STAMP_RESOLUTION]
             unknown = [r for r in rows if _parse_time(created_of(r)) is None]
-            candidates = fresh + unknown
-            if len(fresh) == 1 and not unknown:
-                client.session.remember(id_of(fresh[0]))
-                return fresh[0]
+            candidates = made + unknown
+            if len(made) == 1 and not unknown:
+                stamp = _parse_time(created_of(made[0])) or 0.0
+                if high - low <= MAX_CLOCK_UNCERTAINTY or stamp >= high:
+                    client.session.remember(id_of(made[0]))
+                    return made[0]
             if candidates:
+                if len(candidates) > 1:
+                    why = "Pulumi cannot tell which is its own"
+                elif unknown:
+                    why = "its creation time is unknown, so Pulumi cannot prove it is its own"
+                else:
+                    why = f"the server's clock is known only to within {high - low:.1f} s, so Pulumi cannot prove it is its own"
                 raise AmbiguousCreateError(
                     f"the answer to creating {what} {name!r} was lost ({lost}), and {len(candidates)} "
-                    f"{what}s named {name!r} may have been made by it: {_listed(candidates, id_of, created_of)}. "
-                    f"Pulumi cannot tell which is its own. Delete the extra ones in Dokploy, or adopt one "
-                    f"with adopt_id, then run `pulumi up` again."
+                    f"{what}(s) named {name!r} may have been made by it: {_listed(candidates, id_of, created_of)}. "
+                    f"{why}. Delete the extra ones in Dokploy, or adopt one with adopt_id, then run "
+                    "`pulumi up` again."
                 )
         if time.monotonic() >= deadline:
+            older = f" (only {_listed(rows, id_of, created_of)}, made before the request was sent)" if rows else ""
             raise AmbiguousCreateError(
                 f"the answer to creating {what} {name!r} was lost ({lost}), and no such {what} appeared "
-                f"on the server: nothing was created. Run `pulumi up` again."
+                f"on the server{older}: nothing was created. Run `pulumi up` again."
             )
         # The server may still be working on the request (a timeout): look again shortly.
         time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
@@ -182,19 +235,27 @@ def create_or_find(
     search: Callable[[], Iterable[Row]],
     id_of: Callable[[Row], str],
     created_of: Callable[[Row], Optional[str]],
+    stamp_of: Callable[[Made], Optional[str]],
 ) -> Outcome[Made, Row]:
     """Run a create POST; if its answer is lost, find what it made instead (see `find_created`).
 
     The search waits up to the client's timeout for the object to appear: a request that timed out
-    may still be running on the server.
+    may still be running on the server. An answered create's `createdAt` (`stamp_of`) was stamped
+    while the request was in flight, so it is recorded as a reading of the server's clock, for a
+    later create whose answer is lost.
     """
     sent_at = time.time()
     try:
-        return Outcome(created=create())
+        made = create()
     except DokployError as lost:
         if not answer_lost(lost):
             raise
         error = lost
+    else:
+        stamp = _parse_time(stamp_of(made))
+        if stamp is not None:
+            client.clock.observe(stamp, sent_at, time.time())
+        return Outcome(created=made)
     found = find_created(what, name, client, sent_at, search, id_of, created_of, error, client.timeout)
     return Outcome(found=found)
 

@@ -355,14 +355,18 @@ def _listed(rows: Sequence[Candidate]) -> str:
 def _cutoff(bound: StartBound, client: DokployClient) -> Optional[float]:
     """The bound on Dokploy's clock (epoch seconds), or None when it cannot be placed there.
 
-    A moment on this machine's clock is moved by the offset the server's `Date` headers prove
-    (`ServerClock.server_time_at_least`): every create the update sent reached the server at or
-    after that time, whatever the two clocks read."""
+    A moment on this machine's clock is moved by the offset the server's own clock proves
+    (`server.getServerTime`, the clock that stamps `createdAt`; see `ServerClock`): the lower end of
+    that interval, so every create the update sent reached the server at or after it, whatever the
+    two clocks read. Never the `Date` header, which a reverse proxy replaces with its own clock."""
     if bound.moment is None:
         return None
     if bound.server_clock:
         return bound.moment.timestamp()
-    return client.clock.server_time_at_least(bound.moment.timestamp())
+    if client.clock.server_time_at(bound.moment.timestamp()) is None:
+        client.server_time()  # one reading; None (Dokploy Cloud answers null) leaves it unplaced
+    interval = client.clock.server_time_at(bound.moment.timestamp())
+    return None if interval is None else interval[0]
 
 
 def decide(

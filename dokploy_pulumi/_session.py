@@ -6,7 +6,9 @@ program process runs every look-up. Two facts must be shared across all of them:
 - which API keys already got an authenticated answer: Dokploy answers a rate-limited key with 401,
   exactly like a wrong key, so a 401 for a key that worked a moment ago means "rate-limited";
 - which object ids this process already manages (created, read, updated or diffed), so that the
-  search after a lost create never adopts an object that another resource of the stack holds.
+  search after a lost create never adopts an object that another resource of the stack holds;
+- how far each server's clock is from ours (`ServerClock`), proven by any resource's requests (a
+  create answered for a Project proves the bound an Environment's lost create needs).
 
 `Session.current()` is the process's session, created on first use; tests make their own.
 """
@@ -16,6 +18,50 @@ from __future__ import annotations
 import hashlib
 import threading
 from typing import ClassVar, Optional
+
+#: `createdAt` and `server.getServerTime` are JavaScript `toISOString()` times: milliseconds, cut.
+STAMP_RESOLUTION = 0.001
+
+
+class ServerClock:
+    """How far one server's clock is from ours (server minus ours), proven by the server's own stamps.
+
+    Dokploy stamps `createdAt` with its process clock (`new Date().toISOString()`), and
+    `server.getServerTime` answers the same clock's time. A time T of that clock, read by the server
+    while a request sent at our time `sent` was in flight and answered at our `received`, proves
+    `T - received <= offset < T - sent + 1 ms`. Readings are intersected; one that contradicts the
+    others (the server's clock was set meanwhile) replaces them.
+
+    The `Date` header proves nothing here: a reverse proxy in front of Dokploy (nginx does by
+    default) replaces it with its own clock's time, seconds away in either direction.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._low: Optional[float] = None
+        self._high: Optional[float] = None
+
+    def observe(self, server_time: float, sent: float, received: float) -> None:
+        """Record that the server's clock read `server_time` between our `sent` and `received`."""
+        low, high = server_time - received, server_time - sent + STAMP_RESOLUTION
+        with self._lock:
+            if self._low is None or self._high is None or low > self._high or high < self._low:
+                self._low, self._high = low, high
+            else:
+                self._low, self._high = max(self._low, low), min(self._high, high)
+
+    @property
+    def uncertainty(self) -> Optional[float]:
+        """The width (seconds) of what the readings prove; None before any reading."""
+        with self._lock:
+            return None if self._low is None or self._high is None else self._high - self._low
+
+    def server_time_at(self, local: float) -> Optional[tuple[float, float]]:
+        """The interval the server's clock was in when ours read `local`; None before any reading."""
+        with self._lock:
+            if self._low is None or self._high is None:
+                return None
+            return local + self._low, local + self._high
 
 
 class Session:
@@ -28,6 +74,7 @@ class Session:
         self._lock = threading.Lock()
         self._keys_that_worked: set[str] = set()
         self._managed: set[str] = set()
+        self._clocks: dict[str, ServerClock] = {}
 
     @classmethod
     def current(cls) -> Session:
@@ -60,3 +107,9 @@ class Session:
     def is_managed(self, id_: str) -> bool:
         with self._lock:
             return id_ in self._managed
+
+    # -- server clocks --------------------------------------------------------------------------
+    def clock(self, base_url: str) -> ServerClock:
+        """The clock of the server at `base_url`, shared by every client of this process."""
+        with self._lock:
+            return self._clocks.setdefault(base_url, ServerClock())

@@ -1,4 +1,4 @@
-"""Sending one Dokploy call: URL handling, the retry policy, the server clock, errors.
+"""Sending one Dokploy call: URL handling, the retry policy, errors.
 
 Transport facts it depends on (see the API contract): procedures live at `<url>/api/<router>.<proc>`;
 queries are GET with a query string, mutations POST with a JSON body; success is a bare 200 JSON
@@ -8,9 +8,10 @@ Layers: `Transport` sends a request once and turns every failure into a `Dokploy
 (`_exceptions.error_for_response` decides which); `RetryPolicy` decides which failures may be
 repeated; `DokployClient` (in `_client.py`) holds the procedures.
 
-Why one file of about 380 lines: these three are the single path every request takes, and each
-is read with the others (the retry policy decides on the errors the transport raises; the clock
-is fed by the transport's responses). Splitting them would scatter one request's life over files.
+Why one file of about 340 lines: these three are the single path every request takes, and each
+is read with the others (the retry policy decides on the errors the transport raises). Splitting
+them would scatter one request's life over files. The server's clock (`_session.ServerClock`) is
+not read from responses' `Date` headers: a reverse proxy replaces them with its own clock's time.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import ipaddress
 import os
 import random
 import ssl
-import threading
-import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ import httpx
 import tenacity
 
 from . import _exceptions as E
-from ._session import Session
+from ._session import ServerClock, Session
 from ._version import __version__
 
 USER_AGENT = f"dokploy-pulumi/{__version__} (+python; httpx/{httpx.__version__})"
@@ -129,43 +128,6 @@ def tls_verify(verify: Union[bool, str]) -> Union[bool, ssl.SSLContext]:
     raise ValueError(f"the CA bundle {verify!r} does not exist")
 
 
-class ServerClock:
-    """How far the server's clock is from ours, measured from the `Date` header of its answers.
-
-    Dokploy stamps `createdAt` with its own clock, and its `Date` header comes from the same clock
-    truncated to the second. An answer received at our time `t` with `Date: D` proves the offset
-    (server minus ours) is at least `D - t`; the largest such bound seen is kept. So
-    `server_time_at_least(t)` is a time the server's clock had certainly reached when ours read
-    `t`: anything created by a request sent at `t` has a `createdAt` at or after it.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._offset_low: Optional[float] = None
-
-    def observe(self, date_header: Optional[str], received: float) -> None:
-        if not date_header:
-            return
-        try:
-            server = parsedate_to_datetime(date_header).timestamp()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return
-        with self._lock:
-            low = server - received
-            if self._offset_low is None or low > self._offset_low:
-                self._offset_low = low
-
-    @property
-    def measured(self) -> bool:
-        with self._lock:
-            return self._offset_low is not None
-
-    def server_time_at_least(self, local: float) -> Optional[float]:
-        """A lower bound of the server's time when ours was `local`; None before any `Date`."""
-        with self._lock:
-            return None if self._offset_low is None else local + self._offset_low
-
-
 @dataclass(frozen=True)
 class RetryPolicy:
     """Which failed requests may be sent again, and how long to wait first.
@@ -231,7 +193,7 @@ class Transport:
         self.timeout = float(timeout)
         self.retry = retry
         self.session = session or Session.current()
-        self.clock = ServerClock()
+        self.clock: ServerClock = self.session.clock(self.base_url)
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={"x-api-key": api_key, "user-agent": USER_AGENT, "accept": "application/json"},
@@ -337,7 +299,6 @@ class Transport:
             )
         if error is not None:
             raise error
-        self.clock.observe(response.headers.get("date"), time.time())
         return self._handle(response, where, ctx, auth)
 
     def _handle(self, response: httpx.Response, where: str, ctx: dict[str, Any], auth: bool) -> Any:

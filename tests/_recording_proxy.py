@@ -6,6 +6,13 @@ procedure, query, JSON body, status. Keys are never recorded.
 
 The upstream is whatever DOKPLOY_URL names: a recipe server on 127.0.0.1, or a user's own Dokploy
 over http or https (TLS verified against the system store, as the client does by default).
+
+It can also misbehave as real proxies do, in front of any server (the emulator or a real Dokploy):
+- `date`: stamp answers with its own `Date` (nginx does by default) from its clock shifted by some
+  seconds, send none, or send one that is not a date;
+- `lose_answer`: forward a request and read the server's answer, then close the connection without
+  sending it (a real lost answer: the server did the work), or drop the request unforwarded;
+- `answer_instead`: answer a procedure itself (e.g. as if the server lacked it), without forwarding.
 """
 
 from __future__ import annotations
@@ -14,14 +21,30 @@ import http.client
 import json
 import ssl
 import threading
+import time
 from dataclasses import dataclass, replace
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Optional
+from typing import Any, Optional, Union
 from urllib.parse import parse_qs, urlsplit
 
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "host"}
 )
+
+
+#: `RecordingProxy.date` values besides a number of seconds.
+DATE_ABSENT = "absent"
+DATE_GARBAGE = "garbage"
+#: A `Date` value that no parser takes for a date.
+GARBAGE_DATE = "yesterday, around noon"
+
+
+@dataclass
+class _Lose:
+    procedure: str
+    forward: bool
+    times: int
 
 
 @dataclass
@@ -52,6 +75,52 @@ class RecordingProxy:
         self._log: list[Recorded] = []
         self._server: Optional[ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
+        #: The `Date` of every answer: None passes the server's through; a number of seconds
+        #: replaces it with this proxy's clock (the machine's) shifted by that much; DATE_ABSENT
+        #: removes it; DATE_GARBAGE sends GARBAGE_DATE.
+        self.date: Union[float, str, None] = None
+        self._lose: list[_Lose] = []
+        self._instead: dict[str, tuple[int, bytes]] = {}
+
+    # -- misbehaving ------------------------------------------------------------------------------
+    def lose_answer(self, procedure: str, *, forward: bool = True, times: int = 1) -> None:
+        """The next `times` requests for `procedure` get no answer: the connection is closed after
+        the server's answer was read (`forward=True`: the server did the work) or without
+        forwarding the request at all (`forward=False`: nothing was done)."""
+        with self._lock:
+            self._lose.append(_Lose(procedure, forward, times))
+
+    def answer_instead(self, procedure: str, status: int, body: Any) -> None:
+        """Answer every request for `procedure` with `status` and `body` (JSON) without forwarding."""
+        with self._lock:
+            self._instead[procedure] = (status, json.dumps(body).encode())
+
+    def behave(self) -> None:
+        """Forward everything unchanged again."""
+        with self._lock:
+            self.date = None
+            self._lose.clear()
+            self._instead.clear()
+
+    def _take_loss(self, procedure: Optional[str]) -> Optional[_Lose]:
+        with self._lock:
+            for loss in self._lose:
+                if loss.procedure == procedure and loss.times > 0:
+                    loss.times -= 1
+                    return loss
+        return None
+
+    def _headers_out(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        date = self.date
+        if date is None:
+            return headers
+        kept = [(k, v) for k, v in headers if k.lower() != "date"]
+        if date == DATE_ABSENT:
+            return kept
+        if date == DATE_GARBAGE:
+            return [*kept, ("Date", GARBAGE_DATE)]
+        assert isinstance(date, (int, float))
+        return [*kept, ("Date", formatdate(time.time() + date, usegmt=True))]
 
     @property
     def url(self) -> str:
@@ -85,6 +154,18 @@ class RecordingProxy:
                 )
                 with proxy._lock:
                     proxy._log.append(entry)
+                    instead = proxy._instead.get(entry.procedure or "")
+                loss = proxy._take_loss(entry.procedure)
+                if instead is not None:
+                    status, data = instead
+                    answered = [("Content-Type", "application/json"), ("Date", formatdate(usegmt=True))]
+                    with proxy._lock:
+                        entry.status = status
+                    self._answer(status, answered, data)
+                    return
+                if loss is not None and not loss.forward:
+                    self.close_connection = True  # no answer: the client sees the connection drop
+                    return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
                 conn = proxy._connection()
                 try:
@@ -93,15 +174,21 @@ class RecordingProxy:
                     data = answer.read()
                     with proxy._lock:
                         entry.status = answer.status
-                    self.send_response_only(answer.status)
-                    for name, value in answer.getheaders():
-                        if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
-                            self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
+                    if loss is not None:
+                        self.close_connection = True  # the server did the work; its answer is lost
+                        return
+                    self._answer(answer.status, answer.getheaders(), data)
                 finally:
                     conn.close()
+
+            def _answer(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
+                self.send_response_only(status)
+                for name, value in proxy._headers_out(headers):
+                    if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 

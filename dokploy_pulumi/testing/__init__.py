@@ -180,8 +180,8 @@ class DokployEmulator:
     def clock_offset(self) -> float:
         """Seconds the server's clock is ahead of this machine's (negative: behind).
 
-        It shifts both the ``createdAt`` of rows created from now on and the ``Date`` header of
-        every answer, as a real server with a skewed clock would.
+        It shifts the ``createdAt`` of rows created from now on, the time ``server.getServerTime``
+        answers and the ``Date`` header of every answer, as a real server with a skewed clock would.
         """
         return self._clock.offset
 

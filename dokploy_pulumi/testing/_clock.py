@@ -1,4 +1,4 @@
-"""The emulated server's clock: ``createdAt`` stamps and the ``Date`` header come from it.
+"""The emulated server's clock: ``createdAt`` stamps, ``server.getServerTime`` and the ``Date`` header come from it.
 
 Dokploy stamps rows with ``new Date().toISOString()`` and Node's HTTP server sends a ``Date``
 header (whole seconds) with every answer, both from the server's own clock. ``offset`` (seconds)

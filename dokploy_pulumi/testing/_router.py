@@ -13,6 +13,7 @@ from typing import Any
 
 from . import _environments, _projects, _search  # noqa: F401  (they register their procedures)
 from ._call import HANDLERS, Call, procedure
+from ._clock import iso
 from ._errors import DatabaseError, TRPCError
 from ._releases import Release
 from ._schemas import QUERIES, schemas_for
@@ -27,6 +28,13 @@ Handler = Callable[[Call, dict[str, Any]], Any]
 @procedure("settings.getDokployVersion")
 def _version(call: Call, data: dict[str, Any]) -> str:
     return call.release.version
+
+
+@procedure("server.getServerTime")
+def _server_time(call: Call, data: dict[str, Any]) -> dict[str, Any]:
+    # The clock that stamps createdAt (Dokploy: `new Date()` in the same process), so a client can
+    # measure the server's clock where a proxy replaces the Date header.
+    return {"time": iso(call.store.clock.now()), "timezone": "UTC"}
 
 
 _HANDLERS: dict[str, Handler] = HANDLERS

@@ -18,6 +18,7 @@ __all__ = ["QUERIES", "schemas_for"]
 QUERIES = frozenset(
     {
         "settings.getDokployVersion",
+        "server.getServerTime",
         "project.one",
         "project.all",
         "project.allForPermissions",
@@ -44,6 +45,7 @@ def schemas_for(release: Release) -> dict[str, tuple[Field, ...]]:
     env_description = _S("description", required=False, nullable=legacy)
     schemas: dict[str, tuple[Field, ...]] = {
         "settings.getDokployVersion": (),
+        "server.getServerTime": (),
         "project.create": (
             _S("name", min_length=1),
             _S("description", required=False, nullable=True),

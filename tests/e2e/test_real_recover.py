@@ -84,12 +84,12 @@ def test_recover_after_cancel_never_takes_a_same_named_project_made_by_hand(
 ):
     hand_id = backend.create_project(n("rr-app"), description="made by hand", env="KEEP=1")["projectId"]
     hand = backend.get_project(hand_id)
-    # When the update starts, on the server's clock: a lower bound measured from its Date header,
-    # taken after the hand-made project's createdAt has certainly passed.
+    # When the update starts, on the server's clock (`server.getServerTime`, the clock that stamps
+    # createdAt), read after the hand-made project's createdAt has certainly passed.
     time.sleep(2.0)
-    clock = DokployClient(backend.url, backend.api_key)
-    clock.project.all()
-    started = dt.datetime.fromtimestamp(clock.clock.server_time_at_least(time.time()), dt.timezone.utc)
+    server_now = DokployClient(backend.url, backend.api_key).server_time()
+    assert server_now is not None
+    started = dt.datetime.fromtimestamp(server_now, dt.timezone.utc)
     stack, names = _interrupted(backend, proxy, pulumi_stack)
     assert [p["projectId"] for p in _rows(backend, names["app"])] == [hand_id]  # its create never arrived
     stack.run("cancel", "--yes")  # what Pulumi's lock message tells the user to do

@@ -1,4 +1,4 @@
-"""The emulated server's clock: ``clock_offset`` shifts ``createdAt`` and the ``Date`` header."""
+"""The emulated server's clock: ``clock_offset`` shifts ``createdAt``, ``server.getServerTime`` and ``Date``."""
 
 from __future__ import annotations
 
@@ -78,3 +78,13 @@ def test_clock_offset_constructor_argument() -> None:
         with Around() as around:
             answer = httpx.get(f"{emu.url}/api/health")
         assert around.holds(parsedate_to_datetime(answer.headers["date"]).timestamp(), -30)
+
+
+def test_clock_offset_shifts_server_time(api, emu) -> None:
+    """`server.getServerTime` reads the clock that stamps createdAt, offset included."""
+    emu.clock_offset = -600.0
+    with Around() as around:
+        reading = api.get("/api/server.getServerTime").json()
+    server = datetime.fromisoformat(reading["time"].replace("Z", "+00:00")).timestamp()
+    assert around.holds(server, -600)
+    assert server <= _created(api, "after-reading")  # the same clock: a later row is stamped later
