@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Optional, Union
 from pulumi import Input, Output, ResourceOptions
 from pulumi.dynamic import Resource
 
+from . import _oneline_errors
 from ._connection import Connection
 from ._lifecycle import DokployProvider
 from .providers import (
@@ -97,6 +98,8 @@ class _DokployResource(Resource):
         opts: Optional[ResourceOptions] = None,
         **kwargs: Any,
     ) -> None:
+        # Runs in the program only: no KeyboardInterrupt traceback when the engine cancels it.
+        _oneline_errors.quiet_cancelled_program()
         provider = self._provider_type()
         props = _props(provider, _args(self._args_type, args, kwargs))
         super().__init__(provider, resource_name, props, _opts(provider, opts))
