@@ -224,6 +224,11 @@ class RealBackend:
         made = self.api.post(procedure, body(name, environment_id))
         return str(made[f"{type}Id"])
 
+    def remove_service(self, service_id: str, type: str = "application") -> None:
+        """Delete one service, as a user would in the UI."""
+        _, id_field, procedure, extra = next(r for r in _SERVICE_REMOVE if r[2].split(".")[0] == type)
+        self.api.post(procedure, {id_field: service_id, **extra})
+
     def cleanup(self, prefix: Optional[str] = None) -> None:
         """Remove every project named with `prefix` (default: the running test's); their
         environments and services go with them."""
