@@ -225,8 +225,10 @@ def test_review_environments_up_push_down_list(pulumi_stack: PulumiStackFactory,
         assert {e["environmentId"]: e for e in emu.environments()} == rows_before
         assert emu.get_project(project_id) == project_before
         platform.preview(expect_no_changes=True)  # the platform's state still holds all of it
-        assert review("up", "101", "--url", url101b, "--set", "GIT_SHA=ccc333").stdout.strip().endswith(
-            f"unchanged (environment id {env101b})"
+        assert (
+            review("up", "101", "--url", url101b, "--set", "GIT_SHA=ccc333")
+            .stdout.strip()
+            .endswith(f"unchanged (environment id {env101b})")
         )
 
         # -- PR 101 closed: now the platform goes, with everything it made -------------------------
