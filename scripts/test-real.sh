@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The real tier: the conformance suite, every provider test that needs no emulator hook and the e2e
-# real subset (tests/e2e/test_real_subset.py), against a real Dokploy. Extra arguments go to pytest.
+# real subset (tests/e2e/test_real_subset.py, tests/e2e/test_real_duplicates.py), against a real Dokploy.
+# Extra arguments go to pytest.
 #
 #   DOKPLOY_URL=https://dokploy.example.com DOKPLOY_API_KEY=... bash scripts/test-real.sh
 #       once, against that server (your own staging Dokploy, say). Everything the tests create is
@@ -24,7 +25,7 @@ cd "$root"
 
 recipe="${REAL_DOKPLOY_RECIPE:-$root/../shared/real-dokploy}"
 versions="${REAL_DOKPLOY_VERSIONS:-v0.30.2 v0.26.7}"
-suites=(tests/conformance tests/provider tests/e2e/test_real_subset.py)
+suites=(tests/conformance tests/provider tests/e2e/test_real_subset.py tests/e2e/test_real_duplicates.py)
 
 log() { echo "test-real: $*" >&2; }
 die() {
