@@ -222,7 +222,13 @@ class RealBackend:
     def add_service(self, environment_id: str, type: str = "application", name: str = "app") -> str:
         procedure, body = _SERVICE_CREATE[type]
         made = self.api.post(procedure, body(name, environment_id))
-        return str(made[f"{type}Id"])
+        if isinstance(made, dict):
+            return str(made[f"{type}Id"])
+        # v0.25 answers the databases' create with `true`: the new one is the newest of that name.
+        array = next(a for a, _, remove, _ in _SERVICE_REMOVE if remove.split(".")[0] == type)
+        detail = self.api.get("environment.one", {"environmentId": environment_id})
+        named = [s for s in detail.get(array) or [] if s.get("name") == name]
+        return str(max(named, key=lambda s: str(s.get("createdAt") or ""))[f"{type}Id"])
 
     def remove_service(self, service_id: str, type: str = "application") -> None:
         """Delete one service, as a user would in the UI."""
