@@ -41,7 +41,7 @@ def test_failed_up_prints_no_keyboard_interrupt(pulumi_stack: PulumiStackFactory
         env.update({"DOKPLOY_URL": emu.url, "DOKPLOY_API_KEY": "cancel-key-123"})
         error = "ProjectDuplicate 'copy': create failed: Dokploy environment.one"
 
-        emu.inject_fault("project.create", latency=8.0)
+        emu.inject_fault("project.create", latency=15.0)
         stack = pulumi_stack(program, env=env)
         stack.init()
         failed = stack.up(expect_failure=True)
@@ -49,7 +49,7 @@ def test_failed_up_prints_no_keyboard_interrupt(pulumi_stack: PulumiStackFactory
         assert "KeyboardInterrupt" not in failed.output and "Traceback" not in failed.output, failed.describe()
 
         # The same failure with the hook turned off: the interrupt's traceback is what it removed.
-        emu.inject_fault("project.create", latency=8.0)
+        emu.inject_fault("project.create", latency=15.0)
         stack = pulumi_stack(program, env={**env, "DOKPLOY_PULUMI_TRACEBACKS": "1"}, stack="e2e-tracebacks")
         stack.init()
         again = stack.up(expect_failure=True)
