@@ -115,6 +115,20 @@ class _QuietInterrupt:
         return self.previous(exc_type, exc, tb)
 
 
+class _QuietUnraisableInterrupt:
+    """sys.unraisablehook, except that a KeyboardInterrupt prints nothing: the cancel can also land
+    while the interpreter shuts down (joining the executor's threads), where Python reports it as
+    "Exception ignored in: <module 'threading'>" with the traceback."""
+
+    def __init__(self, previous: Callable[..., Any]) -> None:
+        self.previous = previous
+
+    def __call__(self, unraisable: Any) -> Any:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            return None
+        return self.previous(unraisable)
+
+
 def quiet_cancelled_program(environ: Optional[Mapping[str, str]] = None, argv: Optional[list[str]] = None) -> bool:
     """In a program run by the Python language host, stop the engine's cancel (SIGINT) from
     printing a KeyboardInterrupt traceback. Returns whether the hook is (now) installed.
@@ -134,6 +148,8 @@ def quiet_cancelled_program(environ: Optional[Mapping[str, str]] = None, argv: O
         if sys.excepthook is not sys.__excepthook__:
             return False
         sys.excepthook = _QuietInterrupt(sys.excepthook)
+        if sys.unraisablehook is sys.__unraisablehook__:
+            sys.unraisablehook = _QuietUnraisableInterrupt(sys.unraisablehook)
         return True
 
 
@@ -145,3 +161,5 @@ def uninstall() -> None:
             main.traceback = traceback  # type: ignore[union-attr]
         if isinstance(sys.excepthook, _QuietInterrupt):
             sys.excepthook = sys.excepthook.previous
+        if isinstance(sys.unraisablehook, _QuietUnraisableInterrupt):
+            sys.unraisablehook = sys.unraisablehook.previous

@@ -51,3 +51,30 @@ def test_elsewhere_or_when_asked_the_interrupt_still_prints(argv: list[str], env
     result = run("KeyboardInterrupt", argv, environ)
     assert result.stdout.splitlines()[0] == "not installed"
     assert "KeyboardInterrupt: boom" in result.stderr
+
+
+UNRAISABLE = """
+import sys, threading, time
+from dokploy_pulumi import _oneline_errors
+print(_oneline_errors.quiet_cancelled_program(environ={{}}, argv={argv!r}), flush=True)
+
+
+class Interrupted:
+    def __del__(self):
+        raise {error}("in a finalizer")
+
+
+Interrupted()  # reported through sys.unraisablehook, as an interrupt during shutdown is
+print("went on", flush=True)
+"""
+
+
+@pytest.mark.parametrize(("error", "quiet"), [("KeyboardInterrupt", True), ("ValueError", False)])
+def test_an_interrupt_python_can_only_report_as_unraisable_prints_nothing_either(error: str, quiet: bool):
+    code = UNRAISABLE.format(argv=EXEC, error=error)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.stdout.splitlines() == ["True", "went on"]
+    if quiet:
+        assert result.stderr == ""
+    else:
+        assert "Exception ignored" in result.stderr and "ValueError: in a finalizer" in result.stderr
