@@ -21,14 +21,22 @@ from dokploy_pulumi.testing import DokployEmulator
 PROGRAM = """\
 import dokploy_pulumi as dokploy
 
-# Its create is slowed down by the test: the program is still waiting for it when the engine
-# cancels the program because of the failure below, as happens whenever a create is in flight.
+# Its create is slowed down by the test, so that the program is often still waiting for it when
+# the engine cancels the program because of the failure below.
 dokploy.Project("slow", name="slow")
 # No such source environment: the create fails at once.
 dokploy.ProjectDuplicate("copy", source_environment_id="no-such-environment", name="copy")
 """
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(900)
+
+
+#: Whether the engine's cancel reaches the program while it still waits is a race the engine
+#: decides (it may also wait for the in-flight create and let the program end on its own): seen
+#: in about half of the runs here. So the hook is checked on several runs, and the traceback it
+#: removes is shown to exist by running without the hook until it appears.
+RUNS_WITH_HOOK = 3
+MAX_RUNS_WITHOUT_HOOK = 8
 
 
 def test_failed_up_prints_no_keyboard_interrupt(pulumi_stack: PulumiStackFactory, tmp_path: Path):
@@ -36,22 +44,27 @@ def test_failed_up_prints_no_keyboard_interrupt(pulumi_stack: PulumiStackFactory
     program.mkdir()
     (program / "Pulumi.yaml").write_text("name: cancelled\nruntime: python\n")
     (program / "__main__.py").write_text(PROGRAM)
+    error = "ProjectDuplicate 'copy': create failed: Dokploy environment.one"
     with DokployEmulator(api_key="cancel-key-123") as emu:
         env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("DOKPLOY_")}
         env.update({"DOKPLOY_URL": emu.url, "DOKPLOY_API_KEY": "cancel-key-123"})
-        error = "ProjectDuplicate 'copy': create failed: Dokploy environment.one"
 
-        emu.inject_fault("project.create", latency=15.0)
-        stack = pulumi_stack(program, env=env)
-        stack.init()
-        failed = stack.up(expect_failure=True)
-        assert error in failed.output
-        assert "KeyboardInterrupt" not in failed.output and "Traceback" not in failed.output, failed.describe()
+        def failed_up(extra: dict[str, str | None], n: int) -> str:
+            emu.inject_fault("project.create", latency=6.0)  # the new stack's "slow" create
+            stack = pulumi_stack(program, env={**env, **extra}, stack=f"run-{n}")
+            stack.init()
+            result = stack.up(expect_failure=True)
+            assert error in result.output, result.describe()
+            return result.output
 
-        # The same failure with the hook turned off: the interrupt's traceback is what it removed.
-        emu.inject_fault("project.create", latency=15.0)
-        stack = pulumi_stack(program, env={**env, "DOKPLOY_PULUMI_TRACEBACKS": "1"}, stack="e2e-tracebacks")
-        stack.init()
-        again = stack.up(expect_failure=True)
-        assert error in again.output
-        assert "KeyboardInterrupt" in again.output, again.describe()
+        for n in range(RUNS_WITH_HOOK):
+            output = failed_up({}, n)
+            assert "KeyboardInterrupt" not in output and "Traceback" not in output, output
+
+        # The same failure with the hook turned off: the interrupt's traceback is what it removes.
+        outputs = []
+        for n in range(MAX_RUNS_WITHOUT_HOOK):
+            outputs.append(failed_up({"DOKPLOY_PULUMI_TRACEBACKS": "1"}, RUNS_WITH_HOOK + n))
+            if "KeyboardInterrupt" in outputs[-1]:
+                break
+        assert "KeyboardInterrupt" in outputs[-1], f"not once in {len(outputs)} runs:\n{outputs[-1]}"
