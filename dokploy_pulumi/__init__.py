@@ -63,6 +63,8 @@ _EXPORTS: dict[str, str] = {
     "ProjectArgs": "_resources",
     "ProjectDuplicate": "_resources",
     "ProjectDuplicateArgs": "_resources",
+    "ProjectGuard": "_resources",
+    "ProjectGuardArgs": "_resources",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -231,4 +233,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     )
     from ._resources import (
         ProjectDuplicateArgs as ProjectDuplicateArgs,
+    )
+    from ._resources import (
+        ProjectGuard as ProjectGuard,
+    )
+    from ._resources import (
+        ProjectGuardArgs as ProjectGuardArgs,
     )

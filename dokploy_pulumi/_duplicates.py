@@ -16,6 +16,12 @@ default environment holding copies of the selected services. Requests: create 3
 is not one transaction and would leave a project behind if a copy failed; `project.duplicate`;
 `project.one` for the project's createdAt and organizationId, which its answer lacks); read 1;
 update 1; delete as `Project` (2, or 1 with force_destroy).
+
+A ProjectDuplicate is replaced (new source, include_services or selected_services) delete-first:
+the old copy is deleted, then the new one made, so a refused delete leaves the old copy alone and
+never a second project beside it. Its copied services make that delete refused (unless
+force_destroy was already recorded), so the diff looks first (1 `project.one`, only when a replace
+is certain and force_destroy is not set) and refuses at preview, naming the two ways that work.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from ._environment import (
     rolled_back,
 )
 from ._exceptions import DokployError, RefusedError
-from ._lifecycle import Lifecycle, Outputs, Props
+from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
 from ._models import EnvironmentRow
 from ._project import (
     CONNECTION_ATTR,
@@ -45,6 +51,7 @@ from ._project import (
     FORCE_DESTROY,
     NAME_ATTR,
     delete_project,
+    describe_services,
     push_project,
     read_project,
 )
@@ -144,11 +151,20 @@ class EnvironmentDuplicateLifecycle(Lifecycle):
         delete_environment(client, id_, is_default=False)
 
 
+#: What works when deleting a copy is refused: force_destroy is read from the state, so it must be
+#: recorded by an `up` of its own before the destroy or replace that needs it.
+FORCE_DESTROY_FIRST = (
+    "set force_destroy=True on this ProjectDuplicate with its other inputs as they were, run `pulumi up` "
+    "(that only records it), then make your change or destroy."
+)
+
+
 class ProjectDuplicateLifecycle(Lifecycle):
     """A new project made from an environment's services; once made, it is read, updated and
-    deleted as a project."""
+    deleted as a project. Replaced delete-first (see the module docstring)."""
 
     type_name = "ProjectDuplicate"
+    delete_before_replace = True
     inputs = (
         SOURCE_ATTR,
         NAME_ATTR,
@@ -230,5 +246,29 @@ class ProjectDuplicateLifecycle(Lifecycle):
     def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:
         return self._shaped(push_project(client, id_, news, changed), id_)
 
+    def before_replace(self, client: DokployClient, id_: str, olds: Props, news: Props, replaces: list[str]) -> None:
+        if olds.get("force_destroy"):
+            return  # the old copy's delete will go through, services and all
+        detail = gone_as_none(lambda: client.project.one(id_))
+        held = describe_services(detail) if detail is not None else ""
+        if not held:
+            return  # gone already, or nothing in it that makes its delete refused
+        also = (
+            " Setting force_destroy in the same change does not help: the old copy is deleted with the "
+            "force_destroy it has in the state."
+            if news.get("force_destroy")
+            else ""
+        )
+        raise RefusedError(
+            f"changing {', '.join(replaces)} replaces this project, and the old copy cannot be deleted: it holds "
+            f"{held}, which Dokploy would delete with it. The project was left as it is.{also} Either delete those services "
+            f"in Dokploy and run `pulumi up` again, or {FORCE_DESTROY_FIRST}"
+        )
+
     def delete(self, client: DokployClient, id_: str, olds: Props) -> None:
-        delete_project(client, id_, bool(olds.get("force_destroy")))
+        delete_project(
+            client,
+            id_,
+            bool(olds.get("force_destroy")),
+            advice=f"Remove them first in Dokploy, or {FORCE_DESTROY_FIRST}",
+        )

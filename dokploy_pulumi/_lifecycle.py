@@ -81,6 +81,8 @@ class Lifecycle:
     computed: ClassVar[tuple[str, ...]] = ()
     #: Inputs that name the object on the server, for messages.
     label_key: ClassVar[str] = "name"
+    #: Replace by deleting the old object before creating the new one (see `before_replace`).
+    delete_before_replace: ClassVar[bool] = False
 
     def validate(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[CheckFailure]:
         """Resource-specific check failures on the normalised new inputs."""
@@ -103,6 +105,11 @@ class Lifecycle:
 
     def delete(self, client: DokployClient, id_: str, olds: Props) -> None:
         raise NotImplementedError
+
+    def before_replace(self, client: DokployClient, id_: str, olds: Props, news: Props, replaces: list[str]) -> None:
+        """Raise (a `DokployError`) when a replace the diff plans could not finish, e.g. because the
+        old object's delete is going to be refused: the diff then fails at preview, and at `up`
+        before anything is created or deleted. Called only for a replace that is certain."""
 
     # -- helpers the generic provider uses ------------------------------------------------------------
     def attr(self, name: str) -> Attr:
@@ -213,7 +220,16 @@ class DokployProvider(ResourceProvider):
         # by another resource's lost create.
         self._clients().session.remember(id_)
         changed, replaces = self.changed_inputs(olds, news)
-        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+        lc = self.lifecycle
+        if any(not is_unknown(news.get(name)) for name in replaces):
+            # A certain replace. (One that only an unknown value may cause is checked by the diff
+            # that `up` makes once the value is known, still before any step.)
+            self._run(
+                "replace", news, id_, lambda: lc.before_replace(self._client(olds), id_, olds, news, replaces), olds
+            )
+        return DiffResult(
+            changes=bool(changed), replaces=replaces, delete_before_replace=bool(replaces) and lc.delete_before_replace
+        )
 
     # -- create / read / update / delete ---------------------------------------------------------
     def _normalized(self, props: Mapping[str, Any]) -> dict[str, Any]:

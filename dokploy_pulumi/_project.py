@@ -65,13 +65,21 @@ def push_project(client: DokployClient, id_: str, inputs: Mapping[str, Any], cha
     return project_values(row)
 
 
+def describe_services(detail: ProjectDetail) -> str:
+    """The project's services, for messages ("" if none)."""
+    services = detail.services()
+    if not services:
+        return ""
+    listed = "; ".join(f"{svc.type} {svc.name!r} ({svc.id}) in environment {env.name!r}" for env, svc in services)
+    return f"{len(services)} service(s): {listed}"
+
+
 def describe_contents(detail: ProjectDetail) -> str:
     """What deleting the project would take with it besides its default environment ("" if nothing)."""
     parts = []
-    services = detail.services()
+    services = describe_services(detail)
     if services:
-        listed = "; ".join(f"{svc.type} {svc.name!r} ({svc.id}) in environment {env.name!r}" for env, svc in services)
-        parts.append(f"{len(services)} service(s): {listed}")
+        parts.append(services)
     others = [e for e in detail.environments if not e.is_default]
     if others:
         listed = ", ".join(f"{e.name!r} ({e.environment_id})" for e in others)
@@ -79,7 +87,11 @@ def describe_contents(detail: ProjectDetail) -> str:
     return "; and ".join(parts)
 
 
-def delete_project(client: DokployClient, id_: str, force_destroy: bool) -> None:
+#: What a refused project delete tells the user to do (a resource may word it for its own case).
+DELETE_ADVICE = "Remove them first, or set force_destroy=True on the resource and run `pulumi up` before destroying."
+
+
+def delete_project(client: DokployClient, id_: str, force_destroy: bool, advice: str = DELETE_ADVICE) -> None:
     if not force_destroy:
         # project.remove silently cascades through every environment and service record and
         # orphans their containers, so refuse while anything is inside unless told otherwise.
@@ -93,8 +105,7 @@ def delete_project(client: DokployClient, id_: str, force_destroy: bool) -> None
         if held:
             raise RefusedError(
                 f"it still holds {held}. Dokploy would delete them with it (and orphan the services' "
-                "containers). Remove them first, or set force_destroy=True on the resource and run "
-                "`pulumi up` before destroying."
+                f"containers). {advice}"
             )
     remove_or_confirm(
         f"project {id_}", lambda: client.project.remove(id_), lambda: client.project.one(id_), client.timeout

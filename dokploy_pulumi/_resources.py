@@ -14,12 +14,14 @@ from typing import Any, ClassVar, Optional, Union
 from pulumi import Input, Output, ResourceOptions
 from pulumi.dynamic import Resource
 
+from . import _oneline_errors
 from ._connection import Connection
 from ._lifecycle import DokployProvider
 from .providers import (
     EnvironmentDuplicateProvider,
     EnvironmentProvider,
     ProjectDuplicateProvider,
+    ProjectGuardProvider,
     ProjectProvider,
 )
 
@@ -97,6 +99,8 @@ class _DokployResource(Resource):
         opts: Optional[ResourceOptions] = None,
         **kwargs: Any,
     ) -> None:
+        # Runs in the program only: no KeyboardInterrupt traceback when the engine cancels it.
+        _oneline_errors.quiet_cancelled_program()
         provider = self._provider_type()
         props = _props(provider, _args(self._args_type, args, kwargs))
         super().__init__(provider, resource_name, props, _opts(provider, opts))
@@ -231,6 +235,35 @@ class ProjectDuplicate(_DokployResource, _ProjectOutputs, module="dokploy", name
     _provider_type = ProjectDuplicateProvider
 
 
+@dataclass
+class ProjectGuardArgs:
+    """Arguments of a `ProjectGuard`.
+
+    project_id: the project to guard. environment_ids: every environment this stack declares in it
+    (pass their `.id`s: that also makes the guard depend on them). connection: as for Project.
+    """
+
+    project_id: Input[str]
+    environment_ids: Optional[Input[Sequence[Input[str]]]] = None
+    connection: Optional[Connection] = None
+
+
+class ProjectGuard(_DokployResource, module="dokploy", name="ProjectGuard"):
+    """Stops `pulumi destroy` before anything is deleted while the project holds environments the
+    stack does not declare (another stack's, e.g. review environments, or made by hand).
+
+    The engine deletes it first (it depends on the project and on every listed environment), and
+    its delete refuses while such an environment exists. It makes no Dokploy object; its id is the
+    project's. Removing an environment from the program only updates the list.
+    """
+
+    project_id: Output[str]
+    environment_ids: Output[list[str]]
+
+    _args_type = ProjectGuardArgs
+    _provider_type = ProjectGuardProvider
+
+
 __all__ = [
     "Environment",
     "EnvironmentArgs",
@@ -240,4 +273,6 @@ __all__ = [
     "ProjectArgs",
     "ProjectDuplicate",
     "ProjectDuplicateArgs",
+    "ProjectGuard",
+    "ProjectGuardArgs",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ._duplicates import EnvironmentDuplicateLifecycle, ProjectDuplicateLifecycle
 from ._environment import EnvironmentLifecycle
+from ._guard import ProjectGuardLifecycle
 from ._lifecycle import DokployProvider
 from ._project import ProjectLifecycle
 
@@ -27,3 +28,7 @@ class EnvironmentDuplicateProvider(DokployProvider):
 
 class ProjectDuplicateProvider(DokployProvider):
     lifecycle = ProjectDuplicateLifecycle()
+
+
+class ProjectGuardProvider(DokployProvider):
+    lifecycle = ProjectGuardLifecycle()

@@ -238,6 +238,11 @@ class RealBackend:
         assert named, f"{procedure} answered {made!r} and no {type} named {name!r} is in the environment"
         return str(named[-1][f"{type}Id"])
 
+    def remove_service(self, service_id: str, type: str = "application") -> None:
+        """Delete one service, as a user would in the UI."""
+        _, id_field, procedure, extra = next(r for r in _SERVICE_REMOVE if r[2].split(".")[0] == type)
+        self.api.post(procedure, {id_field: service_id, **extra})
+
     def cleanup(self, prefix: Optional[str] = None) -> None:
         """Remove every project named with `prefix` (default: the running test's); their
         environments and services go with them."""

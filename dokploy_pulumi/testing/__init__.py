@@ -280,6 +280,15 @@ class DokployEmulator:
             store.save()
             return str(service["id"])
 
+    def remove_service(self, service_id: str, type: str = "application") -> None:
+        """Delete a service record, as its `<type>.delete`/`.remove` does (KeyError if missing)."""
+        store = self._store
+        with store.lock:
+            if store.services.get(service_id, {}).get("type") != type:
+                raise KeyError(service_id)
+            del store.services[service_id]
+            store.save()
+
     def projects(self) -> list[dict[str, Any]]:
         """Copies of every project row (all organizations)."""
         with self._store.lock:

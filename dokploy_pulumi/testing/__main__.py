@@ -2,7 +2,8 @@
 
 Runs the emulator in the foreground for demos, examples and out-of-process tests. It
 prints exactly one line with the URL (flushed, so a parent process can wait for it) and
-stops cleanly on SIGINT or SIGTERM. The key is never printed.
+stops cleanly on SIGINT or SIGTERM. The key is never printed. With ``--state FILE`` it holds a
+lock on FILE for as long as it runs: a second ``serve`` on the same file exits at once with code 2.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from . import DEFAULT_VERSION, TESTED_VERSIONS, DokployEmulator
+from ._persistence import StateFileInUse, lock
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
 
+    held = None
+    if args.state:
+        try:
+            # Before loading it: the holder may be about to rewrite it. Held until the process ends.
+            held = lock(Path(args.state))
+        except StateFileInUse as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
         emulator = DokployEmulator(
             args.api_key,
@@ -76,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             pass
     finally:
         emulator.stop()
+        if held is not None:
+            held.close()
     return 0
 
 

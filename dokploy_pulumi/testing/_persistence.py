@@ -2,6 +2,11 @@
 
 API keys are never written (they are given again at start). The clock is told about the newest
 saved stamp, so rows created after a restart still sort as newer.
+
+One process owns a state file at a time (`lock`): two emulators each load the file once and then
+rewrite it whole after their own mutations, so a second one would silently undo the first one's
+writes. The lock is an `flock` on `<FILE>.lock`, not on FILE itself, because every save replaces
+FILE by a rename (a lock on the old inode would guard nothing).
 """
 
 from __future__ import annotations
@@ -11,14 +16,14 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ._clock import parse_iso
 
 if TYPE_CHECKING:
     from ._store import Store
 
-__all__ = ["load", "save"]
+__all__ = ["StateFileInUse", "load", "lock", "save"]
 
 FORMAT = 1
 
@@ -67,3 +72,39 @@ def load(store: Store, path: Path) -> None:
     newest = max((s for s in stamps if s is not None), default=None)
     if newest is not None:
         store.clock.not_before(newest)
+
+
+class StateFileInUse(RuntimeError):
+    """Another process holds the state file."""
+
+
+def lock(path: Path) -> IO[str]:
+    """Take the state file for this process: an exclusive lock held until the returned file is
+    closed (or the process ends, however it ends: the kernel drops an flock with its holder).
+
+    Raises `StateFileInUse`, naming the holder's process id, when another process has it. On a
+    system without `fcntl` (Windows) nothing is locked.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return open(os.devnull, "w", encoding="utf-8")
+    lock_path = path.with_name(path.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the process's life
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise StateFileInUse(
+            f"the state file {path} is in use by another emulator (process {holder}); two processes on one "
+            "file would overwrite each other's writes. Stop that one, or give this one another --state file."
+        ) from None
+    # Name the holder for the next one that is refused.
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle

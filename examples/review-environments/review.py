@@ -14,6 +14,11 @@ Every command is safe to re-run: `up` of an existing PR updates its environment 
 changed override is one `environment.update`, never a replace); `down` of a PR without an
 environment says so and exits 0; `list` only reads.
 
+Nothing is decided from the state alone: `up` of an existing PR refreshes its stack first (one
+`environment.one`), so an environment deleted outside Pulumi is created again rather than
+reported "unchanged"; `list` asks Dokploy about every id it shows, and shows a deleted one as
+deleted, never as an id.
+
 Where things are (flags win over the environment):
   DOKPLOY_URL, DOKPLOY_API_KEY   the Dokploy server; the key stays in this process's environment
                                  and never enters Pulumi state.
@@ -166,7 +171,9 @@ def engine_output(quiet: bool) -> Optional[Callable[[str], None]]:
 def cmd_up(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args)
     ws = workspace(args, review_program(args.pr, overrides, platform_stack(args)))
-    stack = select(args.pr, ws) or auto.Stack.create(stack_name(args.pr), ws)
+    existing = select(args.pr, ws)
+    before = stack_outputs(ws, existing.name).get("environment_id") if existing else None
+    stack = existing or auto.Stack.create(stack_name(args.pr), ws)
     # What the engine did to the environment, from its own step events: a push must read "update".
     ops: set[str] = set()
 
@@ -175,7 +182,16 @@ def cmd_up(args: argparse.Namespace) -> int:
         if done is not None and done.metadata.type == REVIEW_TYPE:
             ops.add(str(getattr(done.metadata.op, "value", done.metadata.op)))
 
-    result = stack.up(color="never", on_output=engine_output(args.quiet), on_event=on_event, message=f"PR #{args.pr}")
+    result = stack.up(
+        color="never",
+        on_output=engine_output(args.quiet),
+        on_event=on_event,
+        message=f"PR #{args.pr}",
+        # Read the environment before deciding: one deleted by hand leaves the state on this
+        # refresh and is created again, instead of "unchanged" (or "not found" on every update).
+        refresh=existing is not None,
+    )
+    ops -= {"refresh", "read"}  # the refresh's own steps
     if ops & {"replace", "create-replacement", "delete-replaced"}:
         verb = "replaced"
     else:
@@ -183,6 +199,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             "".join(sorted(ops)), "/".join(sorted(ops)) or "done"
         )
     env_id = result.outputs["environment_id"].value
+    if verb == "created" and before and before != env_id:
+        verb = f"created again (its environment {before} was deleted outside Pulumi)"
     echo(f"PR #{args.pr}: review environment {stack_name(args.pr)} {verb} (environment id {env_id})")
     return 0
 
@@ -202,21 +220,45 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def live(ids: list[Optional[str]]) -> list[bool]:
+    """Whether Dokploy still has each environment (one `environment.one` each): the state alone
+    cannot tell an environment deleted outside Pulumi from a live one."""
+    if not any(ids):
+        return [False] * len(ids)
+    require_dokploy()
+    with dokploy.DokployClient(os.environ["DOKPLOY_URL"], os.environ.get("DOKPLOY_API_KEY", "")) as api:
+
+        def exists(env_id: Optional[str]) -> bool:
+            if not env_id:
+                return False
+            try:
+                api.environment.one(env_id)
+            except dokploy.NotFoundError:
+                return False
+            return True
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return list(pool.map(exists, ids))
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     ws = workspace(args)
     stacks = review_stacks(ws)
     # One CLI call per stack; a few at once, for the day there are hundreds of PRs.
     with ThreadPoolExecutor(max_workers=4) as pool:
         all_outputs = list(pool.map(lambda item: stack_outputs(ws, item[1]), stacks))
+    alive = live([outputs.get("environment_id") for outputs in all_outputs])
     rows = [
         {
             "pr": pr,
             "stack": name.rsplit("/", 1)[-1],
-            "environment_id": outputs.get("environment_id"),
+            # Never an id Dokploy no longer has: `up` of the PR creates the environment again.
+            "environment_id": outputs.get("environment_id") if exists else None,
+            "deleted_outside_pulumi": bool(outputs.get("environment_id")) and not exists,
             "environment_name": outputs.get("environment_name"),
             "preview_url": outputs.get("preview_url"),
         }
-        for (pr, name), outputs in zip(stacks, all_outputs, strict=False)
+        for (pr, name), outputs, exists in zip(stacks, all_outputs, alive, strict=False)
     ]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -228,7 +270,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             (
                 str(r["pr"]),
                 r["environment_name"] or "-",
-                r["environment_id"] or "(none)",
+                r["environment_id"] or ("(deleted; `up` recreates it)" if r["deleted_outside_pulumi"] else "(none)"),
                 r["preview_url"] or "-",
             )
             for r in rows

@@ -71,9 +71,9 @@ class Review:
         return json.loads(self("list", "--json").stdout)
 
 
-# About 16 CLI-driving processes in sequence: ~2 minutes on 2 idle cores, nearer 3 when the
+# About 24 CLI-driving processes in sequence: ~3 minutes on 2 idle cores, nearer 5 when the
 # machine is busy; the limit only keeps a loaded CI runner from failing it for time alone.
-@pytest.mark.timeout(480)
+@pytest.mark.timeout(900)
 def test_review_environments_up_push_down_list(pulumi_stack: PulumiStackFactory, tmp_path: Path):
     with DokployEmulator(api_key=API_KEY) as emu:
         env: dict[str, Optional[str]] = {k: None for k in os.environ if k.startswith(("DOKPLOY_", "REVIEW_"))}
@@ -196,6 +196,45 @@ def test_review_environments_up_push_down_list(pulumi_stack: PulumiStackFactory,
         assert any(env101 in t for t in texts)  # the review stacks' state is here
         for clear in (API_KEY, STAGING_ENV["DATABASE_URL"], "GIT_SHA", "ccc333"):
             assert not any(clear in t for t in texts), f"{clear!r} is in the state in clear"
+
+        # -- PR 101's environment deleted by hand: list says so, the next up creates it again ----
+        emu.delete_environment(env101)
+        listed = review.list()
+        assert [(r["pr"], r["environment_id"], r["deleted_outside_pulumi"]) for r in listed] == [(101, None, True)]
+        assert env101 not in review("list").stdout  # never a dead id
+        emu.reset_requests()
+        out = review("up", "101", "--url", url101b, "--set", "GIT_SHA=ccc333")
+        (row,) = review.list()
+        env101b = row["environment_id"]
+        assert env101b not in (None, env101) and row["deleted_outside_pulumi"] is False
+        assert (
+            f"PR #101: review environment pr-101 created again (its environment {env101} was deleted outside "
+            f"Pulumi) (environment id {env101b})" in out.stdout
+        )
+        assert mutations(emu.requests) == [("environment.duplicate", staging_id), ("environment.update", env101b)]
+        assert parse_env(emu.get_environment(env101b)["env"]) == expected_env(101, url101b, "ccc333")
+
+        # -- destroying the platform while PR 101 is up: refused before anything is deleted ------
+        rows_before = {e["environmentId"]: e for e in emu.environments()}
+        assert set(rows_before) == envs_before | {env101b}
+        emu.reset_requests()
+        refused = platform.destroy(expect_failure=True)
+        assert "holds 1 environment(s) this stack does not declare: 'pr-101'" in refused.output
+        assert "KeyboardInterrupt" not in refused.output
+        assert mutations(emu.requests) == []  # nothing deleted, nothing changed
+        assert {e["environmentId"]: e for e in emu.environments()} == rows_before
+        assert emu.get_project(project_id) == project_before
+        platform.preview(expect_no_changes=True)  # the platform's state still holds all of it
+        assert (
+            review("up", "101", "--url", url101b, "--set", "GIT_SHA=ccc333")
+            .stdout.strip()
+            .endswith(f"unchanged (environment id {env101b})")
+        )
+
+        # -- PR 101 closed: now the platform goes, with everything it made -------------------------
+        review("down", "101")
+        platform.destroy()
+        assert emu.get_project(project_id) is None and emu.environments() == []
 
 
 def _default_env_id(emu: DokployEmulator, project_id: str) -> str:

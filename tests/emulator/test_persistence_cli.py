@@ -115,3 +115,64 @@ def test_cli_refuses_a_version_it_cannot_read() -> None:
     command = [sys.executable, "-m", "dokploy_pulumi.testing", "serve", "--port", "0", "--version", "latest"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "not a Dokploy version" in result.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="flock and signals")
+def test_cli_second_serve_on_one_state_file_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "shared.json"
+    command = [sys.executable, "-m", "dokploy_pulumi.testing", "serve", "--port", "0", "--api-key", "k-1234"]
+    first = subprocess.Popen(
+        [*command, "--state", str(state)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert first.stdout is not None
+        url = re.search(r"http://127\.0\.0\.1:\d+", first.stdout.readline())
+        assert url, first.stderr.read() if first.poll() is not None else ""
+        made = httpx.post(f"{url.group(0)}/api/project.create", json={"name": "first"}, headers={"x-api-key": "k-1234"})
+        assert made.status_code == 200
+
+        # A second process on the same file (another spelling of its path too) would overwrite the
+        # first one's writes with its own copy: refused before it loads or serves anything.
+        for spelling in (str(state), str(tmp_path / "." / "shared.json")):
+            second = subprocess.run(
+                [*command, "--state", spelling], cwd=ROOT, capture_output=True, text=True, timeout=60
+            )
+            assert second.returncode == 2, second
+            assert second.stdout == ""
+            assert f"is in use by another emulator (process {first.pid})" in second.stderr
+        assert [p["name"] for p in json.loads(state.read_text())["projects"]] == ["first"]
+
+        # Another file is no problem while the first runs.
+        other = subprocess.Popen(
+            [*command, "--state", str(tmp_path / "other.json")],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert other.stdout is not None and "listening on" in other.stdout.readline()
+        os.kill(other.pid, signal.SIGTERM)
+        assert other.wait(timeout=10) == 0
+    finally:
+        os.kill(first.pid, signal.SIGTERM)
+        first.communicate(timeout=10)
+    assert first.returncode == 0
+
+    # The lock ends with its holder: the file can be served again, with what the first one wrote.
+    again = subprocess.Popen(
+        [*command, "--state", str(state)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert again.stdout is not None
+        url = re.search(r"http://127\.0\.0\.1:\d+", again.stdout.readline())
+        assert url
+        projects = httpx.get(f"{url.group(0)}/api/project.all", headers={"x-api-key": "k-1234"}).json()
+        assert [p["name"] for p in projects] == ["first"]
+    finally:
+        os.kill(again.pid, signal.SIGKILL)  # killed, not stopped: the kernel still drops the lock
+        again.wait(timeout=10)
+    relocked = subprocess.Popen(
+        [*command, "--state", str(state)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert relocked.stdout is not None and "listening on" in relocked.stdout.readline()
+    finally:
+        os.kill(relocked.pid, signal.SIGTERM)
+        relocked.communicate(timeout=10)

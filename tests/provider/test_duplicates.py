@@ -320,6 +320,9 @@ def test_project_duplicate_diff_replace_and_update_in_place(server, project_dupl
     (id_, outs), inputs = _proj_create(server, blob, src, selected_services=selected)
     same, _ = server.check(inputs, _proj_props(blob, src, selected_services=selected, description=""))
     assert diff_kind(server.diff(id_, outs, same)) == "none"
+    # The copy holds a service: with force_destroy recorded its replace goes ahead (delete-first);
+    # without it the diff refuses (tests/provider/test_duplicate_replace.py).
+    forced = {**outs, "force_destroy": True}
     for change in (
         {"include_services": False},
         {"selected_services": []},
@@ -327,8 +330,9 @@ def test_project_duplicate_diff_replace_and_update_in_place(server, project_dupl
         {"source_environment_id": "another"},
     ):
         news, _ = server.check(inputs, _proj_props(blob, src, **{"selected_services": selected, **change}))
-        resp = server.diff(id_, outs, news)
+        resp = server.diff(id_, forced, news)
         assert diff_kind(resp) == "some" and list(resp.replaces) == list(change), change
+        assert resp.deleteBeforeReplace
     news, _ = server.check(
         inputs, _proj_props(blob, src, selected_services=selected, name=n("renamed"), description="d")
     )

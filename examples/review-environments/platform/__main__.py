@@ -32,6 +32,14 @@ staging = dokploy.Environment(
     env=config.get_secret_object("stagingEnv") or {"LOG_LEVEL": "debug", "FEATURE_FLAGS": "beta"},
 )
 
+# Review environments (review.py) live in this project but in stacks of their own. Pulumi destroys
+# dependents first, so without this guard `pulumi destroy` would delete `staging` and only then
+# find the project still holding PR environments. The guard depends on the project and on every
+# environment declared here, so it is deleted first, and refuses while the project holds any other
+# environment: the destroy then stops with nothing deleted. List every environment this program
+# declares in the project (an Environment dropped from the program is just dropped from the list).
+dokploy.ProjectGuard("app-guard", project_id=app.id, environment_ids=[staging.id])
+
 pulumi.export("project_id", app.id)
 pulumi.export("staging_environment_id", staging.id)
 # A secret output (Environment.env is secret), so review stacks receive it encrypted.
