@@ -62,6 +62,8 @@ _EXPORTS: dict[str, str] = {
     "ProjectArgs": "_resources",
     "ProjectDuplicate": "_resources",
     "ProjectDuplicateArgs": "_resources",
+    "SealedEnv": "_sealed",
+    "SealedEnvError": "_sealed",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -227,4 +229,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     )
     from ._resources import (
         ProjectDuplicateArgs as ProjectDuplicateArgs,
+    )
+    from ._sealed import (
+        SealedEnv as SealedEnv,
+    )
+    from ._sealed import (
+        SealedEnvError as SealedEnvError,
     )
