@@ -160,9 +160,7 @@ def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
     target = Path(args.output or args.module) if (args.output or args.module) else None
     folder = target.parent if target is not None else Path.cwd()
     sealed_path = folder / imp.SEALED_FILE
-    for path in (target, sealed_path):
-        if path is not None and path.exists() and not args.force:
-            raise imp.ImportFailed(f"{path} exists; pass --force to regenerate it (names the stack holds are kept)")
+    _refuse_overwrite(target, args.force)
     # What the stack already manages keeps its names; regenerating must drop none of it.
     stack = read_stack(args.stack)
     existing = target.read_text(encoding="utf-8") if target is not None and target.exists() else None
@@ -194,6 +192,8 @@ def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
     for line in imp.held_notes(held, inventory, stack.name if stack else None):
         _say(line)
 
+    if generated.secrets:
+        _refuse_overwrite(sealed_path, args.force)
     sealed, key, new_key = imp.seal_secrets(generated.secrets, sealed_path, stack.config if stack else {})
     if new_key and args.apply_config:
         # Before any file refers to it; the stack had no key, so nothing else depends on it.
@@ -239,6 +239,13 @@ def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if target is not None:
         _say("Next: `pulumi preview` (expect only reads), then `pulumi up`.")
     return 0
+
+
+def _refuse_overwrite(path: Optional[Path], force: bool) -> None:
+    from ._import import ImportFailed
+
+    if path is not None and path.exists() and not force:
+        raise ImportFailed(f"{path} exists; pass --force to regenerate it (names the stack holds are kept)")
 
 
 def _run_recover(args: argparse.Namespace, argv: Sequence[str]) -> int:
