@@ -288,7 +288,8 @@ def read_stack(stack: Optional[str], cwd: Optional[Path] = None) -> Optional[Sta
     proc = cli.run("config", "--json", "--show-secrets", check=False)
     if proc.returncode != 0:
         # stderr only: stdout is where values would be.
-        raise CommandFailed(f"cannot read the config of stack {name}: {proc.stderr.strip()}")
+        reason = proc.stderr.strip().removeprefix("error: ")
+        raise CommandFailed(f"cannot read the config of stack {name}: {reason}")
     try:
         data = json.loads(proc.stdout or "{}")
     except ValueError:

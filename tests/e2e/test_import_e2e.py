@@ -195,6 +195,22 @@ def test_selection_and_errors(emu: DokployEmulator, pulumi_stack: PulumiStackFac
     assert no_key.returncode == 1 and "no Dokploy API key" in no_key.stderr
 
 
+def test_an_unreadable_stack_is_an_error_not_an_empty_state(emu: DokployEmulator, pulumi_stack: PulumiStackFactory):
+    """Names chosen blind to the state could give a managed object's name to another one."""
+    emu.create_project("shop", env="A=1\n")
+    stack = pulumi_stack(PROGRAM, env=_clean_env(DOKPLOY_API_KEY=API_KEY, DOKPLOY_URL=emu.url))
+    stack.init()
+    stack.set_config("something", "secret-value", secret=True)
+    stack.env["PULUMI_CONFIG_PASSPHRASE"] = "not-the-passphrase"
+    gen = _generate(stack, "--all", "--output", "__main__.py")
+    assert gen.returncode == 1 and "Traceback" not in gen.stderr
+    assert gen.stderr.startswith("error: cannot read the config of stack organization/dokploy-imported/e2e: ")
+    assert "passphrase" in gen.stderr and not (stack.program_dir / "__main__.py").exists()
+    # Another stack named on the command line that does not exist: an error too.
+    gen = _generate(stack, "--all", "--stack", "nope")
+    assert gen.returncode == 1 and "nope" in gen.stderr and "Traceback" not in gen.stderr
+
+
 # -- at an estate's size (issue 19, case 4) ---------------------------------------------------------------
 
 
