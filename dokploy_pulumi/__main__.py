@@ -198,6 +198,9 @@ def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if new_key and args.apply_config:
         # Before any file refers to it; the stack had no key, so nothing else depends on it.
         apply_secrets([(_sealed.KEY_CONFIG, key)], args.stack)
+    if sealed is not None:
+        # Before the code: the code must never name an entry the file does not hold yet.
+        sealed_path.write_text(sealed.render(), encoding="utf-8")
     if target is None:
         sys.stdout.write(generated.code)
     else:
@@ -212,7 +215,6 @@ def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if sealed is None:
         _say("No env to seal: every declared env is empty.")
     else:
-        sealed_path.write_text(sealed.render(), encoding="utf-8")
         _say(
             f"Wrote {sealed_path}: the env texts of {len(generated.secrets)} object(s), sealed (AES-256-GCM); "
             f"safe to commit. The program opens it with the secret stack config {_sealed.KEY_CONFIG}."
