@@ -53,8 +53,16 @@ def _import(stack: PulumiStack, *args: str) -> subprocess.CompletedProcess:
 
 
 def _rows(backend: Any) -> dict[str, dict[str, Any]]:
-    """Every row of the test's projects and environments, by id."""
-    return {p["projectId"]: p for p in backend.projects()} | {e["environmentId"]: e for e in backend.environments()}
+    """Every row of the test's projects and environments, by id.
+
+    `project.all` lists a project's environments in no fixed order (a real server's query has no
+    ORDER BY): they are sorted, so that only a changed row differs.
+    """
+    projects = {
+        p["projectId"]: {**p, "environments": sorted(p.get("environments") or [], key=lambda e: e["environmentId"])}
+        for p in backend.projects()
+    }
+    return projects | {e["environmentId"]: e for e in backend.environments()}
 
 
 def test_import_past_the_config_limit_adopts_with_reads_only(backend, pulumi_stack: PulumiStackFactory):
