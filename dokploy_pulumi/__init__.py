@@ -65,6 +65,8 @@ _EXPORTS: dict[str, str] = {
     "ProjectDuplicateArgs": "_resources",
     "ProjectGuard": "_resources",
     "ProjectGuardArgs": "_resources",
+    "SealedEnv": "_sealed",
+    "SealedEnvError": "_sealed",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -239,4 +241,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     )
     from ._resources import (
         ProjectGuardArgs as ProjectGuardArgs,
+    )
+    from ._sealed import (
+        SealedEnv as SealedEnv,
+    )
+    from ._sealed import (
+        SealedEnvError as SealedEnvError,
     )

@@ -24,11 +24,18 @@ $DOKPLOY_TIMEOUT, $DOKPLOY_CA_BUNDLE, $DOKPLOY_INSECURE_SKIP_VERIFY (or dokploy:
 It only reads (project.all, one project.one per selected project, the server version), and warns
 about anything the providers' check would refuse at `pulumi preview`.
 
-Env values are secrets and never go into the generated code or to stdout. The code reads each
-non-empty env from stack config (config.require_secret("<name>_env")). By default the commands
-that store them (`pulumi config set --secret --raw KEY`, value on stdin) are written to a shell
-script created with mode 0600 (--secrets-file); run it in the project folder, then delete it.
-With --apply-config they are run right away instead, for the current stack (or --stack).
+Env values are secrets and never go into the generated code or to stdout. They are sealed
+(AES-256-GCM) into dokploy-env.sealed beside the code (safe to commit), and the code opens each as a
+secret Output with one key, the secret stack config dokployImport:envKey: stack config stays the
+same size whatever the estate (the language host passes all of it in one 128 KiB variable). A new
+key is stored with `pulumi config set --secret --raw` (value on stdin) by a shell script created
+with mode 0600 (--secrets-file; run it in the project folder, then delete it), or with
+--apply-config right away, for the current stack (or --stack). A key the stack holds is reused.
+
+Re-running it (with --force) for a stack that already manages objects keeps their names (read
+from `pulumi stack export` and the file being regenerated), keeps declaring every object the stack
+manages that is still on the server, gives new objects names no managed object has, and never
+gives a name to another object, also when its object was deleted or renamed in the UI.
 """
 
 IMPORT_EPILOG = """\
@@ -39,6 +46,7 @@ examples:
 
 Logical names (also the variable names) are ASCII slugs of the Dokploy names, unique over every
 project the key can see: duplicates get _2, _3, ... in creation order (environments: in id order).
+Names the stack already holds win over these.
 """
 
 RECOVER_HELP = """\
@@ -92,18 +100,20 @@ def _import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     out.add_argument(
         "--module", metavar="FILE", help="write a module to import from your program (e.g. dokploy_existing.py)"
     )
-    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.add_argument(
+        "--force", action="store_true", help="regenerate FILE and dokploy-env.sealed if they exist (names are kept)"
+    )
     sec = p.add_mutually_exclusive_group()
     sec.add_argument(
         "--secrets-file",
         metavar="FILE",
-        help="where to write the `pulumi config set --secret` commands, mode 0600 "
+        help="where to write the `pulumi config set --secret` command storing a new key, mode 0600 "
         "(default: dokploy-import-secrets.sh beside the output, or in the current folder)",
     )
     sec.add_argument(
-        "--apply-config", action="store_true", help="run the `pulumi config set --secret` commands now instead"
+        "--apply-config", action="store_true", help="store a new key with `pulumi config set --secret` now instead"
     )
-    p.add_argument("--stack", help="the stack for `pulumi config` (default: the selected stack)")
+    p.add_argument("--stack", help="the stack whose state and config are read (default: the selected stack)")
     p.set_defaults(run=_run_import)
 
 
@@ -177,16 +187,23 @@ def _say(message: str) -> None:
 
 def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from . import _import as imp
-    from ._pulumi_cli import apply_secrets, connect, resolve_settings, secrets_script, write_private
+    from . import _sealed
+    from ._pulumi_cli import apply_secrets, connect, read_stack, resolve_settings, secrets_script, write_private
 
     selection = imp.Selection(all=args.all, project_ids=tuple(args.project_id), names=tuple(args.name))
     target = Path(args.output or args.module) if (args.output or args.module) else None
-    if target is not None and target.exists() and not args.force:
-        raise imp.ImportFailed(f"{target} exists; pass --force to overwrite it")
+    folder = target.parent if target is not None else Path.cwd()
+    sealed_path = folder / imp.SEALED_FILE
+    _refuse_overwrite(target, args.force)
+    # What the stack already manages keeps its names; regenerating must drop none of it.
+    stack = read_stack(args.stack)
+    existing = target.read_text(encoding="utf-8") if target is not None and target.exists() else None
+    held = imp.held_names(stack.resources if stack else (), existing, module=bool(args.module))
+    keep = (set(held.projects) | set(held.environments)) - held.elsewhere
     settings = resolve_settings(args.stack)
     with connect(settings) as client:
-        inventory = imp.read_server(client, selection)
-    names = imp.assign_names(inventory.listed)
+        inventory = imp.read_server(client, selection, also=keep)
+    names = imp.assign_names(inventory.listed, held)
     generated = imp.render(
         inventory,
         names,
@@ -194,40 +211,77 @@ def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
         url=settings.url,
         now=dt.datetime.now(dt.timezone.utc),
         module=bool(args.module),
+        held=held,
     )
     problems = imp.preflight(generated)
     for problem in problems:
         _say(f"warning: `pulumi preview` will refuse {problem}")
     if problems:
         _say(
-            "warning: Dokploy accepts these env keys, the providers do not: rename them in Dokploy, then "
-            "run the import again. (Leaving `env=` out would not help: adoption would then clear the env.)"
+            "warning: Dokploy holds these env texts, but no dotenv spelling the providers can send carries "
+            "those values back unchanged (Dokploy reads env with Node's dotenv, which has no escapes), so the "
+            "providers refuse them: change them in Dokploy, then run the import again. (Leaving `env=` out "
+            "would not help: adoption would then clear the env.)"
         )
+    for line in imp.held_notes(held, inventory, stack.name if stack else None):
+        _say(line)
+
+    if generated.secrets:
+        _refuse_overwrite(sealed_path, args.force)
+    sealed, key, new_key = imp.seal_secrets(generated.secrets, sealed_path, stack.config if stack else {})
+    if new_key and args.apply_config:
+        # Before any file refers to it; the stack had no key, so nothing else depends on it.
+        apply_secrets([(_sealed.KEY_CONFIG, key)], args.stack)
+    if sealed is not None:
+        # Before the code: the code must never name an entry the file does not hold yet.
+        sealed_path.write_text(sealed.render(), encoding="utf-8")
     if target is None:
         sys.stdout.write(generated.code)
     else:
         target.write_text(generated.code, encoding="utf-8")
+        held_names = set(held.projects.values()) | set(held.environments.values())
+        kept = sum(1 for _, logical, _ in generated.declared if logical in held_names)
+        from_stack = f"; {kept} keep the names the stack holds" if kept else ""
         _say(
-            f"Wrote {target}: {generated.projects} project(s), {generated.environments} environment(s), adopted by id."
+            f"Wrote {target}: {generated.projects} project(s), {generated.environments} environment(s), "
+            f"adopted by id{from_stack}."
         )
-    if not generated.secrets:
-        _say("No env to store: every selected env is empty.")
-    elif args.apply_config:
-        apply_secrets(generated.secrets, args.stack)
-        keys = ", ".join(k for k, _ in generated.secrets)
-        _say(f"Stored {len(generated.secrets)} env(s) as secret stack config: {keys}.")
+    if sealed is None:
+        _say("No env to seal: every declared env is empty.")
     else:
-        base = target.parent if target is not None else Path.cwd()
-        script = Path(args.secrets_file) if args.secrets_file else base / imp.SECRETS_SCRIPT
-        write_private(script, secrets_script(generated.secrets, args.stack))
         _say(
-            f"Wrote {script} (mode 0600): it holds the SECRET env values of {len(generated.secrets)} object(s) as "
-            f"`pulumi config set --secret` commands. Run `sh {shlex.quote(str(script))}` in the Pulumi project "
-            "folder, then delete it."
+            f"Wrote {sealed_path}: the env texts of {len(generated.secrets)} object(s), sealed (AES-256-GCM); "
+            f"safe to commit. The program opens it with the secret stack config {_sealed.KEY_CONFIG}."
+        )
+        if not new_key:
+            _say(f"Sealed with the key the stack already holds ({_sealed.KEY_CONFIG}).")
+        elif args.apply_config:
+            _say(f"Stored the key as secret stack config {_sealed.KEY_CONFIG}.")
+        else:
+            script = Path(args.secrets_file) if args.secrets_file else folder / imp.SECRETS_SCRIPT
+            write_private(script, secrets_script([(_sealed.KEY_CONFIG, key)], args.stack))
+            _say(
+                f"Wrote {script} (mode 0600): it holds the SECRET key of {sealed_path.name} as a "
+                f"`pulumi config set --secret` command. Run `sh {shlex.quote(str(script))}` in the Pulumi "
+                "project folder, then delete it."
+            )
+    legacy = imp.legacy_env_keys(stack.config if stack else {}, generated)
+    if legacy:
+        _say(
+            f"note: the stack config still holds {len(legacy)} env value(s) from an earlier import "
+            f"({', '.join(legacy[:5])}{', ...' if len(legacy) > 5 else ''}); the program reads the sealed file "
+            "now: remove them with `pulumi config rm KEY` once `pulumi preview` shows no change."
         )
     if target is not None:
         _say("Next: `pulumi preview` (expect only reads), then `pulumi up`.")
     return 0
+
+
+def _refuse_overwrite(path: Optional[Path], force: bool) -> None:
+    from ._import import ImportFailed
+
+    if path is not None and path.exists() and not force:
+        raise ImportFailed(f"{path} exists; pass --force to regenerate it (names the stack holds are kept)")
 
 
 def _run_recover(args: argparse.Namespace, argv: Sequence[str]) -> int:

@@ -6,30 +6,34 @@ one `Environment` per environment (the default one as `name="production"`), each
 and the object's exact current name and description. The first `pulumi up` of that program then
 only reads: adoption sends an update only where the declaration differs from the server.
 
-Env values are secrets: they never go into the generated source nor to stdout. The program reads
-each non-empty env from stack config (`config.require_secret(KEY)`, the server's dotenv text byte
-for byte); the values are stored with `pulumi config set --secret --raw KEY` (value on stdin),
-either by a shell script written with mode 0600 or, on request, by running those commands here.
+Env values are secrets: they never go into the generated source nor to stdout. They are sealed
+(AES-256-GCM, `_sealed.py`) into one file beside the program, and the program opens each as a
+secret Output with one key kept as secret stack config (`dokployImport:envKey`). Not one config
+value per env: the language host passes all stack config to the program in one environment
+variable, which Linux caps at 128 KiB, so config must not grow with the estate.
 
-Logical names (which are also the Python variable names and the stem of the config keys) are
-computed over *every* project the key can see, not only the selected ones, so that the same object
-gets the same name whatever was selected: an ASCII slug of the Dokploy name, made unique with
-`_2`, `_3`, ... in creation order (projects) or id order (environments, whose listing has no
-creation time).
+Logical names (the resources' URN names, and the stem of the sealed entries) are computed over
+*every* project the key can see, not only the selected ones, so that the same object gets the same
+name whatever was selected: an ASCII slug of the Dokploy name, made unique with `_2`, `_3`, ... in
+creation order (projects) or id order (environments, whose listing has no creation time). A name
+the stack's state (or the file being regenerated) already gives an object is kept, and never given
+to another object, so that regenerating renames, moves and drops nothing (`Held`).
 
-Why one file of about 430 lines: it is one command, in the order it runs (read the server, name
-the objects, render the program); the secret config commands and connection settings it shares
-with `recover` are in `_pulumi_cli.py`.
+Why one file of about 600 lines: it is one command, in the order it runs (read the server, name
+the objects, render the program); the CLI calls and connection settings it shares with `recover`
+are in `_pulumi_cli.py`, the sealing in `_sealed.py`.
 """
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import keyword
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit, urlunsplit
 
@@ -37,15 +41,33 @@ from ._client import DokployClient
 from ._exceptions import NotFoundError
 from ._models import DEFAULT_ENVIRONMENT_NAME
 from ._pulumi_cli import CommandFailed
+from ._sealed import KEY_CONFIG, SealedEnvError, SealedFile, key_check, new_key, seal
 from ._version import __version__
 
 DEFAULT_ENVIRONMENT = DEFAULT_ENVIRONMENT_NAME  # the one default-environment rule is in _models
 SECRETS_SCRIPT = "dokploy-import-secrets.sh"
+#: The sealed env file, beside the generated program or module.
+SEALED_FILE = "dokploy-env.sealed"
 
 # Names the generated module itself uses; a Dokploy object never gets one of them.
-_RESERVED = frozenset({"pulumi", "config", "Project", "ProjectArgs", "Environment", "EnvironmentArgs"}) | frozenset(
-    keyword.kwlist
-)
+_RESERVED = frozenset(
+    {
+        "pulumi",
+        "pathlib",
+        "config",
+        "sealed_env",
+        "Project",
+        "ProjectArgs",
+        "Environment",
+        "EnvironmentArgs",
+        "SealedEnv",
+    }
+) | frozenset(keyword.kwlist)
+
+# The type tokens of the resources this package defines (pulumi-python:dynamic/<module>:<name>).
+_OUR_TYPES = "pulumi-python:dynamic/dokploy:"
+PROJECT_TYPE = _OUR_TYPES + "Project"
+ENVIRONMENT_TYPE = _OUR_TYPES + "Environment"
 
 # Letters NFKD does not decompose into ASCII.
 _TRANSLIT = str.maketrans(
@@ -133,8 +155,12 @@ class Inventory:
     server_version: Optional[str] = None
 
 
-def read_server(client: DokployClient, selection: Selection) -> Inventory:
-    """`project.all` once, then `project.one` per selected project (reads only)."""
+def read_server(client: DokployClient, selection: Selection, also: Iterable[str] = ()) -> Inventory:
+    """`project.all` once, then `project.one` per selected project (reads only).
+
+    `also`: ids of objects to read as well (their projects, in full) when the server still has
+    them: those the stack already manages, so that a regenerated program drops none of them.
+    """
     listed_rows = client.project.all()
     listed = tuple(
         ListedProject(
@@ -161,6 +187,8 @@ def read_server(client: DokployClient, selection: Selection) -> Inventory:
                 hint = f" (did you mean {', '.join(repr(n) for n in near)}?)" if near else ""
                 raise ImportFailed(f"no project is named exactly {name!r}{hint}")
             wanted.extend(matches)
+    also = set(also)
+    wanted.extend(p.project_id for p in listed if p.project_id in also or any(e[0] in also for e in p.environments))
     selected = []
     for pid in dict.fromkeys(wanted):  # de-duplicated, order kept
         try:
@@ -225,37 +253,147 @@ def _unique(bases: Sequence[str], taken: set[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Names:
-    """Logical names (= variable names) per project id and per environment id."""
+    """Logical names (URN names, and variable names where they can be) per project and environment id."""
 
     projects: Mapping[str, str]
     environments: Mapping[str, str]
 
     def env_key(self, logical: str) -> str:
-        """The stack config key holding the env text of the resource `logical`."""
+        """The sealed entry holding the env text of the resource `logical`."""
         return f"{logical}_env"
 
 
-def assign_names(listed: Iterable[ListedProject]) -> Names:
-    """Stable, unique Python identifiers for every listed project and environment."""
-    taken = set(_RESERVED)
+@dataclass(frozen=True)
+class Held:
+    """The names a stack already gives to objects: they are kept, and never given to another object.
+
+    From the stack's state (resource URN name <-> id) and, for objects not in the state yet, from
+    the file being regenerated (`adopt_id=` of each `Project(...)` / `Environment(...)`); the
+    state wins. `reserved` also holds the names of objects gone from the server and of objects
+    managed elsewhere: giving one of those to another object would make the engine take it for
+    the same resource (adopt_id is create-only) and update the wrong object.
+    """
+
+    projects: Mapping[str, str] = field(default_factory=dict)
+    environments: Mapping[str, str] = field(default_factory=dict)
+    reserved: frozenset[str] = frozenset()
+    # Ids the stack manages that this file must not declare again: under another resource type
+    # (a duplicate), or, for a module, in the user's own program.
+    elsewhere: frozenset[str] = frozenset()
+
+    @property
+    def project_ids(self) -> frozenset[str]:
+        return frozenset(self.projects)
+
+
+def declared_in(code: str) -> list[tuple[str, str, str]]:
+    """(class, logical name, adopt_id) of each `Project(...)`/`Environment(...)` call in a generated file."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
+            continue
+        cls, first = node.func.id, node.args[0]
+        if cls not in ("Project", "Environment") or not isinstance(first, ast.Constant):
+            continue
+        # adopt_id is a keyword of the call or of its Args(...) (the generated layout).
+        keywords = list(node.keywords)
+        for arg in node.args[1:]:
+            if isinstance(arg, ast.Call):
+                keywords += arg.keywords
+        adopt = next((k.value for k in keywords if k.arg == "adopt_id"), None)
+        if isinstance(first.value, str) and isinstance(adopt, ast.Constant) and isinstance(adopt.value, str):
+            found.append((cls, first.value, adopt.value))
+    return found
+
+
+def held_names(
+    state: Iterable[tuple[str, str, str]], existing_code: Optional[str] = None, *, module: bool = False
+) -> Held:
+    """What the stack holds: `state` is (type, URN name, id) per resource; `existing_code` the file
+    about to be regenerated. For a module, objects the state holds but the module does not declare
+    are declared by the user's own program: the module must not declare them again."""
+    projects: dict[str, str] = {}
+    environments: dict[str, str] = {}
+    reserved: set[str] = set()
+    elsewhere: set[str] = set()
+    for type_, name, id_ in state:
+        if not type_.startswith(_OUR_TYPES):
+            continue
+        reserved.add(name)
+        table = projects if type_ == PROJECT_TYPE else environments if type_ == ENVIRONMENT_TYPE else None
+        if table is None:
+            elsewhere.add(id_)
+        else:
+            table.setdefault(id_, name)
+    in_file = declared_in(existing_code) if existing_code else []
+    file_ids = {id_ for _, _, id_ in in_file}
+    for cls, name, id_ in in_file:
+        if name in reserved or id_ in projects or id_ in environments:
+            continue  # the state wins
+        reserved.add(name)
+        (projects if cls == "Project" else environments)[id_] = name
+    if module:
+        elsewhere |= {id_ for id_ in (*projects, *environments) if id_ not in file_ids}
+    return Held(
+        projects=projects, environments=environments, reserved=frozenset(reserved), elsewhere=frozenset(elsewhere)
+    )
+
+
+def assign_names(listed: Iterable[ListedProject], held: Optional[Held] = None) -> Names:
+    """Stable, unique logical names for every listed project and environment; held names are kept."""
+    held = held or Held()
+    taken = set(_RESERVED) | set(held.reserved)
     projects = sorted(listed, key=lambda p: _created_key(p.created_at, p.project_id))
+    project_names = {p.project_id: held.projects[p.project_id] for p in projects if p.project_id in held.projects}
+    fresh = [p for p in projects if p.project_id not in project_names]
     bases = []
-    for p in projects:
+    for p in fresh:
         base = slug(p.name) or f"project_{_id_slug(p.project_id)}"
         if base[0].isdigit():
             base = f"project_{base}"
         bases.append(_not_reserved(base))
-    project_names = dict(zip((p.project_id for p in projects), _unique(bases, taken), strict=False))
+    project_names.update(zip((p.project_id for p in fresh), _unique(bases, taken), strict=False))
 
+    env_names: dict[str, str] = {}
     env_ids: list[str] = []
     env_bases: list[str] = []
     for p in projects:
         # The listing has no createdAt for environments: default first, then by name and id.
         for env_id, name, _is_default in sorted(p.environments, key=lambda e: (not e[2], e[1], e[0])):
+            if env_id in held.environments:
+                env_names[env_id] = held.environments[env_id]
+                continue
             env_ids.append(env_id)
             env_bases.append(f"{project_names[p.project_id]}_{slug(name) or 'env_' + _id_slug(env_id)}")
-    env_names = dict(zip(env_ids, _unique(env_bases, taken), strict=False))
+    env_names.update(zip(env_ids, _unique(env_bases, taken), strict=False))
     return Names(projects=project_names, environments=env_names)
+
+
+def _variables(logicals: Iterable[str]) -> dict[str, str]:
+    """A Python variable per logical name: the name itself when it is a free identifier.
+
+    A held name may come from a hand-written program ("my-app", "config"): it keeps its URN name
+    and gets a variable of its own.
+    """
+    taken = set(_RESERVED)
+    out: dict[str, str] = {}
+    rest = []
+    for logical in logicals:
+        if logical.isidentifier() and logical.isascii() and logical not in taken:
+            out[logical] = logical
+            taken.add(logical)
+        else:
+            rest.append(logical)
+    for logical in rest:
+        base = _not_reserved(slug(logical) or "resource")
+        if base[0].isdigit():
+            base = f"r_{base}"
+        out[logical] = _unique([base], taken)[0]
+    return out
 
 
 # -- code generation ------------------------------------------------------------------------------
@@ -305,7 +443,7 @@ def safe_url(url: str) -> str:
 @dataclass(frozen=True)
 class Generated:
     code: str
-    # (config key, dotenv text) for every declared env, in program order.
+    # (sealed entry name, dotenv text) for every declared env, in program order.
     secrets: tuple[tuple[str, str], ...]
     projects: int
     environments: int
@@ -343,12 +481,31 @@ def render(
     url: str,
     now: dt.datetime,
     module: bool = False,
+    held: Optional[Held] = None,
+    sealed_file: str = SEALED_FILE,
 ) -> Generated:
-    """The program (or module) declaring every selected project and environment, adopted by id."""
+    """The program (or module) declaring every selected project and environment, adopted by id.
+
+    Objects in `held.elsewhere` are left out (the stack manages them outside this file).
+    """
+    elsewhere = held.elsewhere if held else frozenset()
     w = _Writer()
     secrets: list[tuple[str, str]] = []
     declared: list[tuple[str, str, dict[str, Optional[str]]]] = []
-    n_envs = sum(len(p.environments) for p in inventory.selected)
+    projects = [p for p in inventory.selected if p.project_id not in elsewhere]
+    envs_of = {
+        p.project_id: sorted(
+            (e for e in p.environments if e.environment_id not in elsewhere),
+            key=lambda e: (not e.is_default, e.created_at or "", e.environment_id),
+        )
+        for p in inventory.selected
+    }
+    n_projects, n_envs = len(projects), sum(len(v) for v in envs_of.values())
+    has_env = any(p.env.strip() for p in projects) or any(e.env.strip() for v in envs_of.values() for e in v)
+    variables = _variables(
+        [names.projects[p.project_id] for p in projects]
+        + [names.environments[e.environment_id] for v in envs_of.values() for e in v]
+    )
     what = "module" if module else "program"
     version = f" (Dokploy {inventory.server_version})" if inventory.server_version else ""
     stamp = now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -357,40 +514,55 @@ def render(
     w.add(f"Generated by `{_doc(command)}`")
     w.add(f"(dokploy-pulumi {__version__}) at {stamp}")
     w.add(f"from {_doc(safe_url(url))}{_doc(version)}; the API key is not recorded.")
-    w.add(f"{len(inventory.selected)} project(s), {n_envs} environment(s). Each resource adopts its object by id")
+    w.add(f"{n_projects} project(s), {n_envs} environment(s). Each resource adopts its object by id")
     w.add("(adopt_id) with its current name and description, so the first `pulumi up` only reads.")
-    w.add("Env values are not in this file: each non-empty env is read from stack config as a secret")
-    w.add("(keys ending in _env), set with `pulumi config set --secret --raw KEY` (value on stdin).")
+    w.add(f"Env values are not in this file: they are sealed (AES-256-GCM) in {_doc(sealed_file)} beside it,")
+    w.add("which is safe to commit; its key is the secret stack config dokployImport:envKey. Regenerate")
+    w.add("with the same command and --force: names the stack already holds are kept.")
     if module:
         w.add("Import this module from a Pulumi program to declare them.")
     w.add('"""')
     w.add("")
-    w.add("import pulumi")
-    w.add("")
-    w.add("from dokploy_pulumi import Environment, EnvironmentArgs, Project, ProjectArgs")
-    w.add("")
-    w.add("config = pulumi.Config()")
+    if has_env:
+        w.add("import pathlib")
+        w.add("")
+        w.add("import pulumi")
+        w.add("")
+    imports = ["Environment", "EnvironmentArgs", "Project", "ProjectArgs"] + (["SealedEnv"] if has_env else [])
+    w.add(f"from dokploy_pulumi import {', '.join(imports)}")
+    if has_env:
+        w.add("")
+        w.add("sealed_env = SealedEnv(")
+        w.add(f"    pathlib.Path(__file__).with_name({py_str(sealed_file)}),")
+        w.add('    pulumi.Config("dokployImport").require_secret("envKey"),')
+        w.add(")")
 
-    def declare(cls: str, var: str, head: list[tuple[str, str]], id_: str, snap_name: str, snap: Any) -> None:
-        """One resource: the given arguments, env from secret config when there is any, adopt_id."""
+    def declare(cls: str, logical: str, head: list[tuple[str, str]], id_: str, snap_name: str, snap: Any) -> None:
+        """One resource: the given arguments, env from the sealed file when there is any, adopt_id."""
         kwargs = [*head, ("description", _optional_str(snap.description))]
         if snap.env.strip():
-            key = names.env_key(var)
-            kwargs.append(("env", f"config.require_secret({py_str(key)})"))
+            key = names.env_key(logical)
+            kwargs.append(("env", f"sealed_env.get({py_str(key)})"))
             secrets.append((key, snap.env))
         kwargs.append(("adopt_id", py_str(id_)))
-        w.call(var, cls, var, f"{cls}Args", kwargs)
-        declared.append((cls, var, {"name": snap_name, "description": snap.description, "env": snap.env}))
+        w.call(variables[logical], cls, logical, f"{cls}Args", kwargs)
+        declared.append((cls, logical, {"name": snap_name, "description": snap.description, "env": snap.env}))
 
+    declared_projects = {p.project_id for p in projects}
     for project in inventory.selected:
-        var = names.projects[project.project_id]
-        w.add("")
-        held = f", holds {project.services} service(s)" if project.services else ""
-        w.add(f"# project {project.project_id}, created {project.created_at or 'at an unknown time'}{held}")
-        declare("Project", var, [("name", py_str(project.name))], project.project_id, project.name, project)
-        envs = sorted(project.environments, key=lambda e: (not e.is_default, e.created_at or "", e.environment_id))
-        for env in envs:
-            evar = names.environments[env.environment_id]
+        logical = names.projects[project.project_id]
+        if project.project_id in declared_projects:
+            w.add("")
+            held_services = f", holds {project.services} service(s)" if project.services else ""
+            created = project.created_at or "at an unknown time"
+            w.add(f"# project {project.project_id}, created {created}{held_services}")
+            declare("Project", logical, [("name", py_str(project.name))], project.project_id, project.name, project)
+            project_ref = f"{variables[logical]}.id"
+        else:
+            # Managed elsewhere in the stack: its new environments refer to it by id.
+            project_ref = py_str(project.project_id)
+        for env in envs_of[project.project_id]:
+            elogical = names.environments[env.environment_id]
             notes = []
             if env.is_default:
                 notes.append("the project's default environment")
@@ -401,12 +573,12 @@ def render(
             w.add(f"# environment {env.environment_id}" + "".join(f", {n}" for n in notes))
             # The default environment is declared by its fixed name (Dokploy never renames it).
             name = DEFAULT_ENVIRONMENT if env.is_default else env.name
-            head = [("project_id", f"{var}.id"), ("name", py_str(name))]
-            declare("Environment", evar, head, env.environment_id, env.name, env)
+            head = [("project_id", project_ref), ("name", py_str(name))]
+            declare("Environment", elogical, head, env.environment_id, env.name, env)
     return Generated(
         code="\n".join(w.lines) + "\n",
         secrets=tuple(secrets),
-        projects=len(inventory.selected),
+        projects=n_projects,
         environments=n_envs,
         declared=tuple(declared),
     )
@@ -415,8 +587,11 @@ def render(
 def preflight(generated: Generated) -> list[str]:
     """What the providers' own `check` (run by `pulumi preview`) would refuse in the generated code.
 
-    Dokploy stores env as free text and its parser (Node's dotenv) accepts keys such as `my-key`
-    or `a.b`, which the providers refuse. Messages name resources and keys, never values.
+    Dokploy stores env as free text. The providers read it as Dokploy does (Node's dotenv, keys
+    such as `my-key` or `a.b` included) and refuse only values no dotenv spelling carries back
+    unchanged: Node's dotenv has no escapes (e.g. the text `K="# x\\"` gives `# x\\`, but a value
+    that needs quotes and ends with a backslash reads back changed as soon as a line follows it).
+    Messages name resources and keys, never values.
     """
     from .providers import EnvironmentProvider, ProjectProvider  # the provider classes, imported late
 
@@ -432,3 +607,62 @@ def preflight(generated: Generated) -> list[str]:
             if failure.property in ("name", "description", "env"):
                 problems.append(f"{logical}: {failure.property}: {failure.reason}")
     return problems
+
+
+# -- what the stack holds, and the sealed env -------------------------------------------------------
+
+
+def held_notes(held: Held, inventory: Inventory, stack: Optional[str]) -> list[str]:
+    """Lines about held objects the generated file does not declare (gone from the server, managed elsewhere)."""
+    where = f"stack {stack}" if stack else "the file being regenerated"
+    on_server = {p.project_id for p in inventory.listed} | {e[0] for p in inventory.listed for e in p.environments}
+    notes = []
+    for kind, table in (("project", held.projects), ("environment", held.environments)):
+        for id_, name in sorted(table.items(), key=lambda item: item[1]):
+            if id_ in held.elsewhere:
+                continue
+            if id_ not in on_server:
+                notes.append(
+                    f"note: {kind} {name} ({id_}) is in {where} but no longer on the server: it is not declared "
+                    f"again, and the next `pulumi up` drops it from the state (there is nothing left to delete). "
+                    f"Its name stays reserved: no other object gets {name!r}."
+                )
+    if held.elsewhere:
+        notes.append(
+            f"note: {len(held.elsewhere)} object(s) the stack manages outside this file (another resource type, "
+            "or your own program) are not declared again: " + ", ".join(sorted(held.elsewhere)[:10])
+        )
+    return notes
+
+
+def seal_secrets(
+    secrets: Sequence[tuple[str, str]], path: Path, config: Mapping[str, str]
+) -> tuple[Optional[SealedFile], str, bool]:
+    """The sealed file for `secrets` (None when there is none), its key, and whether the key is new.
+
+    The stack's key is kept when it has one; entries of the existing file that still hold the same
+    value are kept byte for byte, so an unchanged estate regenerates an unchanged file.
+    """
+    key = config.get(KEY_CONFIG)
+    if not secrets:
+        return None, key or "", False
+    try:
+        if key is not None:
+            key_check(key)  # a value that is not one of our keys is an error, never replaced silently
+        previous = None
+        if path.exists():
+            try:
+                previous = SealedFile.read(path)
+            except SealedEnvError:
+                previous = None  # damaged or not ours: sealed anew
+        fresh = key is None
+        key = key or new_key()
+        return seal(dict(secrets), key, previous), key, fresh
+    except SealedEnvError as exc:
+        raise ImportFailed(str(exc)) from None
+
+
+def legacy_env_keys(config: Mapping[str, str], generated: Generated) -> list[str]:
+    """Stack config keys an earlier import (one config value per env) set for the entries sealed now."""
+    entries = {name for name, _ in generated.secrets}
+    return sorted(k for k in config if ":" in k and k.split(":", 1)[1] in entries)

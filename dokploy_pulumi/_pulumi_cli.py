@@ -270,3 +270,53 @@ class PulumiCLI:
 
 def _shell_word(word: str) -> str:
     return shlex.quote(word)
+
+
+# -- what `import` reads from the stack -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StackView:
+    """The stack `import` generates for: its resources, and its config (secrets decrypted, in memory only)."""
+
+    name: str
+    # (type, URN name, id) of every resource in the state that has an id.
+    resources: tuple[tuple[str, str, str], ...]
+    config: Mapping[str, str] = field(repr=False)
+
+
+def _in_pulumi_project(cwd: Optional[Path]) -> bool:
+    where = (cwd or Path.cwd()).resolve()
+    return any((d / "Pulumi.yaml").exists() or (d / "Pulumi.yml").exists() for d in (where, *where.parents))
+
+
+def read_stack(stack: Optional[str], cwd: Optional[Path] = None) -> Optional[StackView]:
+    """The stack's resources (`pulumi stack export`) and config, or None when there is no stack:
+    outside a Pulumi project, or in one with no stack selected and no `stack` given.
+
+    Any other failure is an error, never "nothing managed": names chosen blind to the state could
+    give a managed object's name to another one.
+    """
+    if not _in_pulumi_project(cwd) or shutil.which("pulumi") is None:
+        return None
+    cli = PulumiCLI(stack=stack, cwd=cwd)
+    name = stack or cli.stack_name()
+    if name is None:
+        return None
+    deployment = cli.export().get("deployment") or {}
+    resources = tuple(
+        (str(r.get("type", "")), str(r["urn"]).rsplit("::", 1)[-1], str(r["id"]))
+        for r in deployment.get("resources") or []
+        if r.get("id") and r.get("urn") and not r.get("delete")
+    )
+    proc = cli.run("config", "--json", "--show-secrets", check=False)
+    if proc.returncode != 0:
+        # stderr only: stdout is where values would be.
+        reason = proc.stderr.strip().removeprefix("error: ")
+        raise CommandFailed(f"cannot read the config of stack {name}: {reason}")
+    try:
+        data = json.loads(proc.stdout or "{}")
+    except ValueError:
+        raise CommandFailed(f"`pulumi config --json` of stack {name} printed no JSON") from None
+    config = {k: v["value"] for k, v in data.items() if isinstance(v, dict) and isinstance(v.get("value"), str)}
+    return StackView(name=name, resources=resources, config=config)

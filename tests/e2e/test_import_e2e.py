@@ -7,7 +7,10 @@ then follows the usual rules (a project holding a service is refused and listed,
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import random
 import stat
 import subprocess
 import sys
@@ -17,10 +20,13 @@ import pytest
 from _pulumi import PulumiStack, PulumiStackFactory
 
 from dokploy_pulumi import DokployClient
+from dokploy_pulumi import _import as imp
 from dokploy_pulumi.testing import DokployEmulator
 
 PROGRAM = Path(__file__).parent / "programs" / "imported"
 API_KEY = "e2e-import-key-0123456789abcdef"
+OURS = "pulumi-python:dynamic/dokploy:"
+PROJECT_TYPE = OURS + "Project"
 
 # Quotes of every kind, `#` in and out of quotes, backslashes (literal for Dokploy's parser), a
 # multi-line double-quoted value, a trailing space and no newline at the very end.
@@ -115,23 +121,30 @@ def test_generated_program_adopts_everything_with_reads_only(emu: DokployEmulato
     assert API_KEY not in program + gen.stdout + gen.stderr
     assert f"from {emu.url} (Dokploy v0.30.2)" in program
 
-    # Store the env values the way the generator said: its script, with the real CLI.
+    sealed = (stack.program_dir / "dokploy-env.sealed").read_text()
+    for value in ('say \\"hi\\"', "MIIB", "eu-1", "example.test", "héllo", "padded"):
+        assert value not in sealed  # sealed, so safe to commit
+
+    # Store the key the way the generator said: its script, with the real CLI.
     run = subprocess.run(
         ["sh", str(script)], cwd=stack.program_dir, env=stack.env, capture_output=True, text=True, check=False
     )
     assert run.returncode == 0, run.stderr
-    stored = stack.run("config", "get", "my_saas_env").stdout
-    assert stored == TRICKY_ENV + "\n"  # `config get` adds one newline; the value is byte-exact
-    assert stack.run("config", "get", "my_saas_staging_env").stdout == STAGING_ENV + "\n"
+    key = stack.run("config", "get", "dokployImport:envKey").stdout.strip()
+    assert len(key) == 43 and key not in (stack.program_dir / "Pulumi.e2e.yaml").read_text()  # encrypted
 
-    # Generating again with --apply-config stores the same values directly (stdin only).
+    # Generating again reuses the stack's key, and leaves the sealed file as it was (nothing changed).
     again = _generate(stack, "--all", "--output", "__main__.py", "--force", "--apply-config")
     assert again.returncode == 0, again.stderr
-    assert "Stored 5 env(s) as secret stack config" in again.stderr
-    assert stack.run("config", "get", "cafe_unicode_env").stdout == UNICODE_ENV + "\n"
-    for key in ("my_saas_env", "my_saas_production_env", "my_saas_staging_env", "cafe_unicode_env", "notes_env"):
-        assert key in (stack.program_dir / "Pulumi.e2e.yaml").read_text()
-    assert "héllo" not in (stack.program_dir / "Pulumi.e2e.yaml").read_text()  # encrypted
+    assert "Sealed with the key the stack already holds (dokployImport:envKey)" in again.stderr
+    assert (stack.program_dir / "dokploy-env.sealed").read_text() == sealed
+    assert (stack.program_dir / "__main__.py").read_text().split("Each resource")[1] == program.split("Each resource")[
+        1
+    ]
+    assert stack.run("config", "get", "dokployImport:envKey").stdout.strip() == key
+    # Stack config does not grow with the estate: the key is the only value the import adds.
+    config = json.loads(stack.run("config", "--json").stdout)
+    assert set(config) == {"dokploy:url", "dokployImport:envKey"}
 
     emu.reset_requests()
     stack.up()
@@ -139,6 +152,10 @@ def test_generated_program_adopts_everything_with_reads_only(emu: DokployEmulato
     assert log and all(method == "GET" for method, _ in log), log
     assert emu.projects() == projects_before  # byte for byte, every column
     assert emu.environments() == envs_before
+    # Env is a secret in the state: encrypted, as an input and as an output.
+    state = json.dumps(stack.export(), ensure_ascii=False)
+    for value in ("MIIB", "eu-1", "example.test", "héllo", "padded"):
+        assert value not in state
     stack.preview(expect_no_changes=True)
     emu.reset_requests()
     stack.refresh(expect_no_changes=True)  # the state holds exactly what the server holds
@@ -176,3 +193,177 @@ def test_selection_and_errors(emu: DokployEmulator, pulumi_stack: PulumiStackFac
         check=False,
     )
     assert no_key.returncode == 1 and "no Dokploy API key" in no_key.stderr
+
+
+def test_an_unreadable_stack_is_an_error_not_an_empty_state(emu: DokployEmulator, pulumi_stack: PulumiStackFactory):
+    """Names chosen blind to the state could give a managed object's name to another one."""
+    emu.create_project("shop", env="A=1\n")
+    stack = pulumi_stack(PROGRAM, env=_clean_env(DOKPLOY_API_KEY=API_KEY, DOKPLOY_URL=emu.url))
+    stack.init()
+    stack.set_config("something", "secret-value", secret=True)
+    stack.env["PULUMI_CONFIG_PASSPHRASE"] = "not-the-passphrase"
+    gen = _generate(stack, "--all", "--output", "__main__.py")
+    assert gen.returncode == 1 and "Traceback" not in gen.stderr
+    assert gen.stderr.startswith("error: cannot read the config of stack organization/dokploy-imported/e2e: ")
+    assert "passphrase" in gen.stderr and not (stack.program_dir / "__main__.py").exists()
+    # Another stack named on the command line that does not exist: an error too.
+    gen = _generate(stack, "--all", "--stack", "nope")
+    assert gen.returncode == 1 and "nope" in gen.stderr and "Traceback" not in gen.stderr
+
+
+# -- at an estate's size (issue 19, case 4) ---------------------------------------------------------------
+
+
+def _incompressible_env(rng: random.Random, size: int = 2048) -> str:
+    """About `size` bytes of dotenv text whose values are random (base64 of random bytes)."""
+    lines, total, i = [], 0, 0
+    while total < size:
+        line = f"SECRET_{i}={base64.b64encode(rng.randbytes(45)).decode()}\n"
+        lines.append(line)
+        total += len(line)
+        i += 1
+    return "".join(lines)
+
+
+def test_import_of_200_projects_with_2kb_env_each_adopts_with_reads_only(
+    emu: DokployEmulator, pulumi_stack: PulumiStackFactory
+):
+    """400 KB of env: far past the 128 KiB the language host can pass in PULUMI_CONFIG."""
+    rng = random.Random(19)
+    envs = {}
+    for i in range(200):
+        env = _incompressible_env(rng)
+        envs[emu.create_project(f"estate {i:03d}", description=f"project {i}", env=env)["projectId"]] = env
+    assert sum(len(e) for e in envs.values()) > 3 * 128 * 1024
+    projects_before = sorted(emu.projects(), key=lambda p: p["projectId"])
+    envs_before = sorted(emu.environments(), key=lambda e: e["environmentId"])
+    assert len(projects_before) == 200 and len(envs_before) == 200
+
+    stack = pulumi_stack(PROGRAM, env=_clean_env(DOKPLOY_API_KEY=API_KEY, DOKPLOY_URL=emu.url))
+    stack.init()
+    gen = _generate(stack, "--all", "--output", "__main__.py", "--apply-config")
+    assert gen.returncode == 0, gen.stderr
+    assert "Wrote __main__.py: 200 project(s), 200 environment(s)" in gen.stderr
+    assert "Stored the key as secret stack config dokployImport:envKey" in gen.stderr
+    written = (stack.program_dir / "__main__.py").read_text() + (stack.program_dir / "dokploy-env.sealed").read_text()
+    stack_file = (stack.program_dir / "Pulumi.e2e.yaml").read_text()
+    assert len(stack_file) < 1024  # one key, whatever the estate's size
+    for env in list(envs.values())[:20]:
+        line = env.splitlines()[0]
+        assert line.split("=", 1)[1] not in written + stack_file + gen.stdout + gen.stderr
+
+    emu.reset_requests()
+    stack.up()
+    log = [(r.method, r.procedure) for r in emu.requests]
+    assert log and {method for method, _ in log} == {"GET"}, [x for x in log if x[0] != "GET"][:5]
+    assert sorted(emu.projects(), key=lambda p: p["projectId"]) == projects_before  # every column, env included
+    assert sorted(emu.environments(), key=lambda e: e["environmentId"]) == envs_before
+    stack.preview(expect_no_changes=True)
+
+    # Every env is in the state as a secret, byte for byte, and nowhere in clear.
+    state = json.dumps(stack.export())
+    assert not any(env.splitlines()[1].split("=", 1)[1] in state for env in envs.values())
+    outputs = {r["id"]: r["outputs"] for r in stack.resources(show_secrets=True) if r["type"] == PROJECT_TYPE}
+    assert {pid: _plain(out["env"]) for pid, out in outputs.items()} == {
+        pid: dict(line.split("=", 1) for line in env.splitlines()) for pid, env in envs.items()
+    }
+
+
+# -- re-running import (issue 19, case 5) -----------------------------------------------------------------
+
+
+def _plain(value):
+    """A secret as `stack export --show-secrets` shows it, unwrapped."""
+    if isinstance(value, dict) and "plaintext" in value:
+        return json.loads(value["plaintext"])
+    return value
+
+
+def _names(stack: PulumiStack) -> dict[str, str]:
+    """URN name -> id of each of our resources in the state."""
+    return {r["urn"].rsplit("::", 1)[-1]: r["id"] for r in stack.resources() if r["type"].startswith(OURS)}
+
+
+def test_rerun_after_ui_changes_keeps_every_name_and_drops_nothing(
+    emu: DokployEmulator, pulumi_stack: PulumiStackFactory
+):
+    c = DokployClient(emu.url, API_KEY)
+    blog1 = c.project.create("blog", env="WHICH=blog-1\n")
+    blog2 = c.project.create("blog", env="WHICH=blog-2\n")
+    shop = c.project.create("shop", env="WHICH=shop\n")
+    prod = c.environment.create(shop.project.project_id, "prod", description="the live one")
+    c.environment.update(prod.environment_id, env="WHICH=shop-prod\n")
+    staging = c.environment.create(shop.project.project_id, "staging")
+    c.environment.update(staging.environment_id, env="WHICH=shop-staging\n")
+
+    stack = pulumi_stack(PROGRAM, env=_clean_env(DOKPLOY_API_KEY=API_KEY, DOKPLOY_URL=emu.url))
+    stack.init()
+    first = _generate(stack, "--all", "--output", "__main__.py", "--apply-config")
+    assert first.returncode == 0, first.stderr
+    stack.up()
+    before = _names(stack)
+    assert before["blog"] == blog1.project.project_id and before["blog_2"] == blog2.project.project_id
+    assert before["shop_prod"] == prod.environment_id and before["shop_staging"] == staging.environment_id
+    sealed_before = json.loads((stack.program_dir / "dokploy-env.sealed").read_text())["entries"]
+
+    # In the UI: the first blog is deleted, prod is renamed, a new "prod" and a new "blog" appear.
+    c.project.remove(blog1.project.project_id)
+    c.environment.update(prod.environment_id, name="live")
+    new_prod = c.environment.create(shop.project.project_id, "prod")
+    c.environment.update(new_prod.environment_id, env="WHICH=new-prod\n")
+    blog3 = c.project.create("blog", env="WHICH=blog-3\n")
+    c.close()
+    rows_before = {p["projectId"]: p for p in emu.projects()} | {e["environmentId"]: e for e in emu.environments()}
+
+    again = _generate(stack, "--all", "--output", "__main__.py", "--force")
+    assert again.returncode == 0, again.stderr
+    gone = f"project blog ({blog1.project.project_id}) is in stack organization/dokploy-imported/e2e but no longer"
+    assert gone in again.stderr
+    program = (stack.program_dir / "__main__.py").read_text()
+    declared = {logical: id_ for _cls, logical, id_ in imp.declared_in(program)}
+    # Every name the stack holds for an object still on the server names the same object.
+    for logical, id_ in before.items():
+        if id_ in rows_before:
+            assert declared[logical] == id_, logical
+    assert "blog" not in declared  # reserved: never given to blog 3
+    assert declared["shop_prod"] == prod.environment_id and 'name="live",' in program
+    new_names = {
+        logical for logical, id_ in declared.items() if id_ in (new_prod.environment_id, blog3.project.project_id)
+    }
+    assert new_names == {"shop_prod_2", "blog_3"}
+    # Sealed entries of unchanged objects are kept byte for byte; each entry stays with its object.
+    sealed_after = json.loads((stack.program_dir / "dokploy-env.sealed").read_text())["entries"]
+    assert sealed_after["shop_prod_env"] == sealed_before["shop_prod_env"]
+    assert sealed_after["blog_2_env"] == sealed_before["blog_2_env"]
+
+    emu.reset_requests()
+    stack.up()
+    writes = [(r.procedure, r.body, r.status) for r in emu.requests if r.method != "GET"]
+    # Renames nothing, deletes nothing that exists. The only writes: the renamed environment's state
+    # still says "prod", so `up` sends the name it already has; and the gone project's default
+    # environment is restored to its defaults on the way out of the state, which the server refuses
+    # because it is gone (`pulumi up --refresh` would send neither).
+    assert sorted(writes, key=str) == sorted(
+        [
+            ("environment.update", {"environmentId": prod.environment_id, "name": "live"}, 200),
+            (
+                "environment.update",
+                {"environmentId": blog1.environment.environment_id, "description": "Production environment", "env": ""},
+                400,
+            ),
+        ],
+        key=str,
+    )
+    rows_after = {p["projectId"]: p for p in emu.projects()} | {e["environmentId"]: e for e in emu.environments()}
+    assert rows_after == rows_before
+    after = _names(stack)
+    for logical, id_ in before.items():
+        if id_ in rows_after:
+            assert after[logical] == id_, logical
+    assert "blog" not in after and after["blog_3"] == blog3.project.project_id
+    assert after["shop_prod_2"] == new_prod.environment_id
+    stack.preview(expect_no_changes=True)
+    state = {r["id"]: r["outputs"] for r in stack.resources(show_secrets=True) if r["type"].startswith(OURS)}
+    assert _plain(state[prod.environment_id]["env"]) == {"WHICH": "shop-prod"}
+    assert _plain(state[new_prod.environment_id]["env"]) == {"WHICH": "new-prod"}
+    assert _plain(state[blog2.project.project_id]["env"]) == {"WHICH": "blog-2"}
