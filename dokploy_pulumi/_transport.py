@@ -33,6 +33,7 @@ import httpx
 import tenacity
 
 from . import _exceptions as E
+from . import _redact
 from ._session import Session
 from ._version import __version__
 
@@ -336,11 +337,23 @@ class Transport:
                 **ctx,
             )
         if error is not None:
-            raise error
+            raise E.redact_error(error, self._secrets(json_body))
         self.clock.observe(response.headers.get("date"), time.time())
-        return self._handle(response, where, ctx, auth)
+        return self._handle(response, where, ctx, auth, json_body)
 
-    def _handle(self, response: httpx.Response, where: str, ctx: dict[str, Any], auth: bool) -> Any:
+    def _secrets(self, json_body: Optional[Mapping[str, Any]]) -> _redact.Secrets:
+        """What no error about this request may show: the key, the env values it sends, and the
+        caller's (`_redact.more_secrets`). Built only when an error is (the common path pays nothing)."""
+        return _redact.for_request(self._http.headers.get("x-api-key"), json_body)
+
+    def _handle(
+        self,
+        response: httpx.Response,
+        where: str,
+        ctx: dict[str, Any],
+        auth: bool,
+        json_body: Optional[Mapping[str, Any]],
+    ) -> Any:
         status = response.status_code
         try:
             text = response.text
@@ -354,12 +367,15 @@ class Transport:
 
         if 200 <= status < 300:
             if not parsed:
-                raise E.InvalidResponseError(
+                secrets = self._secrets(json_body)
+                error = E.InvalidResponseError(
                     f"Dokploy {where}: answered {status} with a body that is not JSON "
-                    f"({response.headers.get('content-type', 'no content type')}): {E.server_message(None, text)}",
+                    f"({response.headers.get('content-type', 'no content type')}): "
+                    f"{E.server_message(None, text, secrets)}",
                     status=status,
                     **ctx,
                 )
+                raise E.redact_error(error, secrets)
             if auth:  # /api/health answers without a key, so it proves nothing about the key
                 self.session.key_worked(self._key_id)
             return body
@@ -372,6 +388,7 @@ class Transport:
             key_worked=self.session.has_key_worked(self._key_id),
             retry_after=retry_after_seconds(response),
             content_type=response.headers.get("content-type"),
+            secrets=self._secrets(json_body),
             **ctx,
         )
 
