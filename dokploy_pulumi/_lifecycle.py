@@ -28,7 +28,7 @@ from ._attrs import ENV, Attr, is_unknown
 from ._client import DokployClient
 from ._connection import ClientPool, ConfigSource, Connection
 from ._exceptions import CredentialError, DokployError, NotFoundError, ProviderError
-from ._redact import Secrets, more_secrets
+from ._redact import Secrets, env_values, more_secrets
 
 PROVIDER_KEY = "__provider"
 
@@ -49,20 +49,20 @@ def gone_as_none(read: Callable[[], T]) -> Optional[T]:
         return None
 
 
-def secrets_of(attrs: tuple[Attr, ...], *props: Mapping[str, Any]) -> Secrets:
-    """The values of the sensitive inputs in `props` (each env value alone), under the one
-    redaction rule (`_redact.py`: which substrings count, in which spellings)."""
-    secrets = Secrets()
+def secret_values(attrs: tuple[Attr, ...], *props: Mapping[str, Any]) -> list[str]:
+    """The values of the sensitive inputs in `props`, each env value alone. Which substrings of
+    them a message may not show is the one redaction rule's (`_redact.py`)."""
+    values: list[str] = []
     for attr in (a for a in attrs if a.sensitive):
         for p in props:
             value = p.get(attr.name) if isinstance(p, Mapping) else None
             if value is None or is_unknown(value):
                 continue
             if attr.type is ENV:
-                secrets.add_env(value)
+                values += env_values(value)  # tolerant of malformed input: check reports it
             elif isinstance(value, str):
-                secrets.add(value)
-    return secrets
+                values.append(value)
+    return values
 
 
 class Lifecycle:
@@ -151,15 +151,16 @@ class DokployProvider(ResourceProvider):
         # A server may echo what it was sent or holds (e.g. a failed SQL query with its parameters):
         # the old and new secret values are redacted by the transport before it folds or cuts the
         # server's text, and once more from the whole message here.
-        secrets = secrets_of(self.lifecycle.inputs, props, olds or {})
+        values = secret_values(self.lifecycle.inputs, props, olds or {})
         try:
-            with more_secrets(secrets.values()):
+            with more_secrets(values):
                 return fn()
         except DokployError as exc:
+            secrets = Secrets(values)
             message = secrets.redact(str(exc))
         # Raised outside the handler so that not even a suppressed __context__ keeps the original
         # error (and the server's answer, with whatever it echoed) attached.
-        raise ProviderError(f"{self.lifecycle.label(props, id_)}: {op} failed: {message}")
+        raise ProviderError(secrets.redact(f"{self.lifecycle.label(props, id_)}: {op} failed: {message}"))
 
     # -- check ------------------------------------------------------------------------------------
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:

@@ -57,6 +57,14 @@ def spellings(value: str) -> set[str]:
     return {f for f in forms if len(f) >= MIN_LENGTH}
 
 
+def env_values(env: Union[str, Mapping[str, Any], None]) -> list[str]:
+    """The values of an env (dotenv text or a mapping); never fails on a malformed one."""
+    try:
+        return list(env_as_dict(env).values()) if isinstance(env, (str, Mapping)) else []
+    except Exception:  # a mapping of odd values: take what is a string
+        return [v for v in env.values() if isinstance(v, str)] if isinstance(env, Mapping) else []
+
+
 class Secrets:
     """A set of secret strings and the redaction rule (see the module docstring). Thread-safe.
 
@@ -89,13 +97,8 @@ class Secrets:
                         self._runs.update(form[i : i + RUN] for i in range(len(form) - RUN + 1))
 
     def add_env(self, env: Union[str, Mapping[str, Any], None]) -> None:
-        """Every value of an env (dotenv text or a mapping); never fails on a malformed one."""
-        values: list[Any]
-        try:
-            values = list(env_as_dict(env).values()) if isinstance(env, (str, Mapping)) else []
-        except Exception:  # a mapping of odd values: take what is a string
-            values = [v for v in env.values() if isinstance(v, str)] if isinstance(env, Mapping) else []
-        self.add(*values)
+        """Every value of an env (dotenv text or a mapping)."""
+        self.add(*env_values(env))
 
     def values(self) -> list[str]:
         with self._lock:

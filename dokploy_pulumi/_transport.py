@@ -337,11 +337,11 @@ class Transport:
                 **ctx,
             )
         if error is not None:
-            raise E.redact_error(error, self._secrets(json_body))
+            raise E.redact_error(error, self.secrets(json_body))
         self.clock.observe(response.headers.get("date"), time.time())
         return self._handle(response, where, ctx, auth, json_body)
 
-    def _secrets(self, json_body: Optional[Mapping[str, Any]]) -> _redact.Secrets:
+    def secrets(self, json_body: Optional[Mapping[str, Any]]) -> _redact.Secrets:
         """What no error about this request may show: the key, the env values it sends, and the
         caller's (`_redact.more_secrets`). Built only when an error is (the common path pays nothing)."""
         return _redact.for_request(self._http.headers.get("x-api-key"), json_body)
@@ -367,7 +367,7 @@ class Transport:
 
         if 200 <= status < 300:
             if not parsed:
-                secrets = self._secrets(json_body)
+                secrets = self.secrets(json_body)
                 error = E.InvalidResponseError(
                     f"Dokploy {where}: answered {status} with a body that is not JSON "
                     f"({response.headers.get('content-type', 'no content type')}): "
@@ -388,7 +388,7 @@ class Transport:
             key_worked=self.session.has_key_worked(self._key_id),
             retry_after=retry_after_seconds(response),
             content_type=response.headers.get("content-type"),
-            secrets=self._secrets(json_body),
+            secrets=self.secrets(json_body),
             **ctx,
         )
 
