@@ -9,7 +9,6 @@ the client's error: not its message, repr, server message, body, field errors or
 from __future__ import annotations
 
 import json
-import traceback
 from collections.abc import Iterator
 
 import pytest
@@ -26,14 +25,21 @@ KEY = "dkp_redaction_key_7Qz0a9X3b8W1"
 
 
 def everything_shown(exc: BaseException) -> str:
-    """All an exception lets a user or a log see: str, repr, traceback, and what it carries."""
-    parts = [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
-    if isinstance(exc, DokployError):
-        parts.append(str(exc.server_message))
-    if isinstance(exc, APIStatusError):
-        parts.append(json.dumps(exc.body, ensure_ascii=False))
-    if isinstance(exc, InputValidationError):
-        parts.append(json.dumps(exc.field_errors, ensure_ascii=False))
+    """All an exception lets a user or a log see: str, repr and what it carries, for it and every
+    exception chained to it (a traceback adds only our own file names and source lines)."""
+    parts = []
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        parts += [str(cur), repr(cur), repr(cur.args)]
+        if isinstance(cur, DokployError):
+            parts.append(str(cur.server_message))
+        if isinstance(cur, APIStatusError):
+            parts.append(json.dumps(cur.body, ensure_ascii=False))
+        if isinstance(cur, InputValidationError):
+            parts.append(json.dumps(cur.field_errors, ensure_ascii=False))
+        cur = cur.__cause__ or cur.__context__
     return "\n".join(parts)
 
 
