@@ -66,7 +66,9 @@ class Connection:
         known: dict[str, Any] = {f: value.get(f) for f in cls.__dataclass_fields__ if value.get(f) is not None}
         known.setdefault("url", "")
         if "timeout" in known:
-            known["timeout"] = float(known["timeout"])
+            # A value that is no number is kept as given: `resolve` refuses it with its message
+            # (state written by hand, or by another version, must not crash a command).
+            known["timeout"] = parse_timeout(known["timeout"]) or known["timeout"]
         known["insecure_skip_verify"] = bool(known.get("insecure_skip_verify", False))
         return cls(**known)
 
