@@ -268,7 +268,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # with a secret: the API key, the passphrase, a secret config value (see `_redact.py`).
     try:
         return int(args.run(args, argv))
-    except (CommandFailed, DokployError) as exc:
+    except DokployError as exc:  # a server's message may span lines (a failed query): one line
+        _say(f"error: {' '.join(environment_secrets().redact(str(exc)).split())}")
+    except CommandFailed as exc:  # may quote the pulumi CLI's output, line by line
         _say(f"error: {environment_secrets().redact(str(exc))}")
     except Exception as exc:  # a bug: still no traceback (it could hold values), but say what it was
         reason = " ".join(environment_secrets().redact(str(exc)).split())[:500]
