@@ -18,10 +18,10 @@ Read Dokploy and write the Pulumi program (or a module to import from one) that 
 selected projects and all their environments by id (adopt_id), with their exact current names and
 descriptions: the first `pulumi up` only reads, and changes nothing on the server.
 
-Connection: $DOKPLOY_URL and $DOKPLOY_API_KEY, else the current stack's dokploy:url and
-dokploy:apiKey (read from `pulumi config` when run in a Pulumi project folder). Likewise
-$DOKPLOY_TIMEOUT, $DOKPLOY_CA_BUNDLE, $DOKPLOY_INSECURE_SKIP_VERIFY (or dokploy:timeout, ...).
-It only reads (project.all, one project.one per selected project, the server version), and warns
+Connection: resolved as the providers do (README, "Configuration"): the current stack's
+dokploy:url, dokploy:apiKey, dokploy:timeout, dokploy:caBundle, dokploy:insecureSkipVerify (read
+with `pulumi config` when run in a Pulumi project folder; a config that cannot be read is an
+error), else $DOKPLOY_URL, $DOKPLOY_API_KEY, $DOKPLOY_TIMEOUT, ... It only reads (project.all, one project.one per selected project, the server version), and warns
 about anything the providers' check would refuse at `pulumi preview`.
 
 Env values are secrets and never go into the generated code or to stdout. They are sealed
@@ -43,6 +43,7 @@ examples:
   python -m dokploy_pulumi import --all --output __main__.py --apply-config
   python -m dokploy_pulumi import --name shop --name "Café ☕" --module dokploy_existing.py
   python -m dokploy_pulumi import --project-id 9lLKRUfeL1fTR8Dv71_XV   # the code to stdout
+  python -m dokploy_pulumi import --project-id=-bZ4kT0e1Lq9vQ2wXcY7a   # an id that begins with "-"
 
 Logical names (also the variable names) are ASCII slugs of the Dokploy names, unique over every
 project the key can see: duplicates get _2, _3, ... in creation order (environments: in id order).
@@ -59,7 +60,7 @@ owned by no resource in the state; and created after the interrupted update star
 Names are not unique, so only a time that really is that update's start proves ownership: the
 stale lock the killed CLI left (file backends; it stays until the state is edited, and is kept in
 dokploy-recover-bound-<stack>.json if a later step fails), or an update still in progress in
-`pulumi stack history`. It is compared on Dokploy's clock (measured from its Date headers). Then:
+`pulumi stack history`. It is compared on Dokploy's own clock (server.getServerTime, never a Date header). Then:
 
   exactly one found   -> RECORD: it goes into the state under that resource, as the provider's
                          read of it stores it (so `pulumi up` then converges it to the program)
@@ -75,8 +76,9 @@ drops every pending operation, so the state is edited only when every pending cr
 dokploy-recover-backup-<time>.json (mode 0600, secrets encrypted), the stale lock is removed
 (only when its process is gone, and only after every read succeeded), and the edited state is
 imported (on stdin). Then run `pulumi up`.
-The connection is resolved as the provider does: dokploy:url / dokploy:apiKey, else
-$DOKPLOY_URL / $DOKPLOY_API_KEY (and a resource's own Connection where it has one).
+The connection is resolved as the providers do (README, "Configuration"): the stack's
+dokploy:* config, else $DOKPLOY_*, and a resource's own Connection where it has one; a stack
+config that cannot be read is an error.
 Exit status: 0 done (or nothing to do), 2 some pending creates are undecided, 1 error.
 """
 
@@ -188,7 +190,8 @@ def _say(message: str) -> None:
 def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from . import _import as imp
     from . import _sealed
-    from ._pulumi_cli import apply_secrets, connect, read_stack, resolve_settings, secrets_script, write_private
+    from ._connection import connect, resolve
+    from ._pulumi_cli import PulumiCLI, apply_secrets, connection_source, read_stack, secrets_script, write_private
 
     selection = imp.Selection(all=args.all, project_ids=tuple(args.project_id), names=tuple(args.name))
     target = Path(args.output or args.module) if (args.output or args.module) else None
@@ -200,7 +203,7 @@ def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
     existing = target.read_text(encoding="utf-8") if target is not None and target.exists() else None
     held = imp.held_names(stack.resources if stack else (), existing, module=bool(args.module))
     keep = (set(held.projects) | set(held.environments)) - held.elsewhere
-    settings = resolve_settings(args.stack)
+    settings = resolve(connection_source(PulumiCLI(stack=args.stack)), None)
     with connect(settings) as client:
         inventory = imp.read_server(client, selection, also=keep)
     names = imp.assign_names(inventory.listed, held)
@@ -298,20 +301,74 @@ def _run_recover(args: argparse.Namespace, argv: Sequence[str]) -> int:
     )
 
 
+def _protect_values(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """argv with every option value that begins with "-" (a Dokploy id such as "-bZ4k...", about
+    one in 64) swapped for a placeholder, and the placeholders. argparse would read such a value
+    as an option ("expected one argument"); a token that is an option (or its abbreviation) stays.
+    """
+    options: dict[str, int] = {}
+    for action in _all_actions(parser):
+        for opt in action.option_strings:
+            # Only text values: a number such as --clock-skew -5 is argparse's to read.
+            takes_text = action.type is None and action.nargs != 0
+            options[opt] = (action.nargs if isinstance(action.nargs, int) else 1) if takes_text else 0
+    out: list[str] = []
+    placeholders: dict[str, str] = {}
+    pending = 0
+    for token in argv:
+        if pending and token.startswith("-") and token != "--" and not any(o.startswith(token) for o in options):
+            name = f"\x00value{len(placeholders)}"
+            placeholders[name] = token
+            out.append(name)
+            pending -= 1
+            continue
+        pending = options.get(token, 0) if token.startswith("-") else max(pending - 1, 0)
+        out.append(token)
+    return out, placeholders
+
+
+def _all_actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    actions = list(parser._actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                actions += _all_actions(sub)
+    return actions
+
+
+def _restore(value: object, placeholders: dict[str, str]) -> object:
+    if isinstance(value, str):
+        return placeholders.get(value, value)
+    if isinstance(value, list):
+        return [_restore(v, placeholders) for v in value]
+    return value
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    protected, placeholders = _protect_values(parser, argv)
+    args = parser.parse_args(protected)
+    for name, value in vars(args).items():
+        setattr(args, name, _restore(value, placeholders))
     from . import DokployError
-    from ._pulumi_cli import CommandFailed
+    from ._pulumi_cli import CommandFailed, environment_secrets
 
+    # Every failure is one `error:` line on stderr and exit status 1, never a traceback, and never
+    # with a secret: the API key, the passphrase, a secret config value (see `_redact.py`).
     try:
         return int(args.run(args, argv))
-    except CommandFailed as exc:
-        _say(f"error: {exc}")
-        return 1
-    except DokployError as exc:
-        _say(f"error: {exc}")
-        return 1
+    except DokployError as exc:  # a server's message may span lines (a failed query): one line
+        _say(f"error: {' '.join(environment_secrets().redact(str(exc)).split())}")
+    except CommandFailed as exc:  # may quote the pulumi CLI's output, line by line
+        _say(f"error: {environment_secrets().redact(str(exc))}")
+    except Exception as exc:  # a bug: still no traceback (it could hold values), but say what it was
+        reason = " ".join(environment_secrets().redact(str(exc)).split())[:500]
+        _say(
+            f"error: unexpected {type(exc).__name__}: {reason or '(no message)'} (a bug in dokploy_pulumi; "
+            "please report it)"
+        )
+    return 1
 
 
 if __name__ == "__main__":

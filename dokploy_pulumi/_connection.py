@@ -1,5 +1,11 @@
 """Where a resource's Dokploy lives, and how its API key is found, without ever storing the key.
 
+The one connection resolver: the providers (stack config given to `configure`), the look-up
+functions (the program's stack config) and the commands `import` and `recover` (the stack config
+read with `pulumi config`, see `_pulumi_cli.CLIConfig`) all resolve a connection with `resolve`,
+so precedence (stack config first, then the environment), validation and messages are the same
+everywhere. The README's "Configuration" section documents it.
+
 Pulumi state records every resource input. So a resource carries at most a `Connection`: the URL and
 the *name* of the stack config key or environment variable that holds the key. The key itself is
 read inside the provider process, in `configure` (whole stack config, secrets decrypted) or from the
@@ -14,7 +20,7 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Optional, Union
+from typing import Any, NamedTuple, Optional, Union
 
 from ._client import DokployClient
 from ._exceptions import CredentialError
@@ -60,13 +66,20 @@ class Connection:
         known: dict[str, Any] = {f: value.get(f) for f in cls.__dataclass_fields__ if value.get(f) is not None}
         known.setdefault("url", "")
         if "timeout" in known:
-            known["timeout"] = float(known["timeout"])
+            # A value that is no number is kept as given: `resolve` refuses it with its message
+            # (state written by hand, or by another version, must not crash a command).
+            known["timeout"] = parse_timeout(known["timeout"]) or known["timeout"]
         known["insecure_skip_verify"] = bool(known.get("insecure_skip_verify", False))
         return cls(**known)
 
 
 class ConfigSource:
-    """Looks up settings in the stack config given to `configure`, then in the environment."""
+    """Looks up settings in a stack config, then in the environment.
+
+    `config` is anything with `get(key)`: the mapping given to `configure`, the program's
+    `pulumi.Config`, or the stack config a command reads through the Pulumi CLI (which raises
+    when that config cannot be read: no silent fallback to the environment).
+    """
 
     def __init__(self, config: Any = None, environ: Optional[Mapping[str, str]] = None) -> None:
         self._config = config
@@ -104,6 +117,87 @@ def _truthy(value: Optional[str]) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+class Settings(NamedTuple):
+    """A resolved connection: everything a client needs. The key never shows in a repr."""
+
+    url: str
+    api_key: str
+    verify: Union[bool, str]
+    timeout: float
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(url={redact_url(self.url)!r}, api_key='***', verify={self.verify!r}, timeout={self.timeout!r})"
+        )
+
+
+def resolve(source: ConfigSource, connection: Optional[Connection]) -> Settings:
+    """The connection for a resource (its own `Connection`, or the stack's default), validated.
+
+    Default connection: each setting from stack config `dokploy:*`, else `$DOKPLOY_*`. A
+    `Connection`: its URL, CA bundle, skip-verify and timeout as given; its key from the config
+    key it names, else the environment variable it names. Raises CredentialError saying what is
+    missing or wrong, never with the key.
+    """
+    src = source
+    if connection is None:
+        url = src.default_url()
+        key = src.setting(CONFIG_API_KEY, ENV_API_KEY)
+        where_url, where_key = f"config {CONFIG_URL} or ${ENV_URL}", f"config {CONFIG_API_KEY} or ${ENV_API_KEY}"
+        ca = src.setting(CONFIG_CA_BUNDLE, ENV_CA_BUNDLE)
+        insecure = _truthy(src.setting(CONFIG_INSECURE, ENV_INSECURE))
+        timeout: Union[str, float, None] = src.setting(CONFIG_TIMEOUT, ENV_TIMEOUT)
+    else:
+        url = connection.url
+        key = None
+        if connection.api_key_config:
+            key = src.config(connection.api_key_config)
+        if key is None and connection.api_key_env:
+            key = src.env(connection.api_key_env)
+        where_url = "the connection's url"
+        names = [
+            n
+            for n in (
+                connection.api_key_config and f"config {connection.api_key_config}",
+                connection.api_key_env and f"${connection.api_key_env}",
+            )
+            if n
+        ]
+        where_key = " or ".join(names) or "nowhere (the connection names neither api_key_config nor api_key_env)"
+        ca, insecure, timeout = connection.ca_bundle, connection.insecure_skip_verify, connection.timeout
+    if not url:
+        raise CredentialError(f"No Dokploy URL: set {where_url}.")
+    try:
+        normalize_url(url)
+    except ValueError as exc:  # the message never repeats credentials found in the URL
+        raise CredentialError(f"Bad Dokploy URL ({where_url}): {exc}.") from None
+    if not key:
+        raise CredentialError(f"No Dokploy API key for {redact_url(url)}: set {where_key}.")
+    verify: Union[bool, str] = False if insecure else (ca or True)
+    if isinstance(verify, str) and not os.path.exists(os.path.expanduser(verify)):
+        raise CredentialError(f"The CA bundle {verify!r} for {redact_url(url)} does not exist.")
+    seconds = DEFAULT_TIMEOUT
+    if timeout not in (None, ""):
+        parsed = parse_timeout(timeout)
+        if parsed is None:
+            where = f"config {CONFIG_TIMEOUT} or ${ENV_TIMEOUT}" if connection is None else "the connection"
+            raise CredentialError(
+                f"The Dokploy timeout ({where}) must be a positive number of seconds, got {timeout!r}."
+            )
+        seconds = parsed
+    return Settings(url, key, verify, seconds)
+
+
+def connect(settings: Settings, session: Optional[Session] = None) -> DokployClient:
+    """A client for resolved settings; a CA bundle that cannot be used is a CredentialError."""
+    try:
+        return DokployClient(
+            settings.url, settings.api_key, verify=settings.verify, timeout=settings.timeout, session=session
+        )
+    except ValueError as exc:  # e.g. a CA bundle that holds no certificate
+        raise CredentialError(f"Cannot use Dokploy at {redact_url(settings.url)}: {exc}") from None
+
+
 class ClientPool:
     """One `DokployClient` (one connection pool) per distinct instance, shared across threads.
 
@@ -113,67 +207,17 @@ class ClientPool:
     def __init__(self, source: ConfigSource, session: Optional[Session] = None) -> None:
         self.source = source
         self.session = session or Session.current()
-        self._clients: dict[tuple[Any, ...], DokployClient] = {}
+        self._clients: dict[Settings, DokployClient] = {}
         self._lock = threading.Lock()
 
-    def resolve(self, connection: Optional[Connection]) -> tuple[str, str, Union[bool, str], float]:
-        src = self.source
-        if connection is None:
-            url = src.default_url()
-            key = src.setting(CONFIG_API_KEY, ENV_API_KEY)
-            where_url, where_key = f"config {CONFIG_URL} or ${ENV_URL}", f"config {CONFIG_API_KEY} or ${ENV_API_KEY}"
-            ca = src.setting(CONFIG_CA_BUNDLE, ENV_CA_BUNDLE)
-            insecure = _truthy(src.setting(CONFIG_INSECURE, ENV_INSECURE))
-            timeout: Union[str, float, None] = src.setting(CONFIG_TIMEOUT, ENV_TIMEOUT)
-        else:
-            url = connection.url
-            key = None
-            if connection.api_key_config:
-                key = src.config(connection.api_key_config)
-            if key is None and connection.api_key_env:
-                key = src.env(connection.api_key_env)
-            where_url = "the connection's url"
-            names = [
-                n
-                for n in (
-                    connection.api_key_config and f"config {connection.api_key_config}",
-                    connection.api_key_env and f"${connection.api_key_env}",
-                )
-                if n
-            ]
-            where_key = " or ".join(names) or "nowhere (the connection names neither api_key_config nor api_key_env)"
-            ca, insecure, timeout = connection.ca_bundle, connection.insecure_skip_verify, connection.timeout
-        if not url:
-            raise CredentialError(f"No Dokploy URL: set {where_url}.")
-        try:
-            normalize_url(url)
-        except ValueError as exc:  # the message never repeats credentials found in the URL
-            raise CredentialError(f"Bad Dokploy URL ({where_url}): {exc}.") from None
-        if not key:
-            raise CredentialError(f"No Dokploy API key for {redact_url(url)}: set {where_key}.")
-        verify: Union[bool, str] = False if insecure else (ca or True)
-        if isinstance(verify, str) and not os.path.exists(os.path.expanduser(verify)):
-            raise CredentialError(f"The CA bundle {verify!r} for {redact_url(url)} does not exist.")
-        seconds = DEFAULT_TIMEOUT
-        if timeout not in (None, ""):
-            parsed = parse_timeout(timeout)
-            if parsed is None:
-                where = f"config {CONFIG_TIMEOUT} or ${ENV_TIMEOUT}" if connection is None else "the connection"
-                raise CredentialError(
-                    f"The Dokploy timeout ({where}) must be a positive number of seconds, got {timeout!r}."
-                )
-            seconds = parsed
-        return url, key, verify, seconds
+    def resolve(self, connection: Optional[Connection]) -> Settings:
+        return resolve(self.source, connection)
 
     def client(self, connection: Optional[Connection]) -> DokployClient:
-        url, key, verify, timeout = self.resolve(connection)
-        ident = (url, key, verify, timeout)
+        settings = self.resolve(connection)
         with self._lock:
-            found = self._clients.get(ident)
+            found = self._clients.get(settings)
             if found is None:
-                try:
-                    found = DokployClient(url, key, verify=verify, timeout=timeout, session=self.session)
-                except ValueError as exc:  # e.g. a CA bundle that holds no certificate
-                    raise CredentialError(f"Cannot use Dokploy at {redact_url(url)}: {exc}") from None
-                self._clients[ident] = found
+                found = connect(settings, self.session)
+                self._clients[settings] = found
             return found

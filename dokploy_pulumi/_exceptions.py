@@ -1,14 +1,17 @@
 """One exception per meaning of a failed Dokploy call.
 
 Every error carries the procedure, HTTP method, path, status and the server's own message, so that a
-Pulumi error can say which call failed and why. None of them ever holds the API key: the key lives only
-in the HTTP client's default headers, which no exception, repr or log line reads.
+Pulumi error can say which call failed and why. None of them ever holds the API key or an env value
+the request sent: the key lives only in the HTTP client's default headers, and what a server echoes
+back (its message, its body) is redacted (`_redact.py`) before it is folded, cut or stored here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Optional
+
+from ._redact import Secrets
 
 
 class DokployError(Exception):
@@ -247,13 +250,32 @@ def is_wrapped_not_found(procedure: str, status: int, body: Any) -> bool:
     return body["message"] in WRAPPED_NOT_FOUND.get(procedure, ())
 
 
-def server_message(body: Any, text: str) -> str:
-    """The server's own message, or the start of its body (whitespace folded) when it sent none."""
+def server_message(body: Any, text: str, secrets: Optional[Secrets] = None) -> str:
+    """The server's own message, or the start of its body (whitespace folded) when it sent none.
+
+    Secrets are redacted from the whole text before it is folded and cut: a value cut in two, or
+    spread over lines, would otherwise slip through.
+    """
+    secrets = secrets or Secrets()
     message = body.get("message") if isinstance(body, dict) else None
     if isinstance(message, str):
-        return message
-    snippet = " ".join(text.split())[:200]
-    return snippet or "(empty body)"
+        return secrets.redact(message)
+    return secrets.snippet(text) or "(empty body)"
+
+
+def redact_error(error: DokployError, secrets: Secrets) -> DokployError:
+    """`error` with the secrets taken out of everything it carries (message, server message, body,
+    field errors), in place. Called after the error was classified from the raw answer: redacting
+    first could turn the router's "Not found" into something that reads as the object's own."""
+    error.message = secrets.redact(error.message)
+    error.args = (error.message,)
+    if error.server_message is not None:
+        error.server_message = secrets.redact(error.server_message)
+    if isinstance(error, APIStatusError):
+        error.body = secrets.redact_value(error.body)
+    if isinstance(error, InputValidationError):
+        error.field_errors = {secrets.redact(k): [secrets.redact(r) for r in v] for k, v in error.field_errors.items()}
+    return error
 
 
 def field_errors(body: Any) -> dict[str, list[str]]:
@@ -299,9 +321,33 @@ def error_for_response(
     procedure: str,
     method: str,
     path: str,
+    secrets: Optional[Secrets] = None,
 ) -> APIStatusError:
-    """The exception for an error answer, chosen by its status and structured fields."""
-    reason = server_message(body, text)
+    """The exception for an error answer, chosen by its status and structured fields (of the raw
+    answer); everything it carries is redacted of `secrets`."""
+    secrets = secrets or Secrets()
+    error = _error_for_response(
+        status, body, text, where, base_url, key_worked, retry_after, content_type, procedure, method, path, secrets
+    )
+    redact_error(error, secrets)
+    return error
+
+
+def _error_for_response(
+    status: int,
+    body: Any,
+    text: str,
+    where: str,
+    base_url: str,
+    key_worked: bool,
+    retry_after: Optional[float],
+    content_type: Optional[str],
+    procedure: str,
+    method: str,
+    path: str,
+    secrets: Secrets,
+) -> APIStatusError:
+    reason = server_message(body, text, secrets)
     kw: dict[str, Any] = dict(
         status=status, server_message=reason, body=body, procedure=procedure, method=method, path=path
     )

@@ -8,7 +8,6 @@ credential lookup and error wording for every resource.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Optional, TypeVar
@@ -28,8 +27,8 @@ from . import _oneline_errors, _workers
 from ._attrs import ENV, Attr, is_unknown
 from ._client import DokployClient
 from ._connection import ClientPool, ConfigSource, Connection
-from ._dotenv import env_as_dict, quote_env_value
 from ._exceptions import CredentialError, DokployError, NotFoundError, ProviderError
+from ._redact import Secrets, env_values, more_secrets
 
 PROVIDER_KEY = "__provider"
 
@@ -39,10 +38,6 @@ T = TypeVar("T")
 Props = Mapping[str, Any]
 #: The output values a lifecycle function returns.
 Outputs = dict[str, Any]
-
-#: Secret values shorter than this are not redacted from error messages: "1", "true" or "info" are
-#: not secrets, and replacing them everywhere would garble the message.
-REDACT_MIN_LENGTH = 4
 
 
 def gone_as_none(read: Callable[[], T]) -> Optional[T]:
@@ -54,22 +49,20 @@ def gone_as_none(read: Callable[[], T]) -> Optional[T]:
         return None
 
 
-def redact(text: str, attrs: tuple[Attr, ...], *props: Mapping[str, Any]) -> str:
-    """`text` with every value of the sensitive inputs in `props` (and the forms in which they are
-    sent: quoted as dotenv writes them, JSON-escaped) replaced by ***."""
-    secrets: set[str] = set()
+def secret_values(attrs: tuple[Attr, ...], *props: Mapping[str, Any]) -> list[str]:
+    """The values of the sensitive inputs in `props`, each env value alone. Which substrings of
+    them a message may not show is the one redaction rule's (`_redact.py`)."""
+    values: list[str] = []
     for attr in (a for a in attrs if a.sensitive):
         for p in props:
             value = p.get(attr.name) if isinstance(p, Mapping) else None
             if value is None or is_unknown(value):
                 continue
-            values = env_as_dict(value).values() if attr.type is ENV else [value]
-            for v in values:
-                if isinstance(v, str) and len(v) >= REDACT_MIN_LENGTH:
-                    secrets.update({v, quote_env_value(v), json.dumps(v)[1:-1]})
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+            if attr.type is ENV:
+                values += env_values(value)  # tolerant of malformed input: check reports it
+            elif isinstance(value, str):
+                values.append(value)
+    return values
 
 
 class Lifecycle:
@@ -162,15 +155,19 @@ class DokployProvider(ResourceProvider):
         fn: Callable[[], Any],
         olds: Optional[Mapping[str, Any]] = None,
     ) -> Any:
+        # A server may echo what it was sent or holds (e.g. a failed SQL query with its parameters):
+        # the old and new secret values are redacted by the transport before it folds or cuts the
+        # server's text, and once more from the whole message here.
+        values = secret_values(self.lifecycle.inputs, props, olds or {})
         try:
-            return fn()
+            with more_secrets(values):
+                return fn()
         except DokployError as exc:
-            # A server may echo what it was sent (e.g. a failed SQL query with its parameters):
-            # never let secret values into the message Pulumi prints.
-            message = redact(str(exc), self.lifecycle.inputs, props, olds or {})
+            secrets = Secrets(values)
+            message = secrets.redact(str(exc))
         # Raised outside the handler so that not even a suppressed __context__ keeps the original
         # error (and the server's answer, with whatever it echoed) attached.
-        raise ProviderError(f"{self.lifecycle.label(props, id_)}: {op} failed: {message}")
+        raise ProviderError(secrets.redact(f"{self.lifecycle.label(props, id_)}: {op} failed: {message}"))
 
     # -- check ------------------------------------------------------------------------------------
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:

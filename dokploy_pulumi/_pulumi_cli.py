@@ -1,9 +1,9 @@
-"""What `python -m dokploy_pulumi import` and `recover` share: the Pulumi CLI and the Dokploy connection.
+"""What `python -m dokploy_pulumi import` and `recover` share: the Pulumi CLI and the stack's config.
 
-Both commands run outside any Pulumi program, so they cannot use the provider's own configuration
-(`_connection.py`): they read `DOKPLOY_URL` / `DOKPLOY_API_KEY` (and the rest) from the environment,
-else the stack's `dokploy:*` config through `pulumi config --json --show-secrets`, and drive the
-CLI as a subprocess.
+Both commands run outside any Pulumi program, so the stack config the provider gets from the
+engine is read here with `pulumi config --json --show-secrets` (`CLIConfig`); the connection is
+then resolved by the provider's own resolver (`_connection.resolve`): stack config first, then the
+environment. They drive the CLI as a subprocess.
 """
 
 from __future__ import annotations
@@ -14,18 +14,13 @@ import re
 import shlex
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from ._client import DokployClient
-
-ENV_URL, ENV_API_KEY = "DOKPLOY_URL", "DOKPLOY_API_KEY"
-CONFIG_URL, CONFIG_API_KEY = "dokploy:url", "dokploy:apiKey"
-ENV_TIMEOUT, CONFIG_TIMEOUT = "DOKPLOY_TIMEOUT", "dokploy:timeout"
-ENV_CA_BUNDLE, CONFIG_CA_BUNDLE = "DOKPLOY_CA_BUNDLE", "dokploy:caBundle"
-ENV_INSECURE, CONFIG_INSECURE = "DOKPLOY_INSECURE_SKIP_VERIFY", "dokploy:insecureSkipVerify"
+from ._connection import ENV_API_KEY, ConfigSource
+from ._redact import Secrets
 
 
 class CommandFailed(Exception):
@@ -107,83 +102,82 @@ def apply_secrets(secrets: Sequence[tuple[str, str]], stack: Optional[str], cwd:
 # -- connection -----------------------------------------------------------------------------------
 
 
+#: Environment variables whose values no message may show (the CLI could echo them).
+_SECRET_ENV = (ENV_API_KEY, "PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN")
+
+#: The secret stack config values this process has read, for the commands' last-resort error
+#: message (`__main__.main`), which knows nothing else about them.
+SEEN = Secrets()
+
+
+def environment_secrets(environ: Optional[Mapping[str, str]] = None) -> Secrets:
+    """The secrets a command's messages must never show: the environment's and `SEEN`'s."""
+    env = os.environ if environ is None else environ
+    secrets = Secrets(env.get(name) for name in _SECRET_ENV)
+    secrets.update(SEEN)
+    return secrets
+
+
+def in_pulumi_project(cwd: Optional[Path] = None) -> bool:
+    """Whether `cwd` (default: the current folder) or a folder above it holds a Pulumi.yaml."""
+    where = (cwd or Path.cwd()).resolve()
+    return any((d / "Pulumi.yaml").exists() or (d / "Pulumi.yml").exists() for d in (where, *where.parents))
+
+
 def pulumi_stack_config(
     stack: Optional[str], cwd: Optional[Path] = None, env: Optional[Mapping[str, str]] = None
-) -> dict[str, str]:
-    """The stack's config (`pulumi config --json --show-secrets`), or {} outside a Pulumi project."""
-    pulumi = shutil.which("pulumi", path=(env or os.environ).get("PATH"))
-    where = (cwd or Path.cwd()).resolve()
-    in_project = any((d / "Pulumi.yaml").exists() or (d / "Pulumi.yml").exists() for d in (where, *where.parents))
-    if pulumi is None or not in_project:
-        return {}
+) -> Optional[dict[str, str]]:
+    """The stack's config (`pulumi config --json --show-secrets`, secrets decrypted).
+
+    None outside a Pulumi project folder (then the environment alone configures the connection).
+    In a project folder a config that cannot be read (no passphrase, no stack selected, no CLI)
+    is an error saying why: falling back to `$DOKPLOY_URL` could silently switch servers.
+    """
+    if not in_pulumi_project(cwd):
+        return None
+    environ = os.environ if env is None else env
+    pulumi = shutil.which("pulumi", path=environ.get("PATH"))
+    if pulumi is None:
+        raise CommandFailed(
+            "cannot read the stack's config (this is a Pulumi project folder): the pulumi CLI is not on PATH"
+        )
     argv = [pulumi, "config", "--json", "--show-secrets", "--non-interactive"] + (["--stack", stack] if stack else [])
     proc = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, env=env, check=False, stdin=subprocess.DEVNULL)
-    try:
-        data = json.loads(proc.stdout) if proc.returncode == 0 else {}
-    except ValueError:
-        return {}
-    return {k: v["value"] for k, v in data.items() if isinstance(v, dict) and isinstance(v.get("value"), str)}
-
-
-def pulumi_config_get(key: str, stack: Optional[str], cwd: Optional[Path] = None) -> Optional[str]:
-    """One stack config value (secrets decrypted); the whole config is read once per stack."""
-    cache_key = (stack, str(cwd or Path.cwd()))
-    if cache_key not in _CONFIG_CACHE:
-        _CONFIG_CACHE[cache_key] = pulumi_stack_config(stack, cwd)
-    return _CONFIG_CACHE[cache_key].get(key)
-
-
-_CONFIG_CACHE: dict[tuple[Optional[str], str], dict[str, str]] = {}
-
-
-@dataclass(frozen=True)
-class Settings:
-    url: str
-    api_key: str
-    timeout: float = 30.0
-    verify: object = True  # True, False or a CA-bundle path
-    url_source: str = ""
-
-
-def resolve_settings(
-    stack: Optional[str] = None,
-    environ: Optional[Mapping[str, str]] = None,
-    config_get: Callable[[str, Optional[str]], Optional[str]] = pulumi_config_get,
-) -> Settings:
-    """DOKPLOY_URL / DOKPLOY_API_KEY, else the stack's dokploy:url / dokploy:apiKey (and the rest alike)."""
-    env = os.environ if environ is None else environ
-    cache: dict[str, Optional[str]] = {}
-
-    def setting(env_name: str, config_key: str) -> tuple[Optional[str], str]:
-        if env.get(env_name):
-            return env[env_name], f"${env_name}"
-        if config_key not in cache:
-            cache[config_key] = config_get(config_key, stack)
-        return cache[config_key], f"stack config {config_key}"
-
-    url, url_source = setting(ENV_URL, CONFIG_URL)
-    key, _ = setting(ENV_API_KEY, CONFIG_API_KEY)
-    if not url:
-        raise CommandFailed(f"no Dokploy URL: set {ENV_URL}, or run in a Pulumi project whose stack sets {CONFIG_URL}")
-    if not key:
-        raise CommandFailed(
-            f"no Dokploy API key: set {ENV_API_KEY}, or run in a Pulumi project whose stack sets {CONFIG_API_KEY}"
+    data: Any = None
+    if proc.returncode == 0:
+        try:
+            data = json.loads(proc.stdout)
+        except ValueError:
+            data = None
+    if not isinstance(data, dict):
+        # Only stderr: stdout may hold decrypted values. Redacted, one line.
+        reason = (
+            environment_secrets(environ).snippet(proc.stderr, limit=2000)
+            or f"exit status {proc.returncode}, no message"
         )
-    raw_timeout, _ = setting(ENV_TIMEOUT, CONFIG_TIMEOUT)
-    try:
-        timeout = float(raw_timeout) if raw_timeout else 30.0
-    except ValueError:
-        raise CommandFailed(f"the timeout {raw_timeout!r} is not a number of seconds") from None
-    ca_bundle, _ = setting(ENV_CA_BUNDLE, CONFIG_CA_BUNDLE)
-    insecure, _ = setting(ENV_INSECURE, CONFIG_INSECURE)
-    verify: object = ca_bundle or True
-    if insecure and insecure.strip().lower() in ("1", "true", "yes", "on"):
-        verify = False
-    return Settings(url=url, api_key=key, timeout=timeout, verify=verify, url_source=url_source)
+        raise CommandFailed(
+            f"cannot read the stack's config (`pulumi config --json --show-secrets"
+            f"{' --stack ' + shlex.quote(stack) if stack else ''}` failed: {reason}); the Dokploy connection "
+            "is read from it in a Pulumi project folder, and no other source is used instead"
+        )
+    values = {k: v["value"] for k, v in data.items() if isinstance(v, dict) and isinstance(v.get("value"), str)}
+    SEEN.add(*(values[k] for k, v in data.items() if k in values and (v.get("secret") or k.endswith(":apiKey"))))
+    return values
 
 
-def connect(settings: Settings) -> DokployClient:
-    return DokployClient(settings.url, settings.api_key, timeout=settings.timeout, verify=settings.verify)  # type: ignore[arg-type]
+class CLIConfig:
+    """A stack's config as `ConfigSource` reads it (`get(key)`), read through `PulumiCLI` on first use."""
+
+    def __init__(self, cli: PulumiCLI) -> None:
+        self._cli = cli
+
+    def get(self, key: str) -> Optional[str]:
+        return self._cli.config_get(key)
+
+
+def connection_source(cli: PulumiCLI, environ: Optional[Mapping[str, str]] = None) -> ConfigSource:
+    """The provider's `ConfigSource` for a command: the stack's config, then the environment."""
+    return ConfigSource(CLIConfig(cli), os.environ if environ is None else environ)
 
 
 # -- talking to the pulumi CLI --------------------------------------------------------------------
@@ -250,9 +244,10 @@ class PulumiCLI:
             raise CommandFailed(f"`pulumi stack import` failed:\n{proc.stdout}{proc.stderr}".rstrip())
 
     def config_get(self, key: str) -> Optional[str]:
-        """A stack config value (secrets decrypted), read once for all keys."""
+        """A stack config value (secrets decrypted), read once for all keys; None outside a
+        Pulumi project folder. Raises CommandFailed when the config cannot be read."""
         if self._config is None:
-            self._config = pulumi_stack_config(self.stack, self.cwd, self.env)
+            self._config = pulumi_stack_config(self.stack, self.cwd, self.env) or {}
         return self._config.get(key)
 
     def backend_url(self) -> Optional[str]:

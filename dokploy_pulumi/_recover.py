@@ -56,7 +56,7 @@ from ._connection import ClientPool, ConfigSource, Connection
 from ._exceptions import DokployError, NotFoundError
 from ._lifecycle import DokployProvider
 from ._models import DEFAULT_ENVIRONMENT_NAME, parse_timestamp
-from ._pulumi_cli import CONFIG_API_KEY, CONFIG_URL, ENV_API_KEY, ENV_URL, CommandFailed, PulumiCLI, Settings, connect
+from ._pulumi_cli import CommandFailed, PulumiCLI, connection_source
 from ._session import Session
 from .providers import EnvironmentDuplicateProvider, EnvironmentProvider, ProjectDuplicateProvider, ProjectProvider
 
@@ -616,33 +616,16 @@ def edited_deployment(
 
 
 def client_factory(cli: PulumiCLI, environ: Mapping[str, str]) -> Clients:
-    """A client per connection, resolved like the provider: stack config first, then the environment."""
-    cache: dict[str, Server] = {}
+    """A client per connection, resolved by the provider's own resolver (`_connection.resolve`):
+    stack config first, then the environment; a resource's own Connection where it has one."""
+    pool = ClientPool(connection_source(cli, environ))
+    servers: dict[int, Server] = {}
 
     def get(connection: Optional[Mapping[str, Any]]) -> Server:
-        conn = connection if isinstance(connection, Mapping) else None
-        if conn:
-            url = conn.get("url")
-            key = None
-            if conn.get("api_key_config"):
-                key = cli.config_get(str(conn["api_key_config"]))
-            if not key and conn.get("api_key_env"):
-                key = environ.get(str(conn["api_key_env"]))
-            verify: object = False if conn.get("insecure_skip_verify") else (conn.get("ca_bundle") or True)
-            timeout = float(conn.get("timeout") or 30.0)
-        else:
-            url = cli.config_get(CONFIG_URL) or environ.get(ENV_URL)
-            key = cli.config_get(CONFIG_API_KEY) or environ.get(ENV_API_KEY)
-            verify, timeout = True, 30.0
-        if not url or not key:
-            raise RecoverFailed(
-                f"no Dokploy URL and API key for {'the connection to ' + str(url) if conn else 'the stack'}: "
-                f"set {CONFIG_URL}/{CONFIG_API_KEY} or {ENV_URL}/{ENV_API_KEY} as for `pulumi up`"
-            )
-        ident = f"{url}\x00{key}"
-        if ident not in cache:
-            cache[ident] = Server(connect(Settings(url=str(url), api_key=str(key), timeout=timeout, verify=verify)))
-        return cache[ident]
+        client = pool.client(Connection.from_input(connection if isinstance(connection, Mapping) else None))
+        if id(client) not in servers:
+            servers[id(client)] = Server(client)
+        return servers[id(client)]
 
     return get
 

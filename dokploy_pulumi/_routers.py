@@ -100,7 +100,11 @@ class _Router:
             data = self._c.get(procedure, payload) if method == "GET" else self._c.post(procedure, payload)
         except E.UnknownProcedureError as exc:
             raise self._c.explain_missing(exc) from None
-        return parse(procedure, model, data)
+        try:
+            return parse(procedure, model, data)
+        except E.InvalidResponseError as exc:
+            # Worded here, not by the transport: the same redaction as any error about this request.
+            raise E.redact_error(exc, self._c._t.secrets(payload)) from None
 
     def _search(self, procedure: str, model: Callable[[Any], _T], local: Callable[[], list[Any]], **filters: Any) -> _T:
         """The server's search page; the same page computed from `local()` rows when the server has

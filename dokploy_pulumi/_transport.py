@@ -32,6 +32,7 @@ import httpx
 import tenacity
 
 from . import _exceptions as E
+from . import _redact
 from ._session import ServerClock, Session
 from ._version import __version__
 
@@ -298,10 +299,22 @@ class Transport:
                 **ctx,
             )
         if error is not None:
-            raise error
-        return self._handle(response, where, ctx, auth)
+            raise E.redact_error(error, self.secrets(json_body))
+        return self._handle(response, where, ctx, auth, json_body)
 
-    def _handle(self, response: httpx.Response, where: str, ctx: dict[str, Any], auth: bool) -> Any:
+    def secrets(self, json_body: Optional[Mapping[str, Any]]) -> _redact.Secrets:
+        """What no error about this request may show: the key, the env values it sends, and the
+        caller's (`_redact.more_secrets`). Built only when an error is (the common path pays nothing)."""
+        return _redact.for_request(self._http.headers.get("x-api-key"), json_body)
+
+    def _handle(
+        self,
+        response: httpx.Response,
+        where: str,
+        ctx: dict[str, Any],
+        auth: bool,
+        json_body: Optional[Mapping[str, Any]],
+    ) -> Any:
         status = response.status_code
         try:
             text = response.text
@@ -315,12 +328,15 @@ class Transport:
 
         if 200 <= status < 300:
             if not parsed:
-                raise E.InvalidResponseError(
+                secrets = self.secrets(json_body)
+                error = E.InvalidResponseError(
                     f"Dokploy {where}: answered {status} with a body that is not JSON "
-                    f"({response.headers.get('content-type', 'no content type')}): {E.server_message(None, text)}",
+                    f"({response.headers.get('content-type', 'no content type')}): "
+                    f"{E.server_message(None, text, secrets)}",
                     status=status,
                     **ctx,
                 )
+                raise E.redact_error(error, secrets)
             if auth:  # /api/health answers without a key, so it proves nothing about the key
                 self.session.key_worked(self._key_id)
             return body
@@ -333,6 +349,7 @@ class Transport:
             key_worked=self.session.has_key_worked(self._key_id),
             retry_after=retry_after_seconds(response),
             content_type=response.headers.get("content-type"),
+            secrets=self.secrets(json_body),
             **ctx,
         )
 

@@ -175,6 +175,7 @@ def test_generated_program_adopts_everything_with_reads_only(emu: DokployEmulato
 def test_selection_and_errors(emu: DokployEmulator, pulumi_stack: PulumiStackFactory):
     ids = _seed(emu)
     stack = pulumi_stack(PROGRAM, env=_clean_env(DOKPLOY_API_KEY=API_KEY, DOKPLOY_URL=emu.url))
+    stack.init()  # in a Pulumi project folder the stack's config is read (here: nothing set, so the environment)
     gen = _generate(stack, "--name", "My SaaS", "--project-id", ids["cafe"], "--module", "existing.py")
     assert gen.returncode == 0, gen.stderr
     module = (stack.program_dir / "existing.py").read_text()
@@ -192,7 +193,8 @@ def test_selection_and_errors(emu: DokployEmulator, pulumi_stack: PulumiStackFac
         text=True,
         check=False,
     )
-    assert no_key.returncode == 1 and "no Dokploy API key" in no_key.stderr
+    assert no_key.returncode == 1
+    assert no_key.stderr == f"error: No Dokploy API key for {emu.url}: set config dokploy:apiKey or $DOKPLOY_API_KEY.\n"
 
 
 def test_an_unreadable_stack_is_an_error_not_an_empty_state(emu: DokployEmulator, pulumi_stack: PulumiStackFactory):

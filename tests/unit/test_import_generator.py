@@ -309,27 +309,6 @@ def test_write_private_tightens_an_existing_file(tmp_path):
     assert path.read_text() == "new" and stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-# -- connection ----------------------------------------------------------------------------------------
-
-
-def test_settings_environment_first_then_stack_config():
-    asked = []
-
-    def config_get(key, stack):
-        asked.append((key, stack))
-        return {"dokploy:url": "http://127.0.0.1:9", "dokploy:apiKey": "from-config"}.get(key)
-
-    s = cli.resolve_settings("dev", environ={"DOKPLOY_API_KEY": "from-env"}, config_get=config_get)
-    assert (s.url, s.api_key, s.url_source) == ("http://127.0.0.1:9", "from-env", "stack config dokploy:url")
-    assert ("dokploy:apiKey", "dev") not in asked
-    s = cli.resolve_settings(
-        None, environ={"DOKPLOY_URL": "http://127.0.0.1:8", "DOKPLOY_API_KEY": "k"}, config_get=config_get
-    )
-    assert s.url == "http://127.0.0.1:8" and s.url_source == "$DOKPLOY_URL"
-    with pytest.raises(cli.CommandFailed, match="no Dokploy API key"):
-        cli.resolve_settings(None, environ={"DOKPLOY_URL": "http://127.0.0.1:8"}, config_get=lambda k, s: None)
-
-
 # -- the CLI -------------------------------------------------------------------------------------------
 
 
