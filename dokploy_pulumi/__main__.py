@@ -199,11 +199,12 @@ def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
     sealed_path = folder / imp.SEALED_FILE
     _refuse_overwrite(target, args.force)
     # What the stack already manages keeps its names; regenerating must drop none of it.
-    stack = read_stack(args.stack)
+    cli = PulumiCLI(stack=args.stack)
+    stack = read_stack(cli)
     existing = target.read_text(encoding="utf-8") if target is not None and target.exists() else None
     held = imp.held_names(stack.resources if stack else (), existing, module=bool(args.module))
     keep = (set(held.projects) | set(held.environments)) - held.elsewhere
-    settings = resolve(connection_source(PulumiCLI(stack=args.stack)), None)
+    settings = resolve(connection_source(cli), None)
     with connect(settings) as client:
         inventory = imp.read_server(client, selection, also=keep)
     names = imp.assign_names(inventory.listed, held)

@@ -243,12 +243,16 @@ class PulumiCLI:
         if proc.returncode != 0:
             raise CommandFailed(f"`pulumi stack import` failed:\n{proc.stdout}{proc.stderr}".rstrip())
 
-    def config_get(self, key: str) -> Optional[str]:
-        """A stack config value (secrets decrypted), read once for all keys; None outside a
-        Pulumi project folder. Raises CommandFailed when the config cannot be read."""
+    def config(self) -> dict[str, str]:
+        """The stack's config (secrets decrypted), read once; {} outside a Pulumi project folder.
+        Raises CommandFailed when the config cannot be read."""
         if self._config is None:
             self._config = pulumi_stack_config(self.stack, self.cwd, self.env) or {}
-        return self._config.get(key)
+        return self._config
+
+    def config_get(self, key: str) -> Optional[str]:
+        """One stack config value (see `config`)."""
+        return self.config().get(key)
 
     def backend_url(self) -> Optional[str]:
         proc = self.run("whoami", "--verbose", "--json", check=False, stack_scoped=False)
@@ -280,22 +284,17 @@ class StackView:
     config: Mapping[str, str] = field(repr=False)
 
 
-def _in_pulumi_project(cwd: Optional[Path]) -> bool:
-    where = (cwd or Path.cwd()).resolve()
-    return any((d / "Pulumi.yaml").exists() or (d / "Pulumi.yml").exists() for d in (where, *where.parents))
-
-
-def read_stack(stack: Optional[str], cwd: Optional[Path] = None) -> Optional[StackView]:
+def read_stack(cli: PulumiCLI) -> Optional[StackView]:
     """The stack's resources (`pulumi stack export`) and config, or None when there is no stack:
-    outside a Pulumi project, or in one with no stack selected and no `stack` given.
+    outside a Pulumi project, or in one with no stack selected and none given.
 
     Any other failure is an error, never "nothing managed": names chosen blind to the state could
-    give a managed object's name to another one.
+    give a managed object's name to another one. The config is read once, through `cli` (the same
+    reading, and the same error, as the connection's).
     """
-    if not _in_pulumi_project(cwd) or shutil.which("pulumi") is None:
+    if not in_pulumi_project(cli.cwd) or shutil.which("pulumi", path=(cli.env or os.environ).get("PATH")) is None:
         return None
-    cli = PulumiCLI(stack=stack, cwd=cwd)
-    name = stack or cli.stack_name()
+    name = cli.stack or cli.stack_name()
     if name is None:
         return None
     deployment = cli.export().get("deployment") or {}
@@ -304,14 +303,4 @@ def read_stack(stack: Optional[str], cwd: Optional[Path] = None) -> Optional[Sta
         for r in deployment.get("resources") or []
         if r.get("id") and r.get("urn") and not r.get("delete")
     )
-    proc = cli.run("config", "--json", "--show-secrets", check=False)
-    if proc.returncode != 0:
-        # stderr only: stdout is where values would be.
-        reason = proc.stderr.strip().removeprefix("error: ")
-        raise CommandFailed(f"cannot read the config of stack {name}: {reason}")
-    try:
-        data = json.loads(proc.stdout or "{}")
-    except ValueError:
-        raise CommandFailed(f"`pulumi config --json` of stack {name} printed no JSON") from None
-    config = {k: v["value"] for k, v in data.items() if isinstance(v, dict) and isinstance(v.get("value"), str)}
-    return StackView(name=name, resources=resources, config=config)
+    return StackView(name=name, resources=resources, config=cli.config())
