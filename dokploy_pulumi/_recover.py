@@ -200,13 +200,27 @@ def marker_path(folder: Path, fq_stack: Optional[str]) -> Path:
     return folder / f"dokploy-recover-bound-{safe}.json"
 
 
-def read_marker(path: Path, fq_stack: Optional[str]) -> dict[str, StartBound]:
-    """The bounds an earlier run proved, by URN (empty when there is no marker for this stack)."""
+def checkpoint_of(deployment: Mapping[str, Any]) -> str:
+    """What identifies the checkpoint an interruption left: when it was saved, and its pending creates.
+
+    A marker holds the bound of one interruption. Any later `pulumi up`, refresh or import saves
+    the checkpoint again (a new manifest time), so a marker left weeks ago by a failed run never
+    dates a later interruption of the same resources (an object made by hand in between would
+    pass that old bound). `pulumi cancel` and a failed `stack import` save nothing: a repeated run
+    for the same interruption still finds its marker."""
+    manifest = deployment.get("manifest") or {}
+    when = manifest.get("time") if isinstance(manifest, Mapping) else None
+    return json.dumps({"time": when, "pending": sorted(_urn(op) for op in pending_creates(deployment))})
+
+
+def read_marker(path: Path, fq_stack: Optional[str], checkpoint: str) -> dict[str, StartBound]:
+    """The bounds an earlier run proved, by URN (empty when there is no marker for this stack and
+    this very checkpoint)."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict) or data.get("stack") != fq_stack:
+    if not isinstance(data, dict) or data.get("stack") != fq_stack or data.get("checkpoint") != checkpoint:
         return {}
     bounds = {}
     for urn, entry in (data.get("bounds") or {}).items():
@@ -217,7 +231,7 @@ def read_marker(path: Path, fq_stack: Optional[str]) -> dict[str, StartBound]:
     return bounds
 
 
-def write_marker(path: Path, fq_stack: Optional[str], bounds: Mapping[str, StartBound]) -> None:
+def write_marker(path: Path, fq_stack: Optional[str], checkpoint: str, bounds: Mapping[str, StartBound]) -> None:
     kept = {
         urn: {"moment": b.moment.isoformat(), "source": b.source.split(", kept in ")[0]}
         for urn, b in bounds.items()
@@ -225,7 +239,7 @@ def write_marker(path: Path, fq_stack: Optional[str], bounds: Mapping[str, Start
     }
     if kept:
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"stack": fq_stack, "bounds": kept}, indent=2))
+        tmp.write_text(json.dumps({"stack": fq_stack, "checkpoint": checkpoint, "bounds": kept}, indent=2))
         os.replace(tmp, path)
 
 
@@ -697,7 +711,7 @@ def main(
             "as `pulumi refresh` or `up` would.)",
             file=out,
         )
-    bounds = start_bounds(urns, locks, read_marker(marker_file, fq_stack), cli, since)
+    bounds = start_bounds(urns, locks, read_marker(marker_file, fq_stack, checkpoint_of(deployment)), cli, since)
     print(f"{len(ops)} pending create(s).", file=out)
     for source in sorted({b.source for b in bounds.values()}):
         print(f"The interrupted update's start: {source}.", file=out)
@@ -759,7 +773,7 @@ def main(
     if locks:
         # The lock is the proof of when the update started: keep it beside the state until the
         # edit is done, so that a run failing from here on can be repeated with the same proof.
-        write_marker(marker_file, fq_stack, bounds)
+        write_marker(marker_file, fq_stack, checkpoint_of(deployment), bounds)
         cli.run("cancel", "--yes")
         print(
             f"Removed the stale lock left by the killed CLI (pid {', '.join(str(k.pid) for k in locks)}, gone).",

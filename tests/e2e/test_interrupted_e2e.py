@@ -38,6 +38,8 @@ from _interrupt import (
 )
 from _pulumi import PulumiStack, PulumiStackFactory
 
+from dokploy_pulumi._pulumi_cli import PulumiCLI
+from dokploy_pulumi._recover import marker_path
 from dokploy_pulumi.testing import DokployEmulator
 
 PROGRAM = Path(__file__).parent / "programs" / "interrupted"
@@ -335,3 +337,31 @@ def test_two_pending_creates_of_one_name_one_made_are_resolvable(
     ids = stack.outputs()["twin_ids"]
     assert ids[1] == made and ids[0] != made
     assert sorted(p["projectId"] for p in emu.projects() if p["name"] == "recover-twin") == sorted(ids)
+
+
+def test_a_marker_left_by_an_earlier_interruption_is_no_bound_for_a_new_one(
+    emu: DokployEmulator, pulumi_stack: PulumiStackFactory
+):
+    """A marker file is the bound of the interruption it was written for. One left weeks ago (an
+    `--apply` that failed after removing the lock, then the user moved on with `pulumi up`) must
+    not date a later interruption: a project made by hand in between would pass it."""
+    started = dt.datetime.now(dt.timezone.utc)
+    stack = _interrupted_stack(emu, pulumi_stack)
+    made = {p["name"]: p["projectId"] for p in emu.projects()}
+    cleared = next(n for n in ("app1", "app2", "app3") if NAMES[n] not in made)
+    urn = f"urn:pulumi:e2e::dokploy-interrupted::{PREFIX}Project::{cleared}"
+    hand = emu.create_project(NAMES[cleared], description="made by hand", env="KEEP=1")["projectId"]
+    emu.set_project_fields(hand, createdAt=(started - dt.timedelta(days=14)).isoformat().replace("+00:00", "Z"))
+    stack.run("cancel", "--yes")
+    fq = PulumiCLI(stack=stack.stack, cwd=stack.program_dir, env=stack.env).stack_name()
+    # What an earlier run's marker holds: the stale lock of an update three weeks ago, same URN.
+    old = (started - dt.timedelta(days=21)).isoformat()
+    bounds = {urn: {"moment": old, "source": "the stale lock of the interrupted update"}}
+    marker_path(stack.program_dir, fq).write_text(json.dumps({"stack": fq, "bounds": bounds}))
+    assert markers(stack), [p.name for p in stack.program_dir.iterdir()]
+    before = state(stack)
+
+    applied = recover(stack, "--apply")
+    assert f"- RECORD {urn}" not in applied.stdout, applied.stdout + applied.stderr
+    assert f"- UNPROVEN {urn}" in applied.stdout and applied.returncode == 2, applied.stdout + applied.stderr
+    assert state(stack) == before
