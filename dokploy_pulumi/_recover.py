@@ -376,11 +376,29 @@ def _cutoff(bound: StartBound, client: DokployClient) -> Optional[float]:
     if bound.moment is None:
         return None
     if bound.server_clock:
+        # The user's word, on Dokploy's clock. One still to come (a typo, a local time taken as UTC)
+        # would rule out every object the update made: each CLEARed, and the next `up` makes them
+        # again. No interrupted update started later than now: refuse it.
+        now = client.server_time()
+        if now is not None and bound.moment.timestamp() > now:
+            at = dt.datetime.fromtimestamp(now, dt.timezone.utc).isoformat()
+            raise RecoverFailed(
+                f"--since {bound.moment.isoformat()} is later than Dokploy's clock now ({at}): the interrupted "
+                "update started before it. Give the time it started (as the listed createdAt values), or nothing"
+            )
         return bound.moment.timestamp()
     if client.clock.server_time_at(bound.moment.timestamp()) is None:
         client.server_time()  # one reading; None (Dokploy Cloud answers null) leaves it unplaced
     interval = client.clock.server_time_at(bound.moment.timestamp())
     return None if interval is None else interval[0]
+
+
+def _when(epoch: float) -> str:
+    """An epoch time as ISO-8601 (a --since at the year 1 with a zone east of UTC is before year 1 in UTC)."""
+    try:
+        return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return "the beginning of the calendar"
 
 
 def decide(
@@ -488,7 +506,7 @@ def decide(
             fresh.append(c)
         else:
             older.append(c)
-    at = dt.datetime.fromtimestamp(cutoff, dt.timezone.utc).isoformat()
+    at = _when(cutoff)
     left = f"; {len(older)} older one(s) left alone ({_listed(older)})" if older else ""
     decision.candidates = fresh + near
     if len(fresh) == 1 and not near:

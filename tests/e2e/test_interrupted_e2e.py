@@ -365,3 +365,25 @@ def test_a_marker_left_by_an_earlier_interruption_is_no_bound_for_a_new_one(
     assert f"- RECORD {urn}" not in applied.stdout, applied.stdout + applied.stderr
     assert f"- UNPROVEN {urn}" in applied.stdout and applied.returncode == 2, applied.stdout + applied.stderr
     assert state(stack) == before
+
+
+def test_since_later_than_the_servers_clock_is_refused(emu: DokployEmulator, pulumi_stack: PulumiStackFactory):
+    """`--since` a time still to come (a typo, a local time read as UTC east of Greenwich) would
+    rule out every object the interrupted update made: each pending create CLEARed, and the next
+    `up` makes them all a second time. No interrupted update started in the future: refused."""
+    stack = _interrupted_stack(emu, pulumi_stack)
+    stack.run("cancel", "--yes")
+    before = state(stack)
+    count = len(emu.projects())
+    ahead = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=2)).replace(tzinfo=None).isoformat()
+    for since in (ahead, "9999-12-31T23:59:59+14:00"):
+        emu.reset_requests()
+        applied = recover(stack, "--apply", "--since", since)
+        assert applied.returncode == 1, applied.stdout + applied.stderr
+        assert "- CLEAR" not in applied.stdout and "Traceback" not in applied.stderr
+        assert "--since" in applied.stderr and "later than Dokploy's clock" in applied.stderr, applied.stderr
+        assert state(stack) == before and backups(stack) == [] and len(emu.projects()) == count
+        assert {r.method for r in emu.requests} <= {"GET"}
+    # Before any object (the year 1, with a zone that puts its UTC moment in year 0): a one-line answer.
+    early = recover(stack, "--since", "0001-01-01T00:00:00+01:00")
+    assert "Traceback" not in early.stderr and early.returncode in (0, 2), early.stdout + early.stderr
