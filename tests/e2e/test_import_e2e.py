@@ -405,3 +405,33 @@ def test_import_of_odd_bytes_in_env_keeps_them_secret_and_byte_for_byte(
     state = json.dumps(stack.export(), ensure_ascii=False)
     assert "Zq9Zq9Zq9" not in state and "two words" not in state
     assert set(ids.values()) <= {r.get("id") for r in stack.resources()}
+
+
+def test_a_module_import_beside_an_imported_program_keeps_the_programs_sealed_entries(
+    emu: DokployEmulator, pulumi_stack: PulumiStackFactory
+):
+    """The whole estate imported as __main__.py; later, what appeared since is imported as a module
+    beside it (so the program's own edits stay). Both read dokploy-env.sealed in that folder: the
+    module's import must not drop the entries the program opens."""
+    shop = emu.create_project("shop", env="SHOP_TOKEN=s-1\n")["projectId"]
+    stack = pulumi_stack(PROGRAM, env=_clean_env(DOKPLOY_API_KEY=API_KEY, DOKPLOY_URL=emu.url))
+    stack.init()
+    gen = _generate(stack, "--all", "--output", "__main__.py", "--apply-config")
+    assert gen.returncode == 0, gen.stderr
+    stack.up()
+
+    blog = emu.create_project("blog", env="BLOG_TOKEN=b-2\n")["projectId"]
+    gen = _generate(stack, "--all", "--module", "dokploy_existing.py", "--force")
+    assert gen.returncode == 0, gen.stderr
+    module = (stack.program_dir / "dokploy_existing.py").read_text()
+    assert blog in module and shop not in module  # the program declares shop already
+    main = stack.program_dir / "__main__.py"
+    main.write_text(main.read_text() + "\nimport dokploy_existing  # noqa: E402,F401\n")
+
+    projects_before, envs_before = emu.projects(), emu.environments()
+    emu.reset_requests()
+    stack.up()
+    assert {r.method for r in emu.requests} == {"GET"}
+    assert emu.projects() == projects_before and emu.environments() == envs_before
+    stack.preview(expect_no_changes=True)
+    assert {shop, blog} <= {r.get("id") for r in stack.resources()}
