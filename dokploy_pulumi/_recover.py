@@ -157,11 +157,25 @@ UNPROVEN = StartBound(
 )
 
 
-def lock_bound(locks: Sequence[Lock]) -> Optional[StartBound]:
-    """The killed CLI wrote its lock before it sent any request: a lower bound of every create's time."""
+NEWER_LOCK = StartBound(
+    None,
+    "nothing that proves when the interrupted update started (the stale lock is newer than the state holding "
+    "the pending creates: a later operation's; no update in progress in `pulumi stack history`)",
+)
+
+
+def lock_bound(locks: Sequence[Lock], saved: Optional[dt.datetime] = None) -> Optional[StartBound]:
+    """The killed CLI wrote its lock before it sent any request: a lower bound of every create's time.
+
+    `saved`: when the checkpoint holding the pending creates was saved (both times are this
+    machine's). That update saved it after taking its lock; a lock newer than the checkpoint is a
+    later operation's (say a `pulumi refresh` killed after the first lock was cancelled), and as a
+    bound it would rule out every object the creates made: no bound at all then."""
     if not locks:
         return None
     first = min(lock.timestamp for lock in locks)
+    if saved is not None and first > saved:
+        return None
     return StartBound(first, f"the stale lock of the interrupted update ({first.isoformat()})")
 
 
@@ -249,13 +263,14 @@ def start_bounds(
     marker: Mapping[str, StartBound],
     cli: PulumiCLI,
     since: Optional[dt.datetime],
+    saved: Optional[dt.datetime] = None,
 ) -> dict[str, StartBound]:
     """The bound of each pending create: --since; else the marker's (its update came first);
-    else the stale lock; else an update in progress; else none."""
+    else the stale lock (if older than the checkpoint, `saved`); else an update in progress; else none."""
     if since is not None:
         user = StartBound(since, f"--since {since.isoformat()} (Dokploy's clock)", server_clock=True)
         return {urn: user for urn in urns}
-    lock = lock_bound(locks)
+    lock = lock_bound(locks, saved)
     looked_up: list[Optional[StartBound]] = []
     bounds = {}
     for urn in urns:
@@ -264,7 +279,7 @@ def start_bounds(
             if not looked_up:
                 looked_up.append(history_bound(cli))
             found = looked_up[0]
-        bounds[urn] = found or UNPROVEN
+        bounds[urn] = found or (NEWER_LOCK if locks else UNPROVEN)
     return bounds
 
 
@@ -729,7 +744,10 @@ def main(
             "as `pulumi refresh` or `up` would.)",
             file=out,
         )
-    bounds = start_bounds(urns, locks, read_marker(marker_file, fq_stack, checkpoint_of(deployment)), cli, since)
+    manifest = deployment.get("manifest")
+    saved = _parse_time(manifest.get("time")) if isinstance(manifest, Mapping) else None
+    marker = read_marker(marker_file, fq_stack, checkpoint_of(deployment))
+    bounds = start_bounds(urns, locks, marker, cli, since, saved)
     print(f"{len(ops)} pending create(s).", file=out)
     for source in sorted({b.source for b in bounds.values()}):
         print(f"The interrupted update's start: {source}.", file=out)

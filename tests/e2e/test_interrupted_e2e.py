@@ -387,3 +387,35 @@ def test_since_later_than_the_servers_clock_is_refused(emu: DokployEmulator, pul
     # Before any object (the year 1, with a zone that puts its UTC moment in year 0): a one-line answer.
     early = recover(stack, "--since", "0001-01-01T00:00:00+01:00")
     assert "Traceback" not in early.stderr and early.returncode in (0, 2), early.stdout + early.stderr
+
+
+def test_a_stale_lock_newer_than_the_checkpoint_is_no_bound(emu: DokployEmulator, pulumi_stack: PulumiStackFactory):
+    """The pending creates were saved into the checkpoint after their update took its lock. A stale
+    lock newer than the checkpoint is another operation's (a `pulumi refresh` killed later, after
+    the first lock was cancelled): as a bound it would rule out every object the creates made
+    (each CLEARed, so `up` makes them again)."""
+    stack = _interrupted_stack(emu, pulumi_stack)
+    lock = next((stack.program_dir.parent / "state" / ".pulumi" / "locks").rglob("*.json"))
+    content = json.loads(lock.read_text())
+    stack.run("cancel", "--yes")
+    # What a later operation, killed too, leaves: its own lock, dated after the checkpoint was saved.
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=10)
+    content["timestamp"] = later.isoformat().replace("+00:00", "Z")
+    lock.write_text(json.dumps(content))
+    before = state(stack)
+    count = len(emu.projects())
+
+    made = {p["name"] for p in emu.projects()} | {e["name"] for e in emu.environments()}
+    applied = recover(stack, "--apply")
+    for logical, name in (
+        ("app1", NAMES["app1"]),
+        ("app2", NAMES["app2"]),
+        ("app3", NAMES["app3"]),
+        ("staging", "staging"),
+    ):
+        kind = "Environment" if logical == "staging" else "Project"
+        urn = f"urn:pulumi:e2e::dokploy-interrupted::{PREFIX}{kind}::{logical}"
+        if name in made:  # a pending create whose object exists is never CLEARed
+            assert f"- UNPROVEN {urn}\n" in applied.stdout, applied.stdout
+    assert applied.returncode == 2, applied.stdout + applied.stderr
+    assert state(stack) == before and backups(stack) == [] and len(emu.projects()) == count
