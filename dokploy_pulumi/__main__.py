@@ -232,7 +232,7 @@ def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     if generated.secrets:
         _refuse_overwrite(sealed_path, args.force)
-    sealed, key, new_key = imp.seal_secrets(generated.secrets, sealed_path, stack.config if stack else {})
+    sealed, key, new_key = imp.seal_secrets(generated.secrets, sealed_path, stack.config if stack else {}, existing)
     if new_key and args.apply_config:
         # Before any file refers to it; the stack had no key, so nothing else depends on it.
         apply_secrets([(_sealed.KEY_CONFIG, key)], args.stack)
@@ -250,12 +250,14 @@ def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
             f"Wrote {target}: {generated.projects} project(s), {generated.environments} environment(s), "
             f"adopted by id{from_stack}."
         )
+    kept_others = len(sealed.entries) - len(generated.secrets) if sealed is not None else 0
     if sealed is None:
         _say("No env to seal: every declared env is empty.")
     else:
         _say(
-            f"Wrote {sealed_path}: the env texts of {len(generated.secrets)} object(s), sealed (AES-256-GCM); "
-            f"safe to commit. The program opens it with the secret stack config {_sealed.KEY_CONFIG}."
+            f"Wrote {sealed_path}: the env texts of {len(generated.secrets)} object(s), sealed (AES-256-GCM)"
+            + (f", and {kept_others} other code opens, kept as they were" if kept_others else "")
+            + f"; safe to commit. The program opens it with the secret stack config {_sealed.KEY_CONFIG}."
         )
         if not new_key:
             _say(f"Sealed with the key the stack already holds ({_sealed.KEY_CONFIG}).")

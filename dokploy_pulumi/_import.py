@@ -310,6 +310,26 @@ def declared_in(code: str) -> list[tuple[str, str, str]]:
     return found
 
 
+def sealed_entries_in(code: str) -> set[str]:
+    """The sealed entries a generated file opens (`sealed_env.get("<entry>")`)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    return {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "sealed_env"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    }
+
+
 def held_names(
     state: Iterable[tuple[str, str, str]], existing_code: Optional[str] = None, *, module: bool = False
 ) -> Held:
@@ -636,30 +656,43 @@ def held_notes(held: Held, inventory: Inventory, stack: Optional[str]) -> list[s
 
 
 def seal_secrets(
-    secrets: Sequence[tuple[str, str]], path: Path, config: Mapping[str, str]
+    secrets: Sequence[tuple[str, str]],
+    path: Path,
+    config: Mapping[str, str],
+    regenerated: Optional[str] = None,
 ) -> tuple[Optional[SealedFile], str, bool]:
     """The sealed file for `secrets` (None when there is none), its key, and whether the key is new.
 
     The stack's key is kept when it has one; entries of the existing file that still hold the same
     value are kept byte for byte, so an unchanged estate regenerates an unchanged file.
+    `regenerated`: the code of the file being written again, if it exists. The sealed file beside
+    it may serve other code too (a program imported whole, then a module of what appeared since):
+    entries that file does not open are that other code's, and are kept as they are.
     """
     key = config.get(KEY_CONFIG)
-    if not secrets:
+    previous = _previous_sealed(path)
+    ours = sealed_entries_in(regenerated) if regenerated else set()
+    new = {name for name, _ in secrets}
+    others = {n for n in (previous.entries if previous else {}) if n not in ours and n not in new}
+    if not secrets and not others:
         return None, key or "", False
     try:
         if key is not None:
             key_check(key)  # a value that is not one of our keys is an error, never replaced silently
-        previous = None
-        if path.exists():
-            try:
-                previous = SealedFile.read(path)
-            except SealedEnvError:
-                previous = None  # damaged or not ours: sealed anew
         fresh = key is None
         key = key or new_key()
-        return seal(dict(secrets), key, previous), key, fresh
+        return seal(dict(secrets), key, previous, keep=others), key, fresh
     except SealedEnvError as exc:
         raise ImportFailed(str(exc)) from None
+
+
+def _previous_sealed(path: Path) -> Optional[SealedFile]:
+    if not path.exists():
+        return None
+    try:
+        return SealedFile.read(path)
+    except SealedEnvError:
+        return None  # damaged or not ours: sealed anew
 
 
 def legacy_env_keys(config: Mapping[str, str], generated: Generated) -> list[str]:

@@ -157,11 +157,25 @@ UNPROVEN = StartBound(
 )
 
 
-def lock_bound(locks: Sequence[Lock]) -> Optional[StartBound]:
-    """The killed CLI wrote its lock before it sent any request: a lower bound of every create's time."""
+NEWER_LOCK = StartBound(
+    None,
+    "nothing that proves when the interrupted update started (the stale lock is newer than the state holding "
+    "the pending creates: a later operation's; no update in progress in `pulumi stack history`)",
+)
+
+
+def lock_bound(locks: Sequence[Lock], saved: Optional[dt.datetime] = None) -> Optional[StartBound]:
+    """The killed CLI wrote its lock before it sent any request: a lower bound of every create's time.
+
+    `saved`: when the checkpoint holding the pending creates was saved (both times are this
+    machine's). That update saved it after taking its lock; a lock newer than the checkpoint is a
+    later operation's (say a `pulumi refresh` killed after the first lock was cancelled), and as a
+    bound it would rule out every object the creates made: no bound at all then."""
     if not locks:
         return None
     first = min(lock.timestamp for lock in locks)
+    if saved is not None and first > saved:
+        return None
     return StartBound(first, f"the stale lock of the interrupted update ({first.isoformat()})")
 
 
@@ -200,13 +214,27 @@ def marker_path(folder: Path, fq_stack: Optional[str]) -> Path:
     return folder / f"dokploy-recover-bound-{safe}.json"
 
 
-def read_marker(path: Path, fq_stack: Optional[str]) -> dict[str, StartBound]:
-    """The bounds an earlier run proved, by URN (empty when there is no marker for this stack)."""
+def checkpoint_of(deployment: Mapping[str, Any]) -> str:
+    """What identifies the checkpoint an interruption left: when it was saved, and its pending creates.
+
+    A marker holds the bound of one interruption. Any later `pulumi up`, refresh or import saves
+    the checkpoint again (a new manifest time), so a marker left weeks ago by a failed run never
+    dates a later interruption of the same resources (an object made by hand in between would
+    pass that old bound). `pulumi cancel` and a failed `stack import` save nothing: a repeated run
+    for the same interruption still finds its marker."""
+    manifest = deployment.get("manifest") or {}
+    when = manifest.get("time") if isinstance(manifest, Mapping) else None
+    return json.dumps({"time": when, "pending": sorted(_urn(op) for op in pending_creates(deployment))})
+
+
+def read_marker(path: Path, fq_stack: Optional[str], checkpoint: str) -> dict[str, StartBound]:
+    """The bounds an earlier run proved, by URN (empty when there is no marker for this stack and
+    this very checkpoint)."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict) or data.get("stack") != fq_stack:
+    if not isinstance(data, dict) or data.get("stack") != fq_stack or data.get("checkpoint") != checkpoint:
         return {}
     bounds = {}
     for urn, entry in (data.get("bounds") or {}).items():
@@ -217,7 +245,7 @@ def read_marker(path: Path, fq_stack: Optional[str]) -> dict[str, StartBound]:
     return bounds
 
 
-def write_marker(path: Path, fq_stack: Optional[str], bounds: Mapping[str, StartBound]) -> None:
+def write_marker(path: Path, fq_stack: Optional[str], checkpoint: str, bounds: Mapping[str, StartBound]) -> None:
     kept = {
         urn: {"moment": b.moment.isoformat(), "source": b.source.split(", kept in ")[0]}
         for urn, b in bounds.items()
@@ -225,7 +253,7 @@ def write_marker(path: Path, fq_stack: Optional[str], bounds: Mapping[str, Start
     }
     if kept:
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"stack": fq_stack, "bounds": kept}, indent=2))
+        tmp.write_text(json.dumps({"stack": fq_stack, "checkpoint": checkpoint, "bounds": kept}, indent=2))
         os.replace(tmp, path)
 
 
@@ -235,13 +263,14 @@ def start_bounds(
     marker: Mapping[str, StartBound],
     cli: PulumiCLI,
     since: Optional[dt.datetime],
+    saved: Optional[dt.datetime] = None,
 ) -> dict[str, StartBound]:
     """The bound of each pending create: --since; else the marker's (its update came first);
-    else the stale lock; else an update in progress; else none."""
+    else the stale lock (if older than the checkpoint, `saved`); else an update in progress; else none."""
     if since is not None:
         user = StartBound(since, f"--since {since.isoformat()} (Dokploy's clock)", server_clock=True)
         return {urn: user for urn in urns}
-    lock = lock_bound(locks)
+    lock = lock_bound(locks, saved)
     looked_up: list[Optional[StartBound]] = []
     bounds = {}
     for urn in urns:
@@ -250,7 +279,7 @@ def start_bounds(
             if not looked_up:
                 looked_up.append(history_bound(cli))
             found = looked_up[0]
-        bounds[urn] = found or UNPROVEN
+        bounds[urn] = found or (NEWER_LOCK if locks else UNPROVEN)
     return bounds
 
 
@@ -362,11 +391,29 @@ def _cutoff(bound: StartBound, client: DokployClient) -> Optional[float]:
     if bound.moment is None:
         return None
     if bound.server_clock:
+        # The user's word, on Dokploy's clock. One still to come (a typo, a local time taken as UTC)
+        # would rule out every object the update made: each CLEARed, and the next `up` makes them
+        # again. No interrupted update started later than now: refuse it.
+        now = client.server_time()
+        if now is not None and bound.moment.timestamp() > now:
+            at = dt.datetime.fromtimestamp(now, dt.timezone.utc).isoformat()
+            raise RecoverFailed(
+                f"--since {bound.moment.isoformat()} is later than Dokploy's clock now ({at}): the interrupted "
+                "update started before it. Give the time it started (as the listed createdAt values), or nothing"
+            )
         return bound.moment.timestamp()
     if client.clock.server_time_at(bound.moment.timestamp()) is None:
         client.server_time()  # one reading; None (Dokploy Cloud answers null) leaves it unplaced
     interval = client.clock.server_time_at(bound.moment.timestamp())
     return None if interval is None else interval[0]
+
+
+def _when(epoch: float) -> str:
+    """An epoch time as ISO-8601 (a --since at the year 1 with a zone east of UTC is before year 1 in UTC)."""
+    try:
+        return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return "the beginning of the calendar"
 
 
 def decide(
@@ -474,7 +521,7 @@ def decide(
             fresh.append(c)
         else:
             older.append(c)
-    at = dt.datetime.fromtimestamp(cutoff, dt.timezone.utc).isoformat()
+    at = _when(cutoff)
     left = f"; {len(older)} older one(s) left alone ({_listed(older)})" if older else ""
     decision.candidates = fresh + near
     if len(fresh) == 1 and not near:
@@ -680,7 +727,10 @@ def main(
             "as `pulumi refresh` or `up` would.)",
             file=out,
         )
-    bounds = start_bounds(urns, locks, read_marker(marker_file, fq_stack), cli, since)
+    manifest = deployment.get("manifest")
+    saved = _parse_time(manifest.get("time")) if isinstance(manifest, Mapping) else None
+    marker = read_marker(marker_file, fq_stack, checkpoint_of(deployment))
+    bounds = start_bounds(urns, locks, marker, cli, since, saved)
     print(f"{len(ops)} pending create(s).", file=out)
     for source in sorted({b.source for b in bounds.values()}):
         print(f"The interrupted update's start: {source}.", file=out)
@@ -742,7 +792,7 @@ def main(
     if locks:
         # The lock is the proof of when the update started: keep it beside the state until the
         # edit is done, so that a run failing from here on can be repeated with the same proof.
-        write_marker(marker_file, fq_stack, bounds)
+        write_marker(marker_file, fq_stack, checkpoint_of(deployment), bounds)
         cli.run("cancel", "--yes")
         print(
             f"Removed the stale lock left by the killed CLI (pid {', '.join(str(k.pid) for k in locks)}, gone).",

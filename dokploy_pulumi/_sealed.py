@@ -25,7 +25,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Union
@@ -145,14 +145,20 @@ class SealedFile:
             raise SealedEnvError(f"entry {name!r} of {where} is damaged (it does not open with its key)") from None
 
 
-def seal(values: Mapping[str, str], key: str, previous: Optional[SealedFile] = None) -> SealedFile:
+def seal(
+    values: Mapping[str, str], key: str, previous: Optional[SealedFile] = None, keep: Collection[str] = ()
+) -> SealedFile:
     """Seal every value under `key`. An entry of `previous` that already holds the same value under
-    the same key is kept as it is, so regenerating an unchanged estate leaves the file unchanged."""
+    the same key is kept as it is, so regenerating an unchanged estate leaves the file unchanged.
+    `keep`: entries of `previous` that other code opens, carried over unchanged (only under the same
+    key: under another one they would not open anyway)."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     aead = AESGCM(_key_bytes(key))
     check = key_check(key)
     entries: dict[str, str] = {}
+    if previous is not None and previous.key_check == check:
+        entries.update({name: previous.entries[name] for name in keep if name in previous.entries})
     for name, value in values.items():
         if previous is not None and previous.key_check == check and name in previous.entries:
             try:

@@ -369,3 +369,71 @@ def test_rerun_after_ui_changes_keeps_every_name_and_drops_nothing(
     assert _plain(state[prod.environment_id]["env"]) == {"WHICH": "shop-prod"}
     assert _plain(state[new_prod.environment_id]["env"]) == {"WHICH": "new-prod"}
     assert _plain(state[blog2.project.project_id]["env"]) == {"WHICH": "blog-2"}
+
+
+# -- odd bytes in env --------------------------------------------------------------------------------------
+
+ODD_ENVS = {
+    # U+2028/U+2029 (line separators to JavaScript and to str.splitlines, not to dotenv), astral
+    # characters, DEL and other controls, a tab.
+    "odd-separators": "LS=a\u2028b\nPS=c\u2029d\nEMOJI=\U0001f600\U00010348\nCTRL=x\x7fy\x1bz\nTAB=a\tb\n",
+    # CRLF line ends, as a file edited on Windows and pasted into the UI.
+    "odd-crlf": "A=1\r\nB=two words\r\nC=\r\n",
+    # One 64 KB value, and a very long line of many keys' worth.
+    "odd-huge": "BIG=" + "Zq9" * (64 * 1024 // 3) + "\nAFTER=1\n",
+}
+
+
+def test_import_of_odd_bytes_in_env_keeps_them_secret_and_byte_for_byte(
+    emu: DokployEmulator, pulumi_stack: PulumiStackFactory
+):
+    ids = {name: emu.create_project(name, env=env)["projectId"] for name, env in ODD_ENVS.items()}
+    projects_before, envs_before = emu.projects(), emu.environments()
+    stack = pulumi_stack(PROGRAM, env=_clean_env(DOKPLOY_API_KEY=API_KEY, DOKPLOY_URL=emu.url))
+    stack.init()
+    gen = _generate(stack, "--all", "--output", "__main__.py", "--apply-config")
+    assert gen.returncode == 0, gen.stderr
+    assert "Traceback" not in gen.stderr
+    written = "".join(p.read_text(encoding="utf-8") for p in stack.program_dir.iterdir() if p.is_file())
+    for value in ("a\u2028b", "c\u2029d", "\U0001f600", "x\x7fy", "two words", "Zq9Zq9Zq9"):
+        assert value not in written + gen.stdout + gen.stderr
+    # Dokploy's dotenv reads each of these back unchanged from some spelling: nothing is refused.
+    assert "will refuse" not in gen.stderr, gen.stderr
+    emu.reset_requests()
+    stack.up()
+    assert {r.method for r in emu.requests} == {"GET"}
+    assert emu.projects() == projects_before and emu.environments() == envs_before
+    stack.preview(expect_no_changes=True)
+    state = json.dumps(stack.export(), ensure_ascii=False)
+    assert "Zq9Zq9Zq9" not in state and "two words" not in state
+    assert set(ids.values()) <= {r.get("id") for r in stack.resources()}
+
+
+def test_a_module_import_beside_an_imported_program_keeps_the_programs_sealed_entries(
+    emu: DokployEmulator, pulumi_stack: PulumiStackFactory
+):
+    """The whole estate imported as __main__.py; later, what appeared since is imported as a module
+    beside it (so the program's own edits stay). Both read dokploy-env.sealed in that folder: the
+    module's import must not drop the entries the program opens."""
+    shop = emu.create_project("shop", env="SHOP_TOKEN=s-1\n")["projectId"]
+    stack = pulumi_stack(PROGRAM, env=_clean_env(DOKPLOY_API_KEY=API_KEY, DOKPLOY_URL=emu.url))
+    stack.init()
+    gen = _generate(stack, "--all", "--output", "__main__.py", "--apply-config")
+    assert gen.returncode == 0, gen.stderr
+    stack.up()
+
+    blog = emu.create_project("blog", env="BLOG_TOKEN=b-2\n")["projectId"]
+    gen = _generate(stack, "--all", "--module", "dokploy_existing.py", "--force")
+    assert gen.returncode == 0, gen.stderr
+    module = (stack.program_dir / "dokploy_existing.py").read_text()
+    assert blog in module and shop not in module  # the program declares shop already
+    main = stack.program_dir / "__main__.py"
+    main.write_text(main.read_text() + "\nimport dokploy_existing  # noqa: E402,F401\n")
+
+    projects_before, envs_before = emu.projects(), emu.environments()
+    emu.reset_requests()
+    stack.up()
+    assert {r.method for r in emu.requests} == {"GET"}
+    assert emu.projects() == projects_before and emu.environments() == envs_before
+    stack.preview(expect_no_changes=True)
+    assert {shop, blog} <= {r.get("id") for r in stack.resources()}

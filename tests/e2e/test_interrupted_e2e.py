@@ -38,6 +38,8 @@ from _interrupt import (
 )
 from _pulumi import PulumiStack, PulumiStackFactory
 
+from dokploy_pulumi._pulumi_cli import PulumiCLI
+from dokploy_pulumi._recover import marker_path
 from dokploy_pulumi.testing import DokployEmulator
 
 PROGRAM = Path(__file__).parent / "programs" / "interrupted"
@@ -335,3 +337,85 @@ def test_two_pending_creates_of_one_name_one_made_are_resolvable(
     ids = stack.outputs()["twin_ids"]
     assert ids[1] == made and ids[0] != made
     assert sorted(p["projectId"] for p in emu.projects() if p["name"] == "recover-twin") == sorted(ids)
+
+
+def test_a_marker_left_by_an_earlier_interruption_is_no_bound_for_a_new_one(
+    emu: DokployEmulator, pulumi_stack: PulumiStackFactory
+):
+    """A marker file is the bound of the interruption it was written for. One left weeks ago (an
+    `--apply` that failed after removing the lock, then the user moved on with `pulumi up`) must
+    not date a later interruption: a project made by hand in between would pass it."""
+    started = dt.datetime.now(dt.timezone.utc)
+    stack = _interrupted_stack(emu, pulumi_stack)
+    made = {p["name"]: p["projectId"] for p in emu.projects()}
+    cleared = next(n for n in ("app1", "app2", "app3") if NAMES[n] not in made)
+    urn = f"urn:pulumi:e2e::dokploy-interrupted::{PREFIX}Project::{cleared}"
+    hand = emu.create_project(NAMES[cleared], description="made by hand", env="KEEP=1")["projectId"]
+    emu.set_project_fields(hand, createdAt=(started - dt.timedelta(days=14)).isoformat().replace("+00:00", "Z"))
+    stack.run("cancel", "--yes")
+    fq = PulumiCLI(stack=stack.stack, cwd=stack.program_dir, env=stack.env).stack_name()
+    # What an earlier run's marker holds: the stale lock of an update three weeks ago, same URN.
+    old = (started - dt.timedelta(days=21)).isoformat()
+    bounds = {urn: {"moment": old, "source": "the stale lock of the interrupted update"}}
+    marker_path(stack.program_dir, fq).write_text(json.dumps({"stack": fq, "bounds": bounds}))
+    assert markers(stack), [p.name for p in stack.program_dir.iterdir()]
+    before = state(stack)
+
+    applied = recover(stack, "--apply")
+    assert f"- RECORD {urn}" not in applied.stdout, applied.stdout + applied.stderr
+    assert f"- UNPROVEN {urn}" in applied.stdout and applied.returncode == 2, applied.stdout + applied.stderr
+    assert state(stack) == before
+
+
+def test_since_later_than_the_servers_clock_is_refused(emu: DokployEmulator, pulumi_stack: PulumiStackFactory):
+    """`--since` a time still to come (a typo, a local time read as UTC east of Greenwich) would
+    rule out every object the interrupted update made: each pending create CLEARed, and the next
+    `up` makes them all a second time. No interrupted update started in the future: refused."""
+    stack = _interrupted_stack(emu, pulumi_stack)
+    stack.run("cancel", "--yes")
+    before = state(stack)
+    count = len(emu.projects())
+    ahead = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=2)).replace(tzinfo=None).isoformat()
+    for since in (ahead, "9999-12-31T23:59:59+14:00"):
+        emu.reset_requests()
+        applied = recover(stack, "--apply", "--since", since)
+        assert applied.returncode == 1, applied.stdout + applied.stderr
+        assert "- CLEAR" not in applied.stdout and "Traceback" not in applied.stderr
+        assert "--since" in applied.stderr and "later than Dokploy's clock" in applied.stderr, applied.stderr
+        assert state(stack) == before and backups(stack) == [] and len(emu.projects()) == count
+        assert {r.method for r in emu.requests} <= {"GET"}
+    # Before any object (the year 1, with a zone that puts its UTC moment in year 0): a one-line answer.
+    early = recover(stack, "--since", "0001-01-01T00:00:00+01:00")
+    assert "Traceback" not in early.stderr and early.returncode in (0, 2), early.stdout + early.stderr
+
+
+def test_a_stale_lock_newer_than_the_checkpoint_is_no_bound(emu: DokployEmulator, pulumi_stack: PulumiStackFactory):
+    """The pending creates were saved into the checkpoint after their update took its lock. A stale
+    lock newer than the checkpoint is another operation's (a `pulumi refresh` killed later, after
+    the first lock was cancelled): as a bound it would rule out every object the creates made
+    (each CLEARed, so `up` makes them again)."""
+    stack = _interrupted_stack(emu, pulumi_stack)
+    lock = next((stack.program_dir.parent / "state" / ".pulumi" / "locks").rglob("*.json"))
+    content = json.loads(lock.read_text())
+    stack.run("cancel", "--yes")
+    # What a later operation, killed too, leaves: its own lock, dated after the checkpoint was saved.
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=10)
+    content["timestamp"] = later.isoformat().replace("+00:00", "Z")
+    lock.write_text(json.dumps(content))
+    before = state(stack)
+    count = len(emu.projects())
+
+    made = {p["name"] for p in emu.projects()} | {e["name"] for e in emu.environments()}
+    applied = recover(stack, "--apply")
+    for logical, name in (
+        ("app1", NAMES["app1"]),
+        ("app2", NAMES["app2"]),
+        ("app3", NAMES["app3"]),
+        ("staging", "staging"),
+    ):
+        kind = "Environment" if logical == "staging" else "Project"
+        urn = f"urn:pulumi:e2e::dokploy-interrupted::{PREFIX}{kind}::{logical}"
+        if name in made:  # a pending create whose object exists is never CLEARed
+            assert f"- UNPROVEN {urn}\n" in applied.stdout, applied.stdout
+    assert applied.returncode == 2, applied.stdout + applied.stderr
+    assert state(stack) == before and backups(stack) == [] and len(emu.projects()) == count

@@ -102,6 +102,13 @@ def test_recover_after_cancel_never_takes_a_same_named_project_made_by_hand(
     assert "Nothing was changed" in applied.stdout and "- RECORD" not in applied.stdout
     assert state(stack) == before and backups(stack) == []
 
+    # A --since still to come on the server's clock would CLEAR the environment the update made
+    # (and `up` would make it again): refused, nothing changed.
+    ahead = dt.datetime.fromtimestamp(server_now + 3600, dt.timezone.utc)
+    refused = recover(stack, "--apply", "--since", ahead.isoformat())
+    assert refused.returncode == 1 and "later than Dokploy's clock" in refused.stderr, refused.stdout + refused.stderr
+    assert "- CLEAR" not in refused.stdout and state(stack) == before and backups(stack) == []
+
     applied = recover(stack, "--apply", "--since", started.isoformat())
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert f"- CLEAR {PREFIX}Project::app" in applied.stdout and f"left alone ({hand_id} " in applied.stdout
