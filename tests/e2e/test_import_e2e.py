@@ -206,7 +206,9 @@ def test_an_unreadable_stack_is_an_error_not_an_empty_state(emu: DokployEmulator
     stack.env["PULUMI_CONFIG_PASSPHRASE"] = "not-the-passphrase"
     gen = _generate(stack, "--all", "--output", "__main__.py")
     assert gen.returncode == 1 and "Traceback" not in gen.stderr
-    assert gen.stderr.startswith("error: cannot read the stack's config (`pulumi config --json --show-secrets` failed: ")
+    assert gen.stderr.startswith(
+        "error: cannot read the stack's config (`pulumi config --json --show-secrets` failed: "
+    )
     assert "passphrase" in gen.stderr and not (stack.program_dir / "__main__.py").exists()
     # Another stack named on the command line that does not exist: an error too.
     gen = _generate(stack, "--all", "--stack", "nope")
