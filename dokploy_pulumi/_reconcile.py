@@ -135,7 +135,7 @@ MIN_CLOCK_READINGS = 2
 READING_GAP = 0.05
 
 
-def _read_server_clock(client: DokployClient) -> Optional[str]:
+def read_server_clock(client: DokployClient) -> Optional[str]:
     """Read the server's clock into `client.clock`, again while the proof is wider than
     PRECISE_ENOUGH (at least MIN_CLOCK_READINGS, at most CLOCK_READINGS times); None once read,
     else why it could not be."""
@@ -180,7 +180,7 @@ def find_created(
         rows = [r for r in search() if getattr(r, "name", None) == name and not client.session.is_managed(id_of(r))]
         if unread is not None:
             # Until a reading succeeds (usually the first: one GET); why it failed goes in the message.
-            unread = _read_server_clock(client)
+            unread = read_server_clock(client)
         bounds = client.clock.server_time_at(sent_at)
         if bounds is None:
             if rows:
