@@ -263,11 +263,21 @@ def server_message(body: Any, text: str, secrets: Optional[Secrets] = None) -> s
     return secrets.snippet(text) or "(empty body)"
 
 
+def context_words(error: DokployError) -> tuple[str, ...]:
+    """Our own words in an error's message that no redaction may hide: the procedure, its path, the
+    status (all public; an env value "create" must not turn project.create into project.***)."""
+    words = [f"{error.procedure} ({error.method} {error.path})", error.procedure or "", error.path or ""]
+    if error.status is not None:
+        words.append(f"failed with {error.status}")
+    return tuple(w for w in words if w)
+
+
 def redact_error(error: DokployError, secrets: Secrets) -> DokployError:
     """`error` with the secrets taken out of everything it carries (message, server message, body,
     field errors), in place. Called after the error was classified from the raw answer: redacting
-    first could turn the router's "Not found" into something that reads as the object's own."""
-    error.message = secrets.redact(error.message)
+    first could turn the router's "Not found" into something that reads as the object's own.
+    The words that say which call failed and how are kept (`context_words`)."""
+    error.message = secrets.redact(error.message, keep=context_words(error))
     error.args = (error.message,)
     if error.server_message is not None:
         error.server_message = secrets.redact(error.server_message)

@@ -27,7 +27,7 @@ from . import _oneline_errors, _workers
 from ._attrs import ENV, Attr, is_unknown
 from ._client import DokployClient
 from ._connection import ClientPool, ConfigSource, Connection
-from ._exceptions import CredentialError, DokployError, NotFoundError, ProviderError
+from ._exceptions import CredentialError, DokployError, NotFoundError, ProviderError, context_words
 from ._redact import Secrets, env_values, more_secrets
 
 PROVIDER_KEY = "__provider"
@@ -164,10 +164,12 @@ class DokployProvider(ResourceProvider):
                 return fn()
         except DokployError as exc:
             secrets = Secrets(values)
-            message = secrets.redact(str(exc))
+            label = self.lifecycle.label(props, id_)
+            keep = (*context_words(exc), f"{label}: {op} failed:")
+            message = secrets.redact(str(exc), keep=keep)
         # Raised outside the handler so that not even a suppressed __context__ keeps the original
         # error (and the server's answer, with whatever it echoed) attached.
-        raise ProviderError(secrets.redact(f"{self.lifecycle.label(props, id_)}: {op} failed: {message}"))
+        raise ProviderError(secrets.redact(f"{label}: {op} failed: {message}", keep=keep))
 
     # -- check ------------------------------------------------------------------------------------
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:

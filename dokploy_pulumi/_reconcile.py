@@ -127,13 +127,22 @@ PRECISE_ENOUGH = 1.0
 #: Readings after a lost create, at most: on a busy server one round trip can take seconds, and the
 #: intersection of a few is as narrow as the fastest.
 CLOCK_READINGS = 3
+#: Readings after a lost create, at least: a proxy caching `getServerTime` answers one stale time,
+#: and only a second reading that contradicts it shows that (see `ServerClock`).
+MIN_CLOCK_READINGS = 2
+#: The pause (seconds) between readings: a cached answer repeats one time while ours moves on by
+#: this much, far more than the clocks' resolution, so the two readings contradict each other.
+READING_GAP = 0.05
 
 
-def _read_server_clock(client: DokployClient) -> Optional[str]:
+def read_server_clock(client: DokployClient) -> Optional[str]:
     """Read the server's clock into `client.clock`, again while the proof is wider than
-    PRECISE_ENOUGH (up to CLOCK_READINGS times); None once read, else why it could not be."""
+    PRECISE_ENOUGH (at least MIN_CLOCK_READINGS, at most CLOCK_READINGS times); None once read,
+    else why it could not be."""
     read = False
-    for _ in range(CLOCK_READINGS):
+    for attempt in range(1, CLOCK_READINGS + 1):
+        if read:
+            time.sleep(READING_GAP)
         try:
             if client.server_time() is None:
                 return None if read else "server.getServerTime answered without a time (Dokploy Cloud does)"
@@ -141,8 +150,10 @@ def _read_server_clock(client: DokployClient) -> Optional[str]:
             return None if read else f"server.getServerTime failed: {exc}"
         read = True
         width = client.clock.uncertainty
-        if width is not None and width <= PRECISE_ENOUGH:
+        if attempt >= MIN_CLOCK_READINGS and width is not None and width <= PRECISE_ENOUGH:
             break
+    if client.clock.server_time_at(time.time()) is None:
+        return "server.getServerTime's readings contradict each other (a proxy caching it, or the clock set meanwhile)"
     return None
 
 
@@ -169,7 +180,7 @@ def find_created(
         rows = [r for r in search() if getattr(r, "name", None) == name and not client.session.is_managed(id_of(r))]
         if unread is not None:
             # Until a reading succeeds (usually the first: one GET); why it failed goes in the message.
-            unread = _read_server_clock(client)
+            unread = read_server_clock(client)
         bounds = client.clock.server_time_at(sent_at)
         if bounds is None:
             if rows:

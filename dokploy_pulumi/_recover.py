@@ -57,6 +57,7 @@ from ._exceptions import DokployError, NotFoundError
 from ._lifecycle import DokployProvider
 from ._models import DEFAULT_ENVIRONMENT_NAME, parse_timestamp
 from ._pulumi_cli import CommandFailed, PulumiCLI, connection_source
+from ._reconcile import read_server_clock
 from ._session import Session
 from .providers import EnvironmentDuplicateProvider, EnvironmentProvider, ProjectDuplicateProvider, ProjectProvider
 
@@ -403,7 +404,10 @@ def _cutoff(bound: StartBound, client: DokployClient) -> Optional[float]:
             )
         return bound.moment.timestamp()
     if client.clock.server_time_at(bound.moment.timestamp()) is None:
-        client.server_time()  # one reading; None (Dokploy Cloud answers null) leaves it unplaced
+        # Readings as a lost create takes them: two at least, so that a proxy caching the answer
+        # (one stale time, which would move the bound back and let older objects in) is exposed.
+        # None (Dokploy Cloud answers null), an error or contradicting readings leave it unplaced.
+        read_server_clock(client)
     interval = client.clock.server_time_at(bound.moment.timestamp())
     return None if interval is None else interval[0]
 

@@ -16,6 +16,11 @@ the server, or split across lines. So a secret is not only its exact text:
   value is guessable anyway). Likewise a piece shorter than `RUN` characters may remain where a
   server itself cut a value into shorter pieces.
 
+Redaction never hides our own words that say which call failed and how (`keep`: the procedure, its
+path, "failed with 500", the resource's label): an env value that is a common word ("create",
+"project") would otherwise erase them from every error. Only such public text is kept, so what stays
+visible of a secret is at most a piece equal to a procedure name or a status.
+
 Redaction runs on the whole text before it is folded or truncated (a cut value would otherwise
 slip through), and again after folding (which may join pieces). It repeats until nothing changes,
 so that text around a `***` can never complete a secret.
@@ -109,16 +114,18 @@ class Secrets:
             values = list(other._seen)
         self.add(*values)
 
-    def redact(self, text: str) -> str:
-        """`text` with every secret (see the module docstring) replaced by `***`."""
+    def redact(self, text: str, keep: Iterable[Optional[str]] = ()) -> str:
+        """`text` with every secret (see the module docstring) replaced by `***`, except where one
+        of the `keep` strings (our own public words) occurs whole."""
         if not isinstance(text, str):
             text = str(text)
         with self._lock:
             runs, short = frozenset(self._runs), tuple(sorted(self._short, key=len, reverse=True))
         if not runs and not short:
             return text
+        kept = tuple(k for k in keep if k)
         while True:
-            redacted = _redact_once(text, runs, short)
+            redacted = _redact_once(text, runs, short, kept)
             if redacted == text:
                 return text
             text = redacted
@@ -139,7 +146,7 @@ class Secrets:
         return value
 
 
-def _redact_once(text: str, runs: frozenset[str], short: tuple[str, ...]) -> str:
+def _redact_once(text: str, runs: frozenset[str], short: tuple[str, ...], keep: tuple[str, ...] = ()) -> str:
     covered = bytearray(len(text))
     for i in range(len(text) - RUN + 1):
         if text[i : i + RUN] in runs:
@@ -149,6 +156,11 @@ def _redact_once(text: str, runs: frozenset[str], short: tuple[str, ...]) -> str
         while start != -1:
             covered[start : start + len(form)] = b"\x01" * len(form)
             start = text.find(form, start + 1)
+    for word in keep:
+        start = text.find(word)
+        while start != -1:
+            covered[start : start + len(word)] = bytes(len(word))
+            start = text.find(word, start + 1)
     if not any(covered):
         return text
     out: list[str] = []

@@ -29,8 +29,11 @@ class ServerClock:
     Dokploy stamps `createdAt` with its process clock (`new Date().toISOString()`), and
     `server.getServerTime` answers the same clock's time. A time T of that clock, read by the server
     while a request sent at our time `sent` was in flight and answered at our `received`, proves
-    `T - received <= offset < T - sent + 1 ms`. Readings are intersected; one that contradicts the
-    others (the server's clock was set meanwhile) replaces them.
+    `T - received <= offset < T - sent + 1 ms`. Readings are intersected. One that contradicts the
+    others replaces them, and then proves nothing until another reading agrees with it: either the
+    server's clock was set meanwhile (the new readings will agree), or a proxy answers a cached
+    `getServerTime` (the same time again while ours moved on: no two readings ever agree), whose
+    one stale reading would put the server's clock back and make an older object pass for new.
 
     The `Date` header proves nothing here: a reverse proxy in front of Dokploy (nginx does by
     default) replaces it with its own clock's time, seconds away in either direction.
@@ -40,15 +43,29 @@ class ServerClock:
         self._lock = threading.Lock()
         self._low: Optional[float] = None
         self._high: Optional[float] = None
+        #: Readings since the last contradiction, and whether there was one.
+        self._agreeing = 0
+        self._contradicted = False
 
     def observe(self, server_time: float, sent: float, received: float) -> None:
         """Record that the server's clock read `server_time` between our `sent` and `received`."""
         low, high = server_time - received, server_time - sent + STAMP_RESOLUTION
         with self._lock:
-            if self._low is None or self._high is None or low > self._high or high < self._low:
-                self._low, self._high = low, high
+            if self._low is None or self._high is None:
+                self._low, self._high, self._agreeing = low, high, 1
+            elif low > self._high or high < self._low:
+                self._low, self._high, self._agreeing, self._contradicted = low, high, 1, True
             else:
                 self._low, self._high = max(self._low, low), min(self._high, high)
+                self._agreeing += 1
+                if self._agreeing >= 2:
+                    self._contradicted = False
+
+    @property
+    def readings(self) -> int:
+        """How many readings agree (since the last contradiction)."""
+        with self._lock:
+            return self._agreeing
 
     @property
     def uncertainty(self) -> Optional[float]:
@@ -57,9 +74,10 @@ class ServerClock:
             return None if self._low is None or self._high is None else self._high - self._low
 
     def server_time_at(self, local: float) -> Optional[tuple[float, float]]:
-        """The interval the server's clock was in when ours read `local`; None before any reading."""
+        """The interval the server's clock was in when ours read `local`; None before any reading,
+        and after a contradiction until a reading agrees with the newest."""
         with self._lock:
-            if self._low is None or self._high is None:
+            if self._low is None or self._high is None or self._contradicted:
                 return None
             return local + self._low, local + self._high
 

@@ -12,6 +12,7 @@ No emulator hook is used: every test here runs against the real releases too.
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -230,3 +231,24 @@ def test_an_earlier_answered_create_proves_the_clock_for_another_resource(behind
     proxy.lose_answer("environment.create")
     env_id, _ = _create(behind, env_props)
     assert [e["environmentId"] for e in backend.environments() if e["name"] == "review"] == [env_id]
+
+
+@pytest.mark.parametrize("stale", [60.0, 5.0], ids=["cached-60s-ago", "cached-5s-ago"])
+def test_a_proxy_caching_getServerTime_never_makes_an_older_object_pass_for_ours(behind, backend, api, proxy, stale):
+    """A proxy that caches `server.getServerTime` answers the same time to every reading. One such
+    reading, a minute old, puts the server's clock a minute back: a same-named project made by hand
+    before the request (which never reached the server) would pass for the request's own. Two
+    readings of one time while ours moved on contradict each other: the clock is not proven, and
+    the object is listed, never adopted."""
+    case = _project(backend, api)
+    older = case.by_hand()
+    stamp = datetime.datetime.fromtimestamp(time.time() - stale, datetime.timezone.utc)
+    cached = {"time": stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z"), "timezone": "UTC"}
+    proxy.answer_instead("server.getServerTime", 200, cached)
+    proxy.lose_answer(case.procedure, forward=False)  # the request never reaches the server
+    with pytest.raises(grpc.RpcError) as err:
+        _create(behind, case.props)
+    details = err.value.details()
+    assert older in details and "adopt_id" in details, details
+    assert _ids(case) == [older]
+    assert proxy.count("server.getServerTime", "GET") >= 2  # a second reading exposed the cache

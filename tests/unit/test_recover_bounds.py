@@ -185,3 +185,25 @@ def test_the_lock_goes_only_after_every_read_and_its_time_survives_a_failed_impo
     assert added["inputs"]["env"] == rec._secret({"A": "server"}) and added["outputs"]["description"] == ""
     assert list(folder.glob("dokploy-recover-bound-*.json")) == []
     assert hand not in json.dumps(cli.imported)
+
+
+def test_a_proxy_caching_getServerTime_never_moves_the_bound_back(emu):
+    """A proxy answering a cached `server.getServerTime` five minutes old: one reading would place
+    the lock time five minutes back on Dokploy's clock, and a project made by hand three minutes
+    before the update started (beyond the 120 s allowance) would be recorded. Two readings expose
+    the cache: the bound cannot be placed, and the object is only listed."""
+    from _recording_proxy import RecordingProxy
+
+    lock_time = dt.datetime.now(dt.timezone.utc)
+    hand = emu.create_project("shop")["projectId"]
+    emu.set_project_fields(hand, createdAt=_iso(lock_time - dt.timedelta(seconds=180)))
+    proxy = RecordingProxy(emu.url).start()
+    try:
+        stale = {"time": _iso(lock_time - dt.timedelta(seconds=300)), "timezone": "UTC"}
+        proxy.answer_instead("server.getServerTime", 200, stale)
+        server = rec.Server(DokployClient(proxy.url, KEY))
+        decision = rec.decide(_op("shop", "shop"), set(), rec.StartBound(lock_time, "lock"), lambda c: server)
+    finally:
+        proxy.stop()
+    assert decision.action != "import", decision
+    assert [c.id for c in decision.candidates] == [hand]

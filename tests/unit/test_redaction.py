@@ -32,7 +32,8 @@ def everything_shown(exc: BaseException) -> str:
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
-        parts += [str(cur), repr(cur), repr(cur.args)]
+        # The class name is our own public word ("PermissionDeniedError" holds the value "ermi").
+        parts += [str(cur), repr(cur).removeprefix(type(cur).__name__), repr(cur.args)]
         if isinstance(cur, DokployError):
             parts.append(str(cur.server_message))
         if isinstance(cur, APIStatusError):

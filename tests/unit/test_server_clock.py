@@ -30,12 +30,22 @@ def test_readings_are_intersected():
     assert abs(low - 999.8) < 1e-9 and abs(high - 1000.0 - STAMP_RESOLUTION) < 1e-9
 
 
-def test_a_contradicting_reading_replaces_the_others():
+def test_a_contradicting_reading_replaces_the_others_once_another_agrees():
     clock = ServerClock()
     clock.observe(2000.0, 1000.0, 1000.1)
     clock.observe(1500.0, 1010.0, 1010.1)  # the server's clock was set back 510 s meanwhile
+    assert clock.server_time_at(0.0) is None  # one reading against another: neither is proven
+    clock.observe(1505.0, 1015.0, 1015.1)  # agrees with the newest
     low, high = clock.server_time_at(0.0)
     assert abs(low - 489.9) < 1e-9 and abs(high - 490.0 - STAMP_RESOLUTION) < 1e-9
+
+
+def test_a_cached_time_never_proves_the_clock():
+    """A proxy caching getServerTime: the same time on every reading while ours moves on."""
+    clock = ServerClock()
+    for sent in (1000.0, 1000.2, 1000.4, 1000.6):
+        clock.observe(940.0, sent, sent + 0.01)
+    assert clock.server_time_at(1000.0) is None
 
 
 @given(
