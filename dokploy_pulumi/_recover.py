@@ -508,7 +508,11 @@ def decide(
     cutoff = _cutoff(bound, client)
     if cutoff is None:
         decision.action, decision.candidates = "unproven", named
-        why = bound.source if bound.moment is None else "the server sends no Date header to place it on its clock"
+        why = (
+            bound.source
+            if bound.moment is None
+            else "Dokploy's clock could not be read (server.getServerTime) to place it there"
+        )
         decision.reason = (
             f"{len(named)} of the {where} named {name!r}, but {why}: not recorded without your word. "
             "If one was made by the interrupted update: --choose URN ID; if none was: --clear URN; "
