@@ -89,6 +89,7 @@ def lock(path: Path) -> IO[str]:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
         return open(os.devnull, "w", encoding="utf-8")
+    path = path.resolve()  # a symlink and its target are one file: one lock (and `Store` saves to this)
     lock_path = path.with_name(path.name + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the process's life

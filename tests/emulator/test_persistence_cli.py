@@ -176,3 +176,32 @@ def test_cli_second_serve_on_one_state_file_is_refused(tmp_path: Path) -> None:
     finally:
         os.kill(relocked.pid, signal.SIGTERM)
         relocked.communicate(timeout=10)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="flock, symlinks and signals")
+def test_cli_state_file_through_a_symlink_is_the_same_file(tmp_path: Path) -> None:
+    # A symlink is another name of one file: a second emulator on the link's target (or the link)
+    # must be refused, and saving must write through the link, not replace the link by a file.
+    state = tmp_path / "real.json"
+    link = tmp_path / "link.json"
+    link.symlink_to(state.name)
+    command = [sys.executable, "-m", "dokploy_pulumi.testing", "serve", "--port", "0", "--api-key", "k-1234"]
+    first = subprocess.Popen(
+        [*command, "--state", str(link)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert first.stdout is not None
+        url = re.search(r"http://127\.0\.0\.1:\d+", first.stdout.readline())
+        assert url, first.stderr.read() if first.poll() is not None else ""
+        made = httpx.post(f"{url.group(0)}/api/project.create", json={"name": "first"}, headers={"x-api-key": "k-1234"})
+        assert made.status_code == 200
+        assert link.is_symlink()
+        assert [p["name"] for p in json.loads(state.read_text())["projects"]] == ["first"]
+
+        second = subprocess.run([*command, "--state", str(state)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2, second
+        assert f"is in use by another emulator (process {first.pid})" in second.stderr
+    finally:
+        os.kill(first.pid, signal.SIGTERM)
+        first.communicate(timeout=10)
+    assert first.returncode == 0
