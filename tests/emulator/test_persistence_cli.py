@@ -117,10 +117,8 @@ def test_cli_refuses_a_version_it_cannot_read() -> None:
     assert result.returncode == 2 and "not a Dokploy version" in result.stderr
 
 
-@pytest.mark.skipif(os.name != "posix", reason="flock and signals")
-def test_cli_second_serve_on_one_state_file_is_refused(tmp_path: Path) -> None:
-    state = tmp_path / "shared.json"
-    command = [sys.executable, "-m", "dokploy_pulumi.testing", "serve", "--port", "0", "--api-key", "k-1234"]
+def _serve_and_create_first(command: list[str], state: Path) -> subprocess.Popen[str]:
+    """Start `serve --state state` and create one project named "first" through it."""
     first = subprocess.Popen(
         [*command, "--state", str(state)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -130,7 +128,19 @@ def test_cli_second_serve_on_one_state_file_is_refused(tmp_path: Path) -> None:
         assert url, first.stderr.read() if first.poll() is not None else ""
         made = httpx.post(f"{url.group(0)}/api/project.create", json={"name": "first"}, headers={"x-api-key": "k-1234"})
         assert made.status_code == 200
+    except BaseException:
+        first.kill()  # the caller's cleanup never runs for a process it was not given
+        first.wait(timeout=10)
+        raise
+    return first
 
+
+@pytest.mark.skipif(os.name != "posix", reason="flock and signals")
+def test_cli_second_serve_on_one_state_file_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "shared.json"
+    command = [sys.executable, "-m", "dokploy_pulumi.testing", "serve", "--port", "0", "--api-key", "k-1234"]
+    first = _serve_and_create_first(command, state)
+    try:
         # A second process on the same file (another spelling of its path too) would overwrite the
         # first one's writes with its own copy: refused before it loads or serves anything.
         for spelling in (str(state), str(tmp_path / "." / "shared.json")):
@@ -186,15 +196,8 @@ def test_cli_state_file_through_a_symlink_is_the_same_file(tmp_path: Path) -> No
     link = tmp_path / "link.json"
     link.symlink_to(state.name)
     command = [sys.executable, "-m", "dokploy_pulumi.testing", "serve", "--port", "0", "--api-key", "k-1234"]
-    first = subprocess.Popen(
-        [*command, "--state", str(link)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    first = _serve_and_create_first(command, link)
     try:
-        assert first.stdout is not None
-        url = re.search(r"http://127\.0\.0\.1:\d+", first.stdout.readline())
-        assert url, first.stderr.read() if first.poll() is not None else ""
-        made = httpx.post(f"{url.group(0)}/api/project.create", json={"name": "first"}, headers={"x-api-key": "k-1234"})
-        assert made.status_code == 200
         assert link.is_symlink()
         assert [p["name"] for p in json.loads(state.read_text())["projects"]] == ["first"]
 
