@@ -208,3 +208,17 @@ def test_cli_state_file_through_a_symlink_is_the_same_file(tmp_path: Path) -> No
         os.kill(first.pid, signal.SIGTERM)
         first.communicate(timeout=10)
     assert first.returncode == 0
+
+
+@pytest.mark.skipif(os.name != "posix", reason="flock")
+def test_cli_state_file_lock_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
+    # The lock file cannot be opened (here a folder stands in its place; a read-only folder does the
+    # same for a user who is not root): one line naming the file and exit 2, no traceback.
+    (tmp_path / "s.json.lock").mkdir()
+    command = [sys.executable, "-m", "dokploy_pulumi.testing", "serve", "--port", "0", "--api-key", "k-1234"]
+    result = subprocess.run(
+        [*command, "--state", str(tmp_path / "s.json")], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and str(tmp_path / "s.json.lock") in result.stderr
