@@ -321,7 +321,7 @@ def test_project_duplicate_diff_replace_and_update_in_place(server, project_dupl
     same, _ = server.check(inputs, _proj_props(blob, src, selected_services=selected, description=""))
     assert diff_kind(server.diff(id_, outs, same)) == "none"
     # The copy holds a service: with force_destroy recorded its replace goes ahead (delete-first);
-    # without it the diff refuses (tests/provider/test_duplicate_replace.py).
+    # without it the diff refuses (tests/provider/test_replace_and_guard.py).
     forced = {**outs, "force_destroy": True}
     for change in (
         {"include_services": False},
