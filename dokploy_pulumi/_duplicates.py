@@ -31,7 +31,7 @@ from typing import Any, Optional
 
 from pulumi.dynamic import CheckFailure
 
-from ._attrs import BOOL, ID, SERVICES, Attr
+from ._attrs import BOOL, ID, SERVICES, Attr, is_unknown
 from ._client import OMIT, DokployClient, like_literal
 from ._environment import (
     DEFAULT_NAME,
@@ -43,7 +43,7 @@ from ._environment import (
 )
 from ._exceptions import DokployError, RefusedError
 from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
-from ._models import EnvironmentRow
+from ._models import EnvironmentDetail, EnvironmentRow
 from ._project import (
     CONNECTION_ATTR,
     DESCRIPTION_ATTR,
@@ -185,14 +185,7 @@ class ProjectDuplicateLifecycle(Lifecycle):
     def create(self, client: DokployClient, inputs: Props) -> tuple[str, Outputs]:
         source_id = inputs["source_environment_id"]
         selected = [{"id": s["id"], "type": s["type"]} for s in inputs["selected_services"]]
-        # In this mode the server never reads sourceEnvironmentId, and it creates the project before
-        # copying services: check both first, so a typo fails before anything exists.
-        source = client.environment.one(source_id)
-        held = {(s.type, s.id) for s in source.services()}
-        missing = [s for s in selected if (s["type"], s["id"]) not in held]
-        if missing and inputs["include_services"]:
-            shown = ", ".join(f"{s['type']} {s['id']}" for s in missing)
-            raise RefusedError(f"environment {source.name!r} ({source_id}) holds no {shown}")
+        source = _checked_source(client, inputs)
         outcome = create_or_find(
             "project",
             inputs["name"],
@@ -247,6 +240,11 @@ class ProjectDuplicateLifecycle(Lifecycle):
         return self._shaped(push_project(client, id_, news, changed), id_)
 
     def before_replace(self, client: DokployClient, id_: str, olds: Props, news: Props, replaces: list[str]) -> None:
+        # The replace deletes the old copy first: a new copy that cannot be made (a mistyped source,
+        # a service it does not hold) must be refused now, not after the old copy and its services
+        # are gone.
+        if not is_unknown(news.get("source_environment_id")):
+            _checked_source(client, news)
         if olds.get("force_destroy"):
             return  # the old copy's delete will go through, services and all
         detail = gone_as_none(lambda: client.project.one(id_))
@@ -272,3 +270,23 @@ class ProjectDuplicateLifecycle(Lifecycle):
             bool(olds.get("force_destroy")),
             advice=f"Remove them first in Dokploy, or {FORCE_DESTROY_FIRST}",
         )
+
+
+def _checked_source(client: DokployClient, inputs: Mapping[str, Any]) -> EnvironmentDetail:
+    """The source environment of a ProjectDuplicate, refused unless it holds every selected service.
+
+    In this mode the server never reads sourceEnvironmentId, and it creates the project before
+    copying services: both are checked first, so a typo fails before anything exists (or, for a
+    replace, before the old copy is deleted). Selected services still unknown are not checked."""
+    source_id = inputs["source_environment_id"]
+    source = client.environment.one(source_id)
+    selected = inputs.get("selected_services")
+    if not inputs.get("include_services") or is_unknown(selected) or not selected:
+        return source
+    held = {(s.type, s.id) for s in source.services()}
+    known = [s for s in selected if not is_unknown(s) and not any(is_unknown(v) for v in s.values())]
+    missing = [s for s in known if (s["type"], s["id"]) not in held]
+    if missing:
+        shown = ", ".join(f"{s['type']} {s['id']}" for s in missing)
+        raise RefusedError(f"environment {source.name!r} ({source_id}) holds no {shown}")
+    return source

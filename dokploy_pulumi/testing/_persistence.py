@@ -75,23 +75,28 @@ def load(store: Store, path: Path) -> None:
 
 
 class StateFileInUse(RuntimeError):
-    """Another process holds the state file."""
+    """The state file cannot be taken: another process holds it, or its lock file cannot be opened."""
 
 
 def lock(path: Path) -> IO[str]:
     """Take the state file for this process: an exclusive lock held until the returned file is
     closed (or the process ends, however it ends: the kernel drops an flock with its holder).
 
-    Raises `StateFileInUse`, naming the holder's process id, when another process has it. On a
+    Raises `StateFileInUse`, naming the holder's process id, when another process has it (or naming
+    the lock file when it cannot be opened at all). On a
     system without `fcntl` (Windows) nothing is locked.
     """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
         return open(os.devnull, "w", encoding="utf-8")
+    path = path.resolve()  # a symlink and its target are one file: one lock (and `Store` saves to this)
     lock_path = path.with_name(path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the process's life
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the process's life
+    except OSError as exc:  # a read-only folder, a folder in the lock file's place: one line, not a traceback
+        raise StateFileInUse(f"cannot lock the state file {path}: {exc.strerror}: {lock_path}") from None
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -37,7 +37,9 @@ class Store:
     def __init__(self, state_file: str | os.PathLike[str] | None = None, clock: Clock | None = None) -> None:
         self.lock = threading.RLock()
         self.clock = clock or Clock()
-        self.path = Path(state_file) if state_file is not None else None
+        # Resolved: through a symlink, saves (a rename over the path) must replace the file it names,
+        # not the link itself; and the lock (`_persistence.lock`) must see one file under every name.
+        self.path = Path(state_file).resolve() if state_file is not None else None
         self.organizations: list[str] = []
         self.primary_organization = ""
         self.projects: dict[str, dict[str, Any]] = {}

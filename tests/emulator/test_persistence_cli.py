@@ -117,10 +117,8 @@ def test_cli_refuses_a_version_it_cannot_read() -> None:
     assert result.returncode == 2 and "not a Dokploy version" in result.stderr
 
 
-@pytest.mark.skipif(os.name != "posix", reason="flock and signals")
-def test_cli_second_serve_on_one_state_file_is_refused(tmp_path: Path) -> None:
-    state = tmp_path / "shared.json"
-    command = [sys.executable, "-m", "dokploy_pulumi.testing", "serve", "--port", "0", "--api-key", "k-1234"]
+def _serve_and_create_first(command: list[str], state: Path) -> subprocess.Popen[str]:
+    """Start `serve --state state` and create one project named "first" through it."""
     first = subprocess.Popen(
         [*command, "--state", str(state)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -130,7 +128,19 @@ def test_cli_second_serve_on_one_state_file_is_refused(tmp_path: Path) -> None:
         assert url, first.stderr.read() if first.poll() is not None else ""
         made = httpx.post(f"{url.group(0)}/api/project.create", json={"name": "first"}, headers={"x-api-key": "k-1234"})
         assert made.status_code == 200
+    except BaseException:
+        first.kill()  # the caller's cleanup never runs for a process it was not given
+        first.wait(timeout=10)
+        raise
+    return first
 
+
+@pytest.mark.skipif(os.name != "posix", reason="flock and signals")
+def test_cli_second_serve_on_one_state_file_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "shared.json"
+    command = [sys.executable, "-m", "dokploy_pulumi.testing", "serve", "--port", "0", "--api-key", "k-1234"]
+    first = _serve_and_create_first(command, state)
+    try:
         # A second process on the same file (another spelling of its path too) would overwrite the
         # first one's writes with its own copy: refused before it loads or serves anything.
         for spelling in (str(state), str(tmp_path / "." / "shared.json")):
@@ -176,3 +186,39 @@ def test_cli_second_serve_on_one_state_file_is_refused(tmp_path: Path) -> None:
     finally:
         os.kill(relocked.pid, signal.SIGTERM)
         relocked.communicate(timeout=10)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="flock, symlinks and signals")
+def test_cli_state_file_through_a_symlink_is_the_same_file(tmp_path: Path) -> None:
+    # A symlink is another name of one file: a second emulator on the link's target (or the link)
+    # must be refused, and saving must write through the link, not replace the link by a file.
+    state = tmp_path / "real.json"
+    link = tmp_path / "link.json"
+    link.symlink_to(state.name)
+    command = [sys.executable, "-m", "dokploy_pulumi.testing", "serve", "--port", "0", "--api-key", "k-1234"]
+    first = _serve_and_create_first(command, link)
+    try:
+        assert link.is_symlink()
+        assert [p["name"] for p in json.loads(state.read_text())["projects"]] == ["first"]
+
+        second = subprocess.run([*command, "--state", str(state)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2, second
+        assert f"is in use by another emulator (process {first.pid})" in second.stderr
+    finally:
+        os.kill(first.pid, signal.SIGTERM)
+        first.communicate(timeout=10)
+    assert first.returncode == 0
+
+
+@pytest.mark.skipif(os.name != "posix", reason="flock")
+def test_cli_state_file_lock_that_cannot_be_opened_is_one_line(tmp_path: Path) -> None:
+    # The lock file cannot be opened (here a folder stands in its place; a read-only folder does the
+    # same for a user who is not root): one line naming the file and exit 2, no traceback.
+    (tmp_path / "s.json.lock").mkdir()
+    command = [sys.executable, "-m", "dokploy_pulumi.testing", "serve", "--port", "0", "--api-key", "k-1234"]
+    result = subprocess.run(
+        [*command, "--state", str(tmp_path / "s.json")], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and str(tmp_path / "s.json.lock") in result.stderr

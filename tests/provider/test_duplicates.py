@@ -321,13 +321,14 @@ def test_project_duplicate_diff_replace_and_update_in_place(server, project_dupl
     same, _ = server.check(inputs, _proj_props(blob, src, selected_services=selected, description=""))
     assert diff_kind(server.diff(id_, outs, same)) == "none"
     # The copy holds a service: with force_destroy recorded its replace goes ahead (delete-first);
-    # without it the diff refuses (tests/provider/test_duplicate_replace.py).
+    # without it the diff refuses (tests/provider/test_replace_and_guard.py).
     forced = {**outs, "force_destroy": True}
     for change in (
         {"include_services": False},
         {"selected_services": []},
         {"selected_services": UNKNOWN},
-        {"source_environment_id": "another"},
+        # Another source that exists (one that does not is refused: the test below).
+        {"source_environment_id": outs["default_environment_id"], "include_services": False},
     ):
         news, _ = server.check(inputs, _proj_props(blob, src, **{"selected_services": selected, **change}))
         resp = server.diff(id_, forced, news)
@@ -486,3 +487,31 @@ def test_public_classes_tokens_defaults_and_secret_env():
         ).apply(check)
 
     program()
+
+
+def test_project_duplicate_forced_replace_to_a_missing_source_is_refused_before_the_old_copy_goes(
+    server, project_duplicate_blob, source, backend
+):
+    # force_destroy recorded, then `source_environment_id` changed to an id that does not exist (a
+    # typo) or `selected_services` to a service the source does not hold: the replace is delete-first,
+    # so going ahead would delete the old copy with its services and only then fail to create the
+    # new one. The diff must refuse, and the old copy stays with its services.
+    emu = backend
+    blob, src = project_duplicate_blob, source["environment_id"]
+    selected = [{"id": source["services"]["web"], "type": "application"}]
+    (id_, outs), inputs = _proj_create(server, blob, src, selected_services=selected, force_destroy=True)
+    for change, says in (
+        ({"source_environment_id": "no-such-environment"}, "Environment not found"),
+        ({"selected_services": [{"id": "gone", "type": "redis"}]}, "holds no redis gone"),
+    ):
+        news, _ = server.check(
+            inputs, _proj_props(blob, src, **{"selected_services": selected, "force_destroy": True, **change})
+        )
+        with pytest.raises(grpc.RpcError) as err:
+            server.diff(id_, outs, news)
+        assert says in err.value.details(), change
+    assert emu.get_project(id_) is not None
+    # A source that exists still replaces (delete-first) as before.
+    news, _ = server.check(inputs, _proj_props(blob, src, selected_services=[], force_destroy=True))
+    resp = server.diff(id_, outs, news)
+    assert list(resp.replaces) == ["selected_services"] and resp.deleteBeforeReplace

@@ -93,7 +93,7 @@ def test_project_duplicate_replace_is_refused_while_the_old_copy_holds_services(
     assert list(resp.replaces) == ["selected_services"] and resp.deleteBeforeReplace
 
 
-def test_project_duplicate_without_services_replaces_after_one_look(server, duplicate_blob, backend, api):
+def test_project_duplicate_without_services_replaces_after_two_looks(server, duplicate_blob, backend, api):
     pid = backend.create_project(n("src"))["projectId"]
     staging = api.environment.create(pid, "staging").environment_id
     web = backend.add_service(staging, "application", "web")
@@ -105,7 +105,9 @@ def test_project_duplicate_without_services_replaces_after_one_look(server, dupl
     backend.reset_requests()
     resp = server.diff(id_, outs, news)
     assert list(resp.replaces) == ["selected_services"] and resp.deleteBeforeReplace
-    assert [(r.method, r.procedure) for r in backend.requests] == [("GET", "project.one")]
+    # The new source (can the new copy be made?) and the old copy (can it be deleted?), both before
+    # the delete-first replace deletes anything.
+    assert [(r.method, r.procedure) for r in backend.requests] == [("GET", "environment.one"), ("GET", "project.one")]
     # An in-place change makes no request at all.
     renamed, _ = server.check(inputs, _dup(duplicate_blob, staging, name=n("renamed")))
     backend.reset_requests()
