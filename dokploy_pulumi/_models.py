@@ -17,6 +17,7 @@ Two release rules live here, so that every reader (resources, look-ups, import, 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Generic, Optional, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -35,6 +36,23 @@ NO_DEFAULT_REASONS = (
 )
 #: How Dokploy (v0.29.12+, `packages/server/src/lib/encryption.ts`) marks an encrypted value.
 CIPHERTEXT_PREFIX = "enc:v1:"
+#: Node's padded base64, as encryptValue writes the iv, GCM tag and data after the prefix.
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+#: A 12-byte iv, a 16-byte tag and at least one byte of data (encryptValue never encrypts "").
+_CIPHERTEXT_MIN_BYTES = 12 + 16 + 1
+
+
+def is_ciphertext(text: str) -> bool:
+    """Whether `text` has the whole shape of what Dokploy's encryptValue writes. Dokploy stores a
+    written value that merely starts with the prefix unchanged (encryptValue skips it) and answers it
+    back as written, and releases before v0.29.12 encrypt nothing: such text is the user's."""
+    if not text.startswith(CIPHERTEXT_PREFIX):
+        return False
+    payload = text[len(CIPHERTEXT_PREFIX) :]
+    return _BASE64.fullmatch(payload) is not None and len(payload) // 4 * 3 - payload.count("=") >= (
+        _CIPHERTEXT_MIN_BYTES
+    )
+
 
 #: The service arrays Dokploy attaches to each environment in `project.one` / `environment.one`.
 SERVICE_TYPES: tuple[str, ...] = (
@@ -96,7 +114,7 @@ def _env_never_null(v: Any) -> Any:
 
 def readable_env(text: str, kind: str, object_id: str, name: str) -> str:
     """`text` as the variables, unless it is ciphertext the server could not decrypt."""
-    if text.startswith(CIPHERTEXT_PREFIX):
+    if is_ciphertext(text):
         raise UndecryptableEnvError(kind, object_id, name)
     return text
 

@@ -141,3 +141,16 @@ def test_ciphertext_env_is_refused_on_read_lookup_and_adoption(
         server.create(inputs)  # adopting compares the env: it is never taken as the value
     assert "Dokploy could not decrypt the env of environment 'production'" in info.value.details()
     assert [r.method for r in release_backend.requests] == ["GET"]  # nothing was written
+
+
+def test_user_env_that_merely_starts_with_enc_v1_is_read_as_written(server, project, release_backend):
+    """Dokploy stores a written env that already starts with "enc:v1:" as it is (encryptValue skips
+    what looks encrypted) and answers it back unchanged, on every release (v0.30.2 checked: written
+    'enc:v1:foo=bar\\nA=1\\n', read the same). Text that is not ciphertext's shape (base64 of iv,
+    tag and data) is the user's own: it must be read as their env, not refused as undecryptable."""
+    pid, pouts = project
+    text = "enc:v1:foo=bar\nA=1\n"  # dotenv reads A=1 (the first line is no assignment)
+    assert _post(release_backend, "project.update", {"projectId": pid, "env": text}).status_code == 200
+    assert release_backend.get_project(pid)["env"] == text
+    outs = server.read(pid, pouts)[1]
+    assert outs["env"] == {"A": "1"}
