@@ -54,6 +54,9 @@ def is_ciphertext(text: str) -> bool:
     )
 
 
+#: The keys by which a server (v0.26.1 and later) or a caller says which environment is the default.
+_HAS_DEFAULT_KEYS = frozenset({"isDefault", "is_default"})
+
 #: The service arrays Dokploy attaches to each environment in `project.one` / `environment.one`.
 SERVICE_TYPES: tuple[str, ...] = (
     "applications",
@@ -164,7 +167,7 @@ class EnvironmentRow(_Model):
         # Releases before DEFAULT_ENVIRONMENT_SINCE have no isDefault column, and every answer they
         # send lacks the key; their rules (no removing, no creating or renaming *to* it) make the
         # environment named "production" the default. A server that sends the key decides.
-        if isinstance(data, dict) and "isDefault" not in data and "is_default" not in data:
+        if isinstance(data, dict) and not _HAS_DEFAULT_KEYS & data.keys():
             return {**data, "isDefault": data.get("name") == DEFAULT_ENVIRONMENT_NAME}
         return data
 
@@ -198,6 +201,22 @@ class ProjectDetail(ProjectRow):
     @classmethod
     def _envs_never_null(cls, v: Any) -> Any:
         return [] if v is None else v
+
+    @field_validator("environments", mode="before")
+    @classmethod
+    def _one_default_by_name(cls, v: Any) -> Any:
+        # Releases before DEFAULT_ENVIRONMENT_SINCE refuse the name "production" in
+        # environment.create/update but not in environment.duplicate, so a project can hold two
+        # of that name. Only the one project.create made, the oldest, is the default: the other is
+        # someone's environment, which adoption must not take nor destroy delete unasked.
+        if not isinstance(v, list) or any(not isinstance(e, dict) or _HAS_DEFAULT_KEYS & e.keys() for e in v):
+            return v
+        named = [i for i, e in enumerate(v) if e.get("name") == DEFAULT_ENVIRONMENT_NAME]
+        if len(named) < 2:
+            return v
+        # createdAt is an ISO-8601 text in UTC on those releases (whole rows): it sorts as text.
+        oldest = min(named, key=lambda i: (str(v[i].get("createdAt") or "\uffff"), i))
+        return [{**e, "isDefault": i == oldest} if i in named else e for i, e in enumerate(v)]
 
     def default_environment(self) -> Optional[EnvironmentRow]:
         return next((e for e in self.environments if e.is_default), None)

@@ -154,3 +154,34 @@ def test_user_env_that_merely_starts_with_enc_v1_is_read_as_written(server, proj
     assert release_backend.get_project(pid)["env"] == text
     outs = server.read(pid, pouts)[1]
     assert outs["env"] == {"A": "1"}
+
+
+def test_a_second_production_made_by_duplicating_is_not_taken_for_the_default(
+    server, environment_blob, project, release_backend
+):
+    """v0.25.x refuses the name "production" in environment.create/update but not in
+    environment.duplicate (checked on the real v0.25.11): a project can hold two environments of
+    that name, both unremovable there. Only the one project.create made (the oldest) is the default;
+    the other is someone's environment, which destroy must refuse to delete with the project, and
+    which adoption must not take."""
+    pid, pouts = project
+    default_id = pouts["default_environment_id"]
+    made = _post(release_backend, "environment.duplicate", {"environmentId": default_id, "name": "production"})
+    assert made.status_code == 200, made.text
+    dup_id = made.json()["environmentId"]
+
+    assert server.read(pid, pouts)[1]["default_environment_id"] == default_id
+    inputs, _ = server.check({}, _env_props(environment_blob, pid, name="production"))
+    id_, outs = server.create(inputs)
+    assert id_ == default_id and outs["is_default"] is True
+    server.delete(id_, outs)
+
+    with pytest.raises(grpc.RpcError) as info:
+        server.delete(pid, pouts)
+    message = info.value.details()
+    assert "1 environment(s) this stack does not manage" in message and dup_id in message
+    assert release_backend.get_project(pid) is not None and release_backend.get_environment(dup_id) is not None
+    # Clean up by hand (v0.25.x removes no environment named "production": rename it first).
+    assert _post(release_backend, "environment.update", {"environmentId": dup_id, "name": n("gone")}).status_code == 200
+    assert _post(release_backend, "environment.remove", {"environmentId": dup_id}).status_code == 200
+    server.delete(pid, pouts)
