@@ -101,20 +101,22 @@ def push_environment(
 
 
 def rolled_back(client: DokployClient, id_: str, cause: DokployError) -> DokployError:
-    """Remove an environment whose creation failed half-way; the error to raise says what happened."""
+    """Remove an environment whose creation failed half-way (its env unreadable, or setting env or
+    description refused); the error to raise says what happened."""
     try:
         client.environment.remove(id_)
     except NotFoundError:
         pass
     except DokployError as exc:
         return DokployError(
-            f"setting env on the new environment {id_} failed: {cause} Removing that environment again "
-            f"failed too ({exc}), so it is left in Dokploy without Pulumi knowing. Delete it in Dokploy, "
-            f"or declare it with adopt_id={id_!r}, then run `pulumi up` again."
+            f"completing the new environment {id_} (reading or setting its env and description) failed: "
+            f"{cause} Removing that environment again failed too ({exc}), so it is left in Dokploy without "
+            f"Pulumi knowing. Delete it in Dokploy, or declare it with adopt_id={id_!r}, then run `pulumi up` again."
         )
     return DokployError(
-        f"setting env on the new environment failed: {cause} The environment it had just created ({id_}) "
-        "was removed again: nothing was created. Run `pulumi up` again."
+        f"completing the new environment (reading or setting its env and description) failed: {cause} "
+        f"The environment it had just created ({id_}) was removed again: nothing was created. "
+        "Run `pulumi up` again."
     )
 
 
