@@ -185,3 +185,27 @@ def test_a_second_production_made_by_duplicating_is_not_taken_for_the_default(
     assert _post(release_backend, "environment.update", {"environmentId": dup_id, "name": n("gone")}).status_code == 200
     assert _post(release_backend, "environment.remove", {"environmentId": dup_id}).status_code == 200
     server.delete(pid, pouts)
+
+
+def test_an_adopted_default_renamed_away_by_hand_is_not_removed_on_destroy(server, environment_blob, release_backend):
+    """v0.25.x lets the default environment be renamed away (by hand); after a refresh it no longer
+    reads as the default. It is still the environment the stack adopted, not one it created: the
+    destroy of the Environment must leave it in its project (here a project the stack does not
+    manage), not remove it."""
+    made = _post(release_backend, "project.create", {"name": n("foreign")})
+    assert made.status_code == 200
+    pid = made.json()["project"]["projectId"]
+    default_id = made.json()["environment"]["environmentId"]
+    try:
+        inputs, _ = server.check({}, _env_props(environment_blob, pid, name="production", env={"A": "1"}))
+        id_, outs = server.create(inputs)
+        assert id_ == default_id and outs["is_default"] is True
+        renamed = _post(release_backend, "environment.update", {"environmentId": default_id, "name": n("old-prod")})
+        if renamed.status_code != 200:
+            assert release_backend.release.is_default_column  # v0.26.1 and later refuse it
+            return
+        read = server.read(id_, outs)[1]  # pulumi refresh
+        server.delete(id_, read)  # pulumi destroy
+        assert release_backend.get_environment(default_id) is not None  # still in the foreign project
+    finally:
+        _post(release_backend, "project.remove", {"projectId": pid})
