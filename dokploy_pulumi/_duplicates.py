@@ -118,6 +118,19 @@ class EnvironmentDuplicateLifecycle(Lifecycle):
         )
         row = outcome.created or outcome.found
         assert row is not None
+        try:
+            out = self._converged(client, row, inputs)
+        except DokployError as exc:
+            # As for Environment: a failed create leaves nothing in state, so remove the copy. That
+            # includes a copy whose env cannot be read: the server copies the source's env as
+            # stored, so an undecryptable source gives an undecryptable copy.
+            raise rolled_back(client, row.environment_id, exc) from None
+        return row.environment_id, self._tracked(out, inputs)
+
+    @staticmethod
+    def _converged(client: DokployClient, row: EnvironmentRow, inputs: Props) -> dict[str, Any]:
+        """The new copy's outputs, after making it what the program declares."""
+        source_id = inputs["source_environment_id"]
         out = environment_values(row)
         # The server copies env (v0.28 and later; v0.26 copies none) and, when no description is
         # sent, the source's description: make the copy what the program declares, and, with env
@@ -129,12 +142,8 @@ class EnvironmentDuplicateLifecycle(Lifecycle):
         if wanted["env"] and out["env"] != wanted["env"]:
             changed.add("env")
         if changed:
-            try:
-                out.update(push_environment(client, row.environment_id, wanted, changed, is_default=False))
-            except DokployError as exc:
-                # As for Environment: a failed create leaves nothing in state, so remove the copy.
-                raise rolled_back(client, row.environment_id, exc) from None
-        return row.environment_id, self._tracked(out, inputs)
+            out.update(push_environment(client, row.environment_id, wanted, changed, is_default=False))
+        return out
 
     def read(self, client: DokployClient, id_: str, olds: Props) -> Optional[Outputs]:
         out = read_environment(client, id_, olds.get("project_id"))

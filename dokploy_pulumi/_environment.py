@@ -101,20 +101,22 @@ def push_environment(
 
 
 def rolled_back(client: DokployClient, id_: str, cause: DokployError) -> DokployError:
-    """Remove an environment whose creation failed half-way; the error to raise says what happened."""
+    """Remove an environment whose creation failed half-way (its env unreadable, or setting env or
+    description refused); the error to raise says what happened."""
     try:
         client.environment.remove(id_)
     except NotFoundError:
         pass
     except DokployError as exc:
         return DokployError(
-            f"setting env on the new environment {id_} failed: {cause} Removing that environment again "
-            f"failed too ({exc}), so it is left in Dokploy without Pulumi knowing. Delete it in Dokploy, "
-            f"or declare it with adopt_id={id_!r}, then run `pulumi up` again."
+            f"completing the new environment {id_} (reading or setting its env and description) failed: "
+            f"{cause} Removing that environment again failed too ({exc}), so it is left in Dokploy without "
+            f"Pulumi knowing. Delete it in Dokploy, or declare it with adopt_id={id_!r}, then run `pulumi up` again."
         )
     return DokployError(
-        f"setting env on the new environment failed: {cause} The environment it had just created ({id_}) "
-        "was removed again: nothing was created. Run `pulumi up` again."
+        f"completing the new environment (reading or setting its env and description) failed: {cause} "
+        f"The environment it had just created ({id_}) was removed again: nothing was created. "
+        "Run `pulumi up` again."
     )
 
 
@@ -167,7 +169,11 @@ class EnvironmentLifecycle(Lifecycle):
         CONNECTION_ATTR,
         Attr("adopt_id", ID, create_only=True),
     )
-    computed = ("is_default", "created_at")
+    #: `adopted_default`: this resource took over the project's default environment, which destroy
+    #: gives back (its defaults restored) rather than removes. Recorded at create and kept by every
+    #: read (none returns it), because `is_default` can turn false: releases before v0.26.1 let the
+    #: default be renamed away by hand, and then nothing the server says shows it was adopted.
+    computed = ("is_default", "created_at", "adopted_default")
 
     def unmanaged(self, news: Mapping[str, Any]) -> frozenset[str]:
         # The default environment exists before Pulumi declares it, with Dokploy's description
@@ -197,11 +203,11 @@ class EnvironmentLifecycle(Lifecycle):
         fields = {"name", "description", "env"} - self.unmanaged(inputs)
         if inputs.get("adopt_id"):
             row = self._in_project(client, inputs["project_id"], inputs["adopt_id"])
-            return row.environment_id, converge(client, row, inputs, fields)
+            return row.environment_id, {**converge(client, row, inputs, fields), "adopted_default": row.is_default}
         if inputs["name"] == DEFAULT_NAME:
             # Dokploy created it with the project and refuses to create another: adopt it.
             row = self._in_project(client, inputs["project_id"], None)
-            return row.environment_id, converge(client, row, inputs, fields)
+            return row.environment_id, {**converge(client, row, inputs, fields), "adopted_default": True}
         outcome = create_or_find(
             "environment",
             inputs["name"],
@@ -226,7 +232,7 @@ class EnvironmentLifecycle(Lifecycle):
                 # environment would be an orphan that no later `pulumi up` knows about.
                 raise rolled_back(client, row.environment_id, exc) from None
             out["created_at"] = row.created_at
-        return row.environment_id, out
+        return row.environment_id, {**out, "adopted_default": False}
 
     @staticmethod
     def _in_project(client: DokployClient, project_id: str, id_: Optional[str]) -> EnvironmentRow:
@@ -262,4 +268,6 @@ class EnvironmentLifecycle(Lifecycle):
         return push_environment(client, id_, news, changed, is_default=bool(olds.get("is_default")))
 
     def delete(self, client: DokployClient, id_: str, olds: Props) -> None:
-        delete_environment(client, id_, is_default=bool(olds.get("is_default")))
+        # A state written before `adopted_default` existed has only `is_default` to go by.
+        adopted = bool(olds.get("is_default") or olds.get("adopted_default"))
+        delete_environment(client, id_, is_default=adopted)

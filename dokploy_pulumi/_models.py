@@ -17,6 +17,7 @@ Two release rules live here, so that every reader (resources, look-ups, import, 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Generic, Optional, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -35,6 +36,26 @@ NO_DEFAULT_REASONS = (
 )
 #: How Dokploy (v0.29.12+, `packages/server/src/lib/encryption.ts`) marks an encrypted value.
 CIPHERTEXT_PREFIX = "enc:v1:"
+#: Node's padded base64, as encryptValue writes the iv, GCM tag and data after the prefix.
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+#: A 12-byte iv, a 16-byte tag and at least one byte of data (encryptValue never encrypts "").
+_CIPHERTEXT_MIN_BYTES = 12 + 16 + 1
+
+
+def is_ciphertext(text: str) -> bool:
+    """Whether `text` has the whole shape of what Dokploy's encryptValue writes. Dokploy stores a
+    written value that merely starts with the prefix unchanged (encryptValue skips it) and answers it
+    back as written, and releases before v0.29.12 encrypt nothing: such text is the user's."""
+    if not text.startswith(CIPHERTEXT_PREFIX):
+        return False
+    payload = text[len(CIPHERTEXT_PREFIX) :]
+    return _BASE64.fullmatch(payload) is not None and len(payload) // 4 * 3 - payload.count("=") >= (
+        _CIPHERTEXT_MIN_BYTES
+    )
+
+
+#: The keys by which a server (v0.26.1 and later) or a caller says which environment is the default.
+_HAS_DEFAULT_KEYS = frozenset({"isDefault", "is_default"})
 
 #: The service arrays Dokploy attaches to each environment in `project.one` / `environment.one`.
 SERVICE_TYPES: tuple[str, ...] = (
@@ -96,7 +117,7 @@ def _env_never_null(v: Any) -> Any:
 
 def readable_env(text: str, kind: str, object_id: str, name: str) -> str:
     """`text` as the variables, unless it is ciphertext the server could not decrypt."""
-    if text.startswith(CIPHERTEXT_PREFIX):
+    if is_ciphertext(text):
         raise UndecryptableEnvError(kind, object_id, name)
     return text
 
@@ -146,7 +167,7 @@ class EnvironmentRow(_Model):
         # Releases before DEFAULT_ENVIRONMENT_SINCE have no isDefault column, and every answer they
         # send lacks the key; their rules (no removing, no creating or renaming *to* it) make the
         # environment named "production" the default. A server that sends the key decides.
-        if isinstance(data, dict) and "isDefault" not in data and "is_default" not in data:
+        if isinstance(data, dict) and not _HAS_DEFAULT_KEYS & data.keys():
             return {**data, "isDefault": data.get("name") == DEFAULT_ENVIRONMENT_NAME}
         return data
 
@@ -180,6 +201,22 @@ class ProjectDetail(ProjectRow):
     @classmethod
     def _envs_never_null(cls, v: Any) -> Any:
         return [] if v is None else v
+
+    @field_validator("environments", mode="before")
+    @classmethod
+    def _one_default_by_name(cls, v: Any) -> Any:
+        # Releases before DEFAULT_ENVIRONMENT_SINCE refuse the name "production" in
+        # environment.create/update but not in environment.duplicate, so a project can hold two
+        # of that name. Only the one project.create made, the oldest, is the default: the other is
+        # someone's environment, which adoption must not take nor destroy delete unasked.
+        if not isinstance(v, list) or any(not isinstance(e, dict) or _HAS_DEFAULT_KEYS & e.keys() for e in v):
+            return v
+        named = [i for i, e in enumerate(v) if e.get("name") == DEFAULT_ENVIRONMENT_NAME]
+        if len(named) < 2:
+            return v
+        # createdAt is an ISO-8601 text in UTC on those releases (whole rows): it sorts as text.
+        oldest = min(named, key=lambda i: (str(v[i].get("createdAt") or "\uffff"), i))
+        return [{**e, "isDefault": i == oldest} if i in named else e for i, e in enumerate(v)]
 
     def default_environment(self) -> Optional[EnvironmentRow]:
         return next((e for e in self.environments if e.is_default), None)

@@ -162,3 +162,45 @@ def test_ciphertext_env_is_named_on_refresh_and_import(backend, pulumi_stack: Pu
     finally:
         stack.destroy()  # removing never reads the env: it works with the ciphertext still there
     assert backend.get_project(project_id) is None
+
+
+def test_a_copy_of_an_undecryptable_environment_is_not_left_behind(backend, pulumi_stack: PulumiStackFactory):
+    """environment.duplicate copies the source's env as stored: the copy of an environment whose env
+    the server cannot decrypt holds the same ciphertext (seen on the real v0.30.2). `pulumi up` of an
+    EnvironmentDuplicate of it fails with the named error, and the copy it made is removed again:
+    nothing is left in Dokploy that the state does not know."""
+    env: dict[str, Any] = {k: None for k in os.environ if k.startswith("DOKPLOY_")}
+    env.update({"DOKPLOY_URL": backend.url, "DOKPLOY_API_KEY": backend.api_key})
+    stack = pulumi_stack(QUICKSTART, env=env)
+    (stack.program_dir / "Pulumi.yaml").write_text("name: dokploy-ciphertext-copy\nruntime: python\n")
+    with (stack.program_dir / "__main__.py").open("a") as program:
+        program.write(
+            "\nfrom dokploy_pulumi import EnvironmentDuplicate\n"
+            "if config.get_bool('copyStaging'):\n"
+            "    EnvironmentDuplicate('copy', source_environment_id=staging.id, name='staging-copy')\n"
+        )
+    stack.init()
+    stack.set_config("projectName", n("ciphercopy"))
+    stack.up()
+    try:
+        outputs = stack.outputs()
+        project_id, staging_id = outputs["project_id"], outputs["staging_environment_id"]
+        staging_value = foreign_ciphertext("DEBUG=secret-staging-value")
+        store_ciphertext(backend, "environment", staging_id, staging_value)
+        before = {e["environmentId"] for e in backend.environments() if e["projectId"] == project_id}
+
+        stack.set_config("copyStaging", "true")
+        failed = stack.up(expect_failure=True)
+        # v0.30.2 copies the ciphertext (the copy's env is named); v0.26.7 copies no env, and the
+        # source's, read to set it on the copy, is named.
+        assert (
+            f"{NAMED} environment 'staging-copy'" in failed.output or f"{NAMED} environment 'staging'" in failed.output
+        )
+        assert "was removed again" in failed.output
+        assert staging_value not in failed.output
+        after = {e["environmentId"] for e in backend.environments() if e["projectId"] == project_id}
+        assert after == before  # no copy left behind
+        assert not any(r["type"].endswith("EnvironmentDuplicate") for r in stack.resources())
+    finally:
+        stack.destroy()
+    assert backend.get_project(project_id) is None

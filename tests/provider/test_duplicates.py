@@ -515,3 +515,23 @@ def test_project_duplicate_forced_replace_to_a_missing_source_is_refused_before_
     news, _ = server.check(inputs, _proj_props(blob, src, selected_services=[], force_destroy=True))
     resp = server.diff(id_, outs, news)
     assert list(resp.replaces) == ["selected_services"] and resp.deleteBeforeReplace
+
+
+@pytest.mark.hook("store_undecryptable_env")
+@pytest.mark.parametrize("declared_env", [None, {"A": "9"}])
+def test_environment_duplicate_of_an_undecryptable_source_leaves_no_copy(
+    server, environment_duplicate_blob, source, backend, declared_env
+):
+    """environment.duplicate copies the source's env as stored (v0.30.2: the ciphertext it cannot
+    decrypt, which it answers back as it is), so the copy's env is undecryptable too. The create
+    fails with the named error, and the copy it had made is removed again, not left in Dokploy
+    outside state; a declared env is not written over a value nobody could read."""
+    emu = backend
+    if not emu.release.env_encrypted:
+        pytest.skip(f"{emu.version} does not encrypt env at rest")  # the hook refuses there
+    emu.store_undecryptable_env("environment", source["environment_id"])
+    before = {e["environmentId"] for e in emu.environments()}
+    with pytest.raises(grpc.RpcError) as err:
+        _env_create(server, environment_duplicate_blob, source["environment_id"], env=declared_env)
+    assert "Dokploy could not decrypt the env of environment" in err.value.details()
+    assert {e["environmentId"] for e in emu.environments()} == before  # no orphan copy

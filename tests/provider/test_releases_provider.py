@@ -141,3 +141,71 @@ def test_ciphertext_env_is_refused_on_read_lookup_and_adoption(
         server.create(inputs)  # adopting compares the env: it is never taken as the value
     assert "Dokploy could not decrypt the env of environment 'production'" in info.value.details()
     assert [r.method for r in release_backend.requests] == ["GET"]  # nothing was written
+
+
+def test_user_env_that_merely_starts_with_enc_v1_is_read_as_written(server, project, release_backend):
+    """Dokploy stores a written env that already starts with "enc:v1:" as it is (encryptValue skips
+    what looks encrypted) and answers it back unchanged, on every release (v0.30.2 checked: written
+    'enc:v1:foo=bar\\nA=1\\n', read the same). Text that is not ciphertext's shape (base64 of iv,
+    tag and data) is the user's own: it must be read as their env, not refused as undecryptable."""
+    pid, pouts = project
+    text = "enc:v1:foo=bar\nA=1\n"  # dotenv reads A=1 (the first line is no assignment)
+    assert _post(release_backend, "project.update", {"projectId": pid, "env": text}).status_code == 200
+    assert release_backend.get_project(pid)["env"] == text
+    outs = server.read(pid, pouts)[1]
+    assert outs["env"] == {"A": "1"}
+
+
+def test_a_second_production_made_by_duplicating_is_not_taken_for_the_default(
+    server, environment_blob, project, release_backend
+):
+    """v0.25.x refuses the name "production" in environment.create/update but not in
+    environment.duplicate (checked on the real v0.25.11): a project can hold two environments of
+    that name, both unremovable there. Only the one project.create made (the oldest) is the default;
+    the other is someone's environment, which destroy must refuse to delete with the project, and
+    which adoption must not take."""
+    pid, pouts = project
+    default_id = pouts["default_environment_id"]
+    made = _post(release_backend, "environment.duplicate", {"environmentId": default_id, "name": "production"})
+    assert made.status_code == 200, made.text
+    dup_id = made.json()["environmentId"]
+
+    assert server.read(pid, pouts)[1]["default_environment_id"] == default_id
+    inputs, _ = server.check({}, _env_props(environment_blob, pid, name="production"))
+    id_, outs = server.create(inputs)
+    assert id_ == default_id and outs["is_default"] is True
+    server.delete(id_, outs)
+
+    with pytest.raises(grpc.RpcError) as info:
+        server.delete(pid, pouts)
+    message = info.value.details()
+    assert "1 environment(s) this stack does not manage" in message and dup_id in message
+    assert release_backend.get_project(pid) is not None and release_backend.get_environment(dup_id) is not None
+    # Clean up by hand (v0.25.x removes no environment named "production": rename it first).
+    assert _post(release_backend, "environment.update", {"environmentId": dup_id, "name": n("gone")}).status_code == 200
+    assert _post(release_backend, "environment.remove", {"environmentId": dup_id}).status_code == 200
+    server.delete(pid, pouts)
+
+
+def test_an_adopted_default_renamed_away_by_hand_is_not_removed_on_destroy(server, environment_blob, release_backend):
+    """v0.25.x lets the default environment be renamed away (by hand); after a refresh it no longer
+    reads as the default. It is still the environment the stack adopted, not one it created: the
+    destroy of the Environment must leave it in its project (here a project the stack does not
+    manage), not remove it."""
+    made = _post(release_backend, "project.create", {"name": n("foreign")})
+    assert made.status_code == 200
+    pid = made.json()["project"]["projectId"]
+    default_id = made.json()["environment"]["environmentId"]
+    try:
+        inputs, _ = server.check({}, _env_props(environment_blob, pid, name="production", env={"A": "1"}))
+        id_, outs = server.create(inputs)
+        assert id_ == default_id and outs["is_default"] is True
+        renamed = _post(release_backend, "environment.update", {"environmentId": default_id, "name": n("old-prod")})
+        if renamed.status_code != 200:
+            assert release_backend.release.is_default_column  # v0.26.1 and later refuse it
+            return
+        read = server.read(id_, outs)[1]  # pulumi refresh
+        server.delete(id_, read)  # pulumi destroy
+        assert release_backend.get_environment(default_id) is not None  # still in the foreign project
+    finally:
+        _post(release_backend, "project.remove", {"projectId": pid})
