@@ -105,9 +105,17 @@ class DokployClient:
 
     def version(self) -> str:
         """The server's Dokploy version, e.g. "v0.30.2" (`settings.getDokployVersion`)."""
-        version = str(self.get("settings.getDokployVersion", None))
-        self._version = version
-        return version
+        answer = self.get("settings.getDokployVersion", None)
+        if not isinstance(answer, str) or not answer.strip():
+            # A proxy's 200 or a server that will not say: no version to name (never "None" or "").
+            raise E.InvalidResponseError(
+                f"Dokploy settings.getDokployVersion answered {answer!r}, not a version",
+                procedure="settings.getDokployVersion",
+                method="GET",
+                status=200,
+            )
+        self._version = answer
+        return answer
 
     def server_time(self) -> Optional[float]:
         """The server's clock now (`server.getServerTime`: the clock that stamps `createdAt`), in
