@@ -548,12 +548,12 @@ def test_validation_errors_are_not_retried(emu, client):
     assert emu.request_count("project.search") == 1
 
 
-@pytest.mark.parametrize("answer", [None, "", "   ", 3, {"version": "v0.30.2"}])
+@pytest.mark.parametrize("answer", [None, "", 3, {"version": "v0.30.2"}])
 def test_a_version_answer_that_is_no_version_is_an_error_not_the_text_none(emu, answer):
     emu.inject_fault("settings.getDokployVersion", status=200, body=answer)
     with make(emu, max_retries=0) as c:
         with pytest.raises(InvalidResponseError) as info:
             c.version()
     assert "not a version" in str(info.value)
-    if answer not in ("", "   "):  # an empty body reaches the client as no JSON value at all
+    if answer != "":  # an empty body reaches the client as no JSON value at all
         assert repr(answer) in str(info.value)
