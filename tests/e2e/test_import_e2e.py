@@ -203,13 +203,16 @@ def test_an_unreadable_stack_is_an_error_not_an_empty_state(emu: DokployEmulator
     stack = pulumi_stack(PROGRAM, env=_clean_env(DOKPLOY_API_KEY=API_KEY, DOKPLOY_URL=emu.url))
     stack.init()
     stack.set_config("something", "secret-value", secret=True)
-    stack.env["PULUMI_CONFIG_PASSPHRASE"] = "not-the-passphrase"
+    # A wrong passphrase sharing no 6 characters with the CLI's message: the passphrase is a secret
+    # (any run of 6 of its characters is redacted from what the command prints).
+    stack.env["PULUMI_CONFIG_PASSPHRASE"] = "wr0ng-Kq81z"
     gen = _generate(stack, "--all", "--output", "__main__.py")
     assert gen.returncode == 1 and "Traceback" not in gen.stderr
     assert gen.stderr.startswith(
         "error: cannot read the stack's config (`pulumi config --json --show-secrets` failed: "
     )
-    assert "passphrase" in gen.stderr and not (stack.program_dir / "__main__.py").exists()
+    assert "incorrect passphrase" in gen.stderr and "wr0ng-Kq81z" not in gen.stderr
+    assert not (stack.program_dir / "__main__.py").exists()
     # Another stack named on the command line that does not exist: an error too.
     gen = _generate(stack, "--all", "--stack", "nope")
     assert gen.returncode == 1 and "nope" in gen.stderr and "Traceback" not in gen.stderr
