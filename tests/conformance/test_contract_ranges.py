@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import test_conformance_environments as environments
+import test_conformance_permissions as permissions
 import test_conformance_transport as transport
 from _contract import Release
 
@@ -33,9 +34,18 @@ KEY = "dkp-contract-ranges-secret-key-0123456789"
 
 @dataclasses.dataclass
 class Server:
+    emulator: DokployEmulator
     client: DokployClient
     raw: httpx.Client
     prefix: str
+    others: list[DokployClient] = dataclasses.field(default_factory=list)
+
+    def other(self) -> DokployClient:
+        """A client whose key belongs to a second organization (closed when the check ends)."""
+        key = "dpr-other-org-" + secrets.token_hex(8)
+        self.emulator.add_api_key(key)
+        self.others.append(DokployClient(self.emulator.url, key, timeout=60.0, max_retries=0))
+        return self.others[-1]
 
     def project(self) -> Any:
         return self.client.project.create(self.prefix + "envs", description="holder", env="P=1")
@@ -79,6 +89,22 @@ CASES: list[tuple[str, str, bool, list[Check]]] = [
         [lambda s, r: transport.test_a_procedures_own_errors_name_it_where_the_release_can(s.raw, _missing_id(), r)],
     ),
     (
+        "query_arrays",
+        "query_arrays",
+        True,
+        [lambda s, r: transport.test_a_repeated_query_key(s.raw, _missing_id(), r)],
+    ),
+    (
+        "environment_one_shows_errors",
+        "environment_one_hides_errors",
+        False,
+        [
+            lambda s, r: permissions.test_another_organizations_environment(
+                s.client, s.other(), lambda suffix: s.client.project.create(s.prefix + suffix), s.prefix, r
+            )
+        ],
+    ),
+    (
         "checks_content_type",
         "checks_content_type",
         True,
@@ -95,7 +121,12 @@ def _run(version: str, field: str, value: bool, check: Check) -> Release:
         client = DokployClient(emu.url, emu.api_key, timeout=60.0, max_retries=2, backoff=0.01, max_backoff=0.1)
         with client, httpx.Client(base_url=emu.url + "/api/", headers={"x-api-key": emu.api_key}) as raw:
             contract = Release(version)
-            check(Server(client, raw, f"dpr-{secrets.token_hex(3)}-"), contract)
+            server = Server(emu, client, raw, f"dpr-{secrets.token_hex(3)}-")
+            try:
+                check(server, contract)
+            finally:
+                for other in server.others:
+                    other.close()
             return contract
 
 
