@@ -9,13 +9,15 @@ Where a release was read in Dokploy's source (the tagged tarballs of v0.25.11, v
 or named in Dokploy's release notes (`../shared/dokploy-api.md`, Releases), `pinned` is True.
 Otherwise the difference is only known to lie between the last release seen without it
 (`seen_without`) and the first seen with it, and `since` is a placement inside those bounds, said
-in `note`: a server in between may behave either way on that point.
+in `note`: a server after `seen_without` and before `seen_with` may behave either way on that
+point (`known_at` says None there).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Optional
 
 __all__ = [
     "DEFAULT_ENVIRONMENT_SINCE",
@@ -24,6 +26,7 @@ __all__ = [
     "Difference",
     "difference",
     "has",
+    "known_at",
     "parse_version",
     "since",
 ]
@@ -53,7 +56,23 @@ class Difference:
     pinned: bool = True
     #: The newest release known to behave the old way (for unpinned differences).
     seen_without: str = ""
+    #: The oldest release known to behave the new way (for unpinned differences).
+    seen_with: str = ""
     note: str = ""
+
+    def known_at(self, version: str) -> Optional[bool]:
+        """Whether release ``version`` behaves this way: True or False where that is known, None
+        where it is not (an unpinned difference, after `seen_without` and before `seen_with`).
+
+        `has` answers with the placement everywhere (the emulator must pick one); the conformance
+        suite asks this, so that a server in the uncertain range may behave either way.
+        """
+        number = parse_version(version)
+        if self.pinned or number >= parse_version(self.seen_with):
+            return number >= parse_version(self.since)
+        if number <= parse_version(self.seen_without):
+            return False
+        return None
 
 
 # The framework upgrade (tRPC 10 -> 11, @dokploy/trpc-openapi 0.0.4 -> 0.0.18, zod 3 -> 4,
@@ -97,6 +116,7 @@ DIFFERENCES: tuple[Difference, ...] = (
         "project.allForPermissions (in v0.30.2's routers/project.ts, not in v0.26.7's)",
         pinned=False,
         seen_without="v0.26.7",
+        seen_with="v0.30.2",
         note="placed with the env-write permissions of v0.28.7, whose permission editor lists it",
     ),
     Difference(
@@ -131,6 +151,7 @@ DIFFERENCES: tuple[Difference, ...] = (
         "trpc-openapi 0.0.18); before: {message, code, issues?}",
         pinned=False,
         seen_without="v0.26.7",
+        seen_with="v0.30.2",
         note=_FRAMEWORK_NOTE,
     ),
     Difference(
@@ -139,6 +160,7 @@ DIFFERENCES: tuple[Difference, ...] = (
         "zod 4 words the validation issues (zod 3 before)",
         pinned=False,
         seen_without="v0.26.7",
+        seen_with="v0.30.2",
         note=_FRAMEWORK_NOTE,
     ),
     Difference(
@@ -148,6 +170,7 @@ DIFFERENCES: tuple[Difference, ...] = (
         "Next.js parsed is used as it is (a form body is accepted, other text spread by index)",
         pinned=False,
         seen_without="v0.26.7",
+        seen_with="v0.30.2",
         note=_FRAMEWORK_NOTE,
     ),
     Difference(
@@ -156,6 +179,7 @@ DIFFERENCES: tuple[Difference, ...] = (
         "a repeated query key reaches the schema as an array (trpc-openapi 0.0.18); before, the first value",
         pinned=False,
         seen_without="v0.26.7",
+        seen_with="v0.30.2",
         note=_FRAMEWORK_NOTE,
     ),
     Difference(
@@ -166,6 +190,7 @@ DIFFERENCES: tuple[Difference, ...] = (
         "(before: drizzle-zod's createInsertSchema allowed all three)",
         pinned=False,
         seen_without="v0.26.7",
+        seen_with="v0.30.2",
         note=_FRAMEWORK_NOTE,
     ),
     Difference(
@@ -175,6 +200,7 @@ DIFFERENCES: tuple[Difference, ...] = (
         "before, Postgres' own message ('... violates foreign key constraint ...')",
         pinned=False,
         seen_without="v0.26.7",
+        seen_with="v0.30.2",
         note=_FRAMEWORK_NOTE,
     ),
     Difference(
@@ -183,6 +209,7 @@ DIFFERENCES: tuple[Difference, ...] = (
         "libsql services: a libsql array on every environment, a selectedServices type of project.duplicate",
         pinned=False,
         seen_without="v0.26.7",
+        seen_with="v0.30.2",
         note="in v0.30.2's schema, not in v0.26.7's; placed with the framework upgrade",
     ),
     Difference(
@@ -191,6 +218,7 @@ DIFFERENCES: tuple[Difference, ...] = (
         "environment.duplicate copies the source's env (services/environment.ts duplicateEnvironment); before: ''",
         pinned=False,
         seen_without="v0.26.7",
+        seen_with="v0.30.2",
         note="in v0.30.2's source, not in v0.26.7's; placed with the framework upgrade",
     ),
     Difference(
@@ -199,6 +227,7 @@ DIFFERENCES: tuple[Difference, ...] = (
         "environment.remove refuses an environment with services; before, the database cascades to them",
         pinned=False,
         seen_without="v0.26.7",
+        seen_with="v0.30.2",
         note="in v0.30.2's source, not in v0.26.7's; placed with the framework upgrade",
     ),
     Difference(
@@ -208,6 +237,7 @@ DIFFERENCES: tuple[Difference, ...] = (
         "answered every failure as 404 'Environment not found'",
         pinned=False,
         seen_without="v0.26.7",
+        seen_with="v0.30.2",
         note="in v0.30.2's source, not in v0.26.7's; placed with the framework upgrade",
     ),
 )
@@ -233,3 +263,9 @@ def since(name: str) -> str:
 def has(version: str, name: str) -> bool:
     """Whether release ``version`` behaves as difference ``name`` describes."""
     return parse_version(version) >= parse_version(_BY_NAME[name].since)
+
+
+def known_at(version: str, name: str) -> Optional[bool]:
+    """What release ``version`` is known to do about difference ``name``: None where the table
+    cannot say (see `Difference.known_at`)."""
+    return _BY_NAME[name].known_at(version)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _contract import without_stack
+from _contract import attempt, equal, without_stack
 
 from dokploy_pulumi import BadRequestError, InputValidationError, NotFoundError
 
@@ -53,14 +53,18 @@ def test_create_on_unknown_project_is_not_found(client, missing_id, prefix, rele
     assert info.value.status == 400
     message = info.value.server_message
     assert message.startswith("Error creating the environment: ")
-    if release.failed_query_errors:  # drizzle's "Failed query", with the statement and its parameters
+
+    def failed_query() -> None:  # drizzle's "Failed query", with the statement and its parameters
         assert message.startswith('Error creating the environment: Failed query: insert into "environment" (')
         assert "foreign key" not in message and missing_id in message
-    else:  # Postgres' own words
+
+    def postgres_words() -> None:
         assert message == (
             'Error creating the environment: insert or update on table "environment" violates foreign key '
             'constraint "environment_projectId_project_projectId_fk"'
         )
+
+    release.expect("failed_query_errors", new=failed_query, old=postgres_words)
     assert f"project {missing_id} does not exist" in str(info.value)
 
 
@@ -68,10 +72,21 @@ def test_create_with_an_empty_project_id(client, prefix, release, raw):
     answer = raw.post("environment.create", json={"projectId": "", "name": prefix + "nowhere"})
     assert answer.status_code == 400
     body = without_stack(answer.json())
-    if release.hand_written_schemas:  # projectId: z.string().min(1)
+
+    def min_length() -> None:  # projectId: z.string().min(1)
         assert body["message"] == "Input validation failed" and body["issues"][0]["path"] == ["projectId"]
-    else:  # drizzle-zod's plain z.string(): the insert fails instead
-        assert "violates foreign key constraint" in body["message"]
+
+    def insert_fails() -> None:  # drizzle-zod's plain z.string(): the insert fails instead
+        message = body["message"]
+        release.expect(
+            "failed_query_errors",  # the database's error, as the release words those
+            new=lambda: equal(
+                message.startswith('Error creating the environment: Failed query: insert into "environment"'), True
+            ),
+            old=lambda: equal("violates foreign key constraint" in message, True),
+        )
+
+    release.expect("hand_written_schemas", new=min_length, old=insert_fails)
 
 
 def test_create_ignores_env(client, project, prefix):
@@ -89,14 +104,21 @@ def test_create_description_dialects(client, project, prefix, release):
     empty = client.environment.create(pid, prefix + "empty", description="")
     assert empty.description in ("", None)
     names = ["production", prefix + "absent", prefix + "empty"]
-    if release.null_environment_description:  # v0.26.7: accepted, stored as null
-        assert client.environment.create(pid, prefix + "null", description=None).description is None
+    null = attempt(lambda: client.environment.create(pid, prefix + "null", description=None))
+    # v0.30.2: refused; v0.26.7 (drizzle-zod): accepted, stored as null
+    if not release.expect(
+        "hand_written_schemas", new=lambda: _refused_field(null, "description"), old=lambda: _null_description(null)
+    ):
         names.append(prefix + "null")
-    else:  # v0.30.2: refused
-        with pytest.raises(InputValidationError) as info:
-            client.environment.create(pid, prefix + "null", description=None)
-        assert "description" in info.value.field_errors
     assert [e.name for e in client.environment.by_project_id(pid)] == names
+
+
+def _refused_field(outcome, field):
+    assert isinstance(outcome.error, InputValidationError) and field in outcome.error.field_errors
+
+
+def _null_description(outcome):
+    assert outcome.error is None and outcome.value.description is None
 
 
 def test_names_are_not_unique(client, project, prefix):
@@ -177,28 +199,31 @@ def test_a_non_default_environment_may_be_renamed_to_production(client, project,
 def test_update_description_dialects(client, project, prefix, release):
     env_id = client.environment.create(project.project.project_id, prefix + "ud", description="keep").environment_id
     assert client.environment.update(env_id, env="X=1").description == "keep"  # absent: unchanged
-    if release.null_environment_description:  # v0.26.7: null clears
-        assert client.environment.update(env_id, description=None).description is None
-        assert client.environment.one(env_id).description is None
-        client.environment.update(env_id, description="keep")
-    else:  # v0.30.2: null is refused
-        with pytest.raises(InputValidationError) as info:
-            client.environment.update(env_id, description=None)
-        assert "description" in info.value.field_errors
-        assert client.environment.one(env_id).description == "keep"
+    null = attempt(lambda: client.environment.update(env_id, description=None))
+    stored = client.environment.one(env_id).description
+    # v0.30.2: null is refused; v0.26.7 (drizzle-zod): null clears
+    release.expect(
+        "hand_written_schemas",
+        new=lambda: (_refused_field(null, "description"), equal(stored, "keep")),
+        old=lambda: (_null_description(null), equal(stored, None)),
+    )
     assert client.environment.update(env_id, description="").description in ("", None)  # "" clears
     assert client.environment.one(env_id).description in ("", None)
 
 
 def test_update_of_created_at(client, project, prefix, release):
     env_id = client.environment.create(project.project.project_id, prefix + "uca").environment_id
-    if release.hand_written_schemas:  # not in the schema: dropped, which leaves nothing to set
-        with pytest.raises(BadRequestError) as info:
-            client.post("environment.update", {"environmentId": env_id, "createdAt": "2020-01-01T00:00:00.000Z"})
-        assert info.value.server_message == "Error updating the environment: No values to set"
-    else:  # drizzle-zod's schema lets it through, and it is written
-        row = client.post("environment.update", {"environmentId": env_id, "createdAt": "2020-01-01T00:00:00.000Z"})
-        assert row["createdAt"] == "2020-01-01T00:00:00.000Z"
+    when = "2020-01-01T00:00:00.000Z"
+    update = attempt(lambda: client.post("environment.update", {"environmentId": env_id, "createdAt": when}))
+
+    def dropped() -> None:  # not in the schema: dropped, which leaves nothing to set
+        assert isinstance(update.error, BadRequestError)
+        assert update.error.server_message == "Error updating the environment: No values to set"
+
+    def written() -> None:  # drizzle-zod's schema lets it through, and it is written
+        assert update.error is None and update.value["createdAt"] == when
+
+    release.expect("hand_written_schemas", new=dropped, old=written)
 
 
 def test_update_env_dialects(client, project, prefix):
@@ -239,13 +264,17 @@ def test_one_carries_services_and_the_project(client, project, release):
     # v0.30.2 selects columns, without createdAt; v0.26.7 sends the whole row.
     assert ("createdAt" in data) is not release.slim_reads
     keys = release.environment_keys - ({"createdAt"} if release.slim_reads else set())
-    assert set(data) == keys | set(release.service_arrays) | {"project"}
+
+    def shape(arrays: tuple[str, ...]) -> None:
+        assert set(data) == keys | set(arrays) | {"project"}
+        for array in arrays:
+            assert data[array] == []
+
+    release.with_service_arrays(shape)
     assert data["environmentId"] == env_id and data.get("isDefault", "no column") is (
         True if release.has_is_default else "no column"
     )
     assert data["env"] == ""
-    for array in release.service_arrays:
-        assert data[array] == []
     assert data["project"]["projectId"] == project.project.project_id
     assert data["project"]["env"] == "P=1"
     one = client.environment.one(env_id)
@@ -271,18 +300,16 @@ def test_by_project_id_is_oldest_first(client, project, prefix, release):
         a.environment_id,
         b.environment_id,
     ]
+    # v0.30.2: four columns, services and the project; v0.26.7: whole rows
+    columns = {"name", "description", "environmentId", "isDefault"} if release.slim_reads else release.environment_keys
+
+    def shape(arrays: tuple[str, ...]) -> None:
+        for item in items:
+            assert set(item) == columns | {"project", *arrays}
+
+    release.with_service_arrays(shape)
     for item in items:
-        if release.slim_reads:  # v0.30.2: four columns, services and the project
-            assert set(item) == {
-                "name",
-                "description",
-                "environmentId",
-                "isDefault",
-                "project",
-                *release.service_arrays,
-            }
-        else:  # v0.26.7: whole rows
-            assert set(item) == release.environment_keys | {"project", *release.service_arrays}
+        if not release.slim_reads:
             assert item["projectId"] == pid
         assert item["project"]["projectId"] == pid
     typed = client.environment.by_project_id(pid)
@@ -308,15 +335,20 @@ def test_remove_returns_the_deleted_row(client, project, prefix):
 def test_remove_while_services_exist(client, project, prefix, emulator, release):
     row = client.environment.create(project.project.project_id, prefix + "busy")
     service = emulator.add_service(row.environment_id, "compose", "stack")
-    if release.remove_refuses_services:
-        with pytest.raises(BadRequestError) as info:
-            client.environment.remove(row.environment_id)
-        assert info.value.status == 400
-        assert "Cannot delete environment: it has active services" in str(info.value)
+    removal = attempt(lambda: client.environment.remove(row.environment_id))
+    left = [s.id for _, s in client.project.one(project.project.project_id).services()]
+
+    def refused() -> None:
+        assert isinstance(removal.error, BadRequestError) and removal.error.status == 400
+        assert "Cannot delete environment: it has active services" in str(removal.error)
+        assert service in left
+
+    def cascaded() -> None:  # v0.26.7: removed, and the database cascades to its services
+        assert removal.error is None and removal.value.environment_id == row.environment_id
+        assert service not in left
+
+    if release.expect("remove_refuses_services", new=refused, old=cascaded):
         assert client.environment.one(row.environment_id).compose[0]["name"] == "stack"
-    else:  # v0.26.7: removed, and the database cascades to its services
-        assert client.environment.remove(row.environment_id).environment_id == row.environment_id
-        assert service not in [s.id for _, s in client.project.one(project.project.project_id).services()]
 
 
 # -- duplicate ----------------------------------------------------------------------------------------
@@ -332,7 +364,7 @@ def test_duplicate_makes_a_row_in_the_same_project(client, project, prefix, rele
     assert copy.description == "own desc"
     assert copy.is_default is False
     # v0.30.2 copies the source's env; v0.26.7 does not.
-    assert copy.env == ("K=v\nL=w" if release.duplicate_copies_env else "")
+    release.expect("duplicate_copies_env", new=lambda: equal(copy.env, "K=v\nL=w"), old=lambda: equal(copy.env, ""))
     assert client.environment.one(copy.environment_id).env == copy.env
 
 
@@ -346,14 +378,12 @@ def test_duplicate_description_falls_back_to_the_source(client, project, prefix,
 
 def test_duplicate_with_a_null_description(client, project, prefix, release):
     src = client.environment.create(project.project.project_id, prefix + "dn-src", description="from source")
-    if release.null_environment_description:  # v0.26.7: accepted, then `null || source's`
-        assert client.environment.duplicate(src.environment_id, prefix + "dn-copy", description=None).description == (
-            "from source"
-        )
-    else:
-        with pytest.raises(InputValidationError) as info:
-            client.environment.duplicate(src.environment_id, prefix + "dn-copy", description=None)
-        assert "description" in info.value.field_errors
+    copy = attempt(lambda: client.environment.duplicate(src.environment_id, prefix + "dn-copy", description=None))
+
+    def from_source() -> None:  # v0.26.7: accepted, then `null || source's`
+        assert copy.error is None and copy.value.description == "from source"
+
+    release.expect("hand_written_schemas", new=lambda: _refused_field(copy, "description"), old=from_source)
 
 
 def test_duplicate_of_the_default_environment_is_not_default(client, project, prefix):

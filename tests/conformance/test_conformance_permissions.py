@@ -9,12 +9,14 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from _contract import attempt
 
 from dokploy_pulumi import (
     AuthenticationError,
     BadRequestError,
     NotFoundError,
     PermissionDeniedError,
+    UnknownProcedureError,
 )
 
 pytestmark = pytest.mark.hook
@@ -44,16 +46,18 @@ def test_another_organizations_project_is_401(client, other, make_project):
 def test_another_organizations_environment(client, other, make_project, prefix, release):
     result = make_project("org-b")
     env_id = client.environment.create(result.project.project_id, prefix + "private").environment_id
-    if release.environment_one_shows_errors:
-        with pytest.raises(PermissionDeniedError) as info:
-            other.environment.one(env_id)
-        assert info.value.status == 403
-    else:
+    one = attempt(lambda: other.environment.one(env_id))
+
+    def forbidden() -> None:
+        assert isinstance(one.error, PermissionDeniedError) and one.error.status == 403
+
+    def looks_gone() -> None:
         # v0.26.7's environment.one turns every failure into "Environment not found": to a key of
         # another organization the environment looks gone (the client cannot tell).
-        with pytest.raises(NotFoundError) as info:
-            other.environment.one(env_id)
-        assert info.value.status == 404 and info.value.server_message == "Environment not found"
+        assert isinstance(one.error, NotFoundError)
+        assert one.error.status == 404 and one.error.server_message == "Environment not found"
+
+    release.expect("environment_one_shows_errors", new=forbidden, old=looks_gone)
     with pytest.raises(PermissionDeniedError) as info:
         other.environment.remove(env_id)
     assert info.value.status == 403
@@ -75,8 +79,15 @@ def test_lists_and_searches_are_per_organization(client, other, make_project, re
     pid = make_project("org-c").project.project_id
     assert pid not in [p.project_id for p in other.project.all()]
     assert other.project.search(name=client.project.one(pid).name).total == 0
-    if release.has_all_for_permissions:
-        assert pid not in [p["projectId"] for p in other.project.all_for_permissions()]
+    listed = attempt(other.project.all_for_permissions)
+
+    def not_listed() -> None:
+        assert listed.error is None and pid not in [p["projectId"] for p in listed.value]
+
+    def no_procedure() -> None:
+        assert isinstance(listed.error, UnknownProcedureError)
+
+    release.expect("all_for_permissions", new=not_listed, old=no_procedure)
 
 
 def test_a_rate_limited_key_gets_the_bare_401(emulator, new_client):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from _contract import without_stack
+from _contract import attempt, equal, without_stack
 
 from dokploy_pulumi import (
     BadRequestError,
@@ -158,9 +158,13 @@ def test_one_has_environments_with_service_arrays(client, make_project, release)
     assert ("projectTags" in data) is release.has_tags
     (env,) = data["environments"]
     assert set(env) >= release.environment_keys  # whole environment rows on every release
-    assert set(env) - release.environment_keys == set(release.service_arrays)
-    for array in release.service_arrays:
-        assert env[array] == []
+
+    def service_arrays(arrays: tuple[str, ...]) -> None:
+        assert set(env) - release.environment_keys == set(arrays)
+        for array in arrays:
+            assert env[array] == []
+
+    release.with_service_arrays(service_arrays)
 
 
 def test_all_lists_rows_newest_first_with_their_environments(client, make_project, prefix, release):
@@ -180,24 +184,28 @@ def test_all_environment_shape(client, make_project, release):
     assert set(row) >= PROJECT_KEYS
     assert ("projectTags" in row) is release.has_tags
     (env,) = row["environments"]
-    if release.slim_reads:  # v0.30.2 selects three columns and short service arrays
-        assert set(env) == {"name", "environmentId", "isDefault", *release.service_arrays}
-    else:  # v0.26.7 sends whole environment rows
-        assert set(env) == release.environment_keys | set(release.service_arrays)
+    # v0.30.2 selects three columns and short service arrays; v0.26.7 sends whole environment rows
+    columns = {"name", "environmentId", "isDefault"} if release.slim_reads else release.environment_keys
+    release.with_service_arrays(lambda arrays: equal(set(env), columns | set(arrays)))
+    if not release.slim_reads:
         assert env["createdAt"] and env["projectId"] == pid and env["env"] == ""
 
 
 def test_all_for_permissions(client, make_project, release):
     result = make_project("perm")
-    if not release.has_all_for_permissions:
-        with pytest.raises(UnknownProcedureError):
-            client.project.all_for_permissions()
-        return
-    rows = client.project.all_for_permissions()
-    (mine,) = [p for p in rows if p["projectId"] == result.project.project_id]
-    assert set(mine) == {"projectId", "name", "environments"}
-    assert mine["name"] == result.project.name
-    assert [e["environmentId"] for e in mine["environments"]] == [result.environment.environment_id]
+    rows = attempt(client.project.all_for_permissions)
+
+    def listed() -> None:
+        assert rows.error is None
+        (mine,) = [p for p in rows.value if p["projectId"] == result.project.project_id]
+        assert set(mine) == {"projectId", "name", "environments"}
+        assert mine["name"] == result.project.name
+        assert [e["environmentId"] for e in mine["environments"]] == [result.environment.environment_id]
+
+    def no_procedure() -> None:
+        assert isinstance(rows.error, UnknownProcedureError)
+
+    release.expect("all_for_permissions", new=listed, old=no_procedure)
 
 
 # -- gone objects ---------------------------------------------------------------------------------
@@ -382,9 +390,13 @@ def test_duplicate_refuses_an_unknown_service_type(client, make_project, prefix,
     assert answer.status_code == 400
     (issue,) = without_stack(answer.json())["issues"]
     assert issue["path"] == ["selectedServices", 0, "type"]
-    if release.zod == 4:
+
+    def zod4() -> None:  # v0.30.2, whose enum has libsql
         assert issue["code"] == "invalid_value"
         assert issue["values"] == ["application", "compose", "libsql", "mariadb", "mongo", "mysql", "postgres", "redis"]
-    else:  # no libsql before it existed
+
+    def zod3() -> None:  # v0.26.7: no libsql before it existed
         assert issue["code"] == "invalid_enum_value" and issue["received"] == "nginx"
         assert issue["options"] == ["application", "postgres", "mariadb", "mongo", "mysql", "redis", "compose"]
+
+    release.expect("zod4", new=zod4, old=zod3)

@@ -26,12 +26,52 @@ def test_every_flag_comes_from_the_table() -> None:
         major, minor, patch = _releases.parse_version(diff.since)
         before = f"v{major}.{minor}.{patch - 1}" if patch else f"v{major}.{minor - 1}.99"
         assert _releases.has(diff.since, diff.name) and not _releases.has(before, diff.name)
-        assert diff.pinned or (diff.seen_without and diff.note), diff.name
+        assert diff.pinned or (diff.seen_without and diff.seen_with and diff.note), diff.name
     assert Release.of("v0.28.2").search is False and Release.of("v0.28.3").search is True
     assert Release.of("v0.28.9").tags is False and Release.of("v0.29.0").tags is True
     assert Release.of("v0.29.11").env_encrypted is False and Release.of("v0.29.12").env_encrypted is True
     assert Release.of("v0.29.13").slim_reads is False and Release.of("v0.29.14").slim_reads is True
     assert Release.of("v0.26.0").is_default_column is False and Release.of("v0.26.1").is_default_column is True
+
+
+def _versions() -> list[str]:
+    return [f"v0.{minor}.{patch}" for minor in range(24, 32) for patch in range(0, 16)]
+
+
+def test_known_at_is_the_placement_where_the_table_is_sure_and_none_in_between() -> None:
+    for diff in _releases.DIFFERENCES:
+        for version in _versions():
+            known = _releases.known_at(version, diff.name)
+            assert known == diff.known_at(version)
+            if diff.pinned:
+                assert known is _releases.has(version, diff.name), (diff.name, version)
+                continue
+            number = _releases.parse_version(version)
+            assert _releases.parse_version(diff.seen_without) < _releases.parse_version(diff.since)
+            assert _releases.parse_version(diff.since) <= _releases.parse_version(diff.seen_with)
+            if number <= _releases.parse_version(diff.seen_without):
+                assert known is False, (diff.name, version)
+            elif number >= _releases.parse_version(diff.seen_with):
+                assert known is True, (diff.name, version)
+            else:
+                assert known is None, (diff.name, version)
+    framework = _releases.difference("error_data")
+    assert [framework.known_at(v) for v in ("v0.26.7", "v0.26.8", "v0.29.13", "v0.30.1", "v0.30.2")] == [
+        False,
+        None,
+        None,
+        None,
+        True,
+    ]
+
+
+def test_the_checked_releases_are_sure_of_every_difference() -> None:
+    # The conformance suite asserts exactly one behaviour everywhere at these.
+    from dokploy_pulumi.testing import TESTED_VERSIONS
+
+    for version in TESTED_VERSIONS:
+        for diff in _releases.DIFFERENCES:
+            assert _releases.known_at(version, diff.name) is _releases.has(version, diff.name), (version, diff.name)
 
 
 def test_v025_rows_have_no_is_default(v025: DokployEmulator, api: httpx.Client) -> None:
