@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from dokploy_pulumi import DokployClient, DokployError
 from dokploy_pulumi._dotenv import serialize_env, unrepresentable_env_keys
-from dokploy_pulumi._exceptions import APIStatusError, InputValidationError
+from dokploy_pulumi._exceptions import APIStatusError, InputValidationError, context_words
 from dokploy_pulumi._redact import RUN, Secrets, more_secrets
 
 KEY = "dkp_redaction_key_7Qz0a9X3b8W1"
@@ -32,8 +32,14 @@ def everything_shown(exc: BaseException) -> str:
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
-        # The class name is our own public word ("PermissionDeniedError" holds the value "ermi").
-        parts += [str(cur), repr(cur).removeprefix(type(cur).__name__), repr(cur.args)]
+        # The class name is our own public word ("PermissionDeniedError" holds the value "ermi"), and
+        # so are the procedure, its path and the status that redaction keeps (`context_words`: a key
+        # "projec00" shares "projec" with project.update, which must still say which call failed).
+        own = [str(cur), repr(cur).removeprefix(type(cur).__name__), repr(cur.args)]
+        if isinstance(cur, DokployError):
+            for word in sorted(context_words(cur), key=len, reverse=True):
+                own = [text.replace(word, "") for text in own]
+        parts += own
         if isinstance(cur, DokployError):
             parts.append(str(cur.server_message))
         if isinstance(cur, APIStatusError):
