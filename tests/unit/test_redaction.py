@@ -40,8 +40,8 @@ def everything_shown(exc: BaseException) -> str:
             for word in sorted(context_words(cur), key=len, reverse=True):
                 own = [text.replace(word, "") for text in own]
         parts += own
-        if isinstance(cur, DokployError):
-            parts.append(str(cur.server_message))
+        if isinstance(cur, DokployError) and cur.server_message is not None:
+            parts.append(cur.server_message)  # (not str(None): an env value "None" is no leak of ours)
         if isinstance(cur, APIStatusError):
             parts.append(json.dumps(cur.body, ensure_ascii=False))
         if isinstance(cur, InputValidationError):
