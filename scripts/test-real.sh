@@ -30,6 +30,10 @@ suites=(tests/conformance tests/provider tests/e2e/test_real_*.py)
 log() { echo "test-real: $*" >&2; }
 die() {
   log "error: $*"
+  if [ "${#tier_pids[@]}" -gt 0 ]; then  # tiers already running against other servers: their results too
+    finish_tiers
+    printf '%s\n' "${summaries[@]}"
+  fi
   exit 1
 }
 
@@ -46,6 +50,8 @@ fi
 
 summaries=()
 failed=0
+tiers=0
+tier_pids=()
 logs="$(mktemp -d "${TMPDIR:-/tmp}/test-real.XXXXXX")"
 trap 'rm -rf "$logs"' EXIT
 
@@ -61,25 +67,61 @@ counts() {
   echo "$passed passed, $((failed + errors)) failed, $skipped skipped"
 }
 
-# run_tier LABEL URL KEY [pytest args...]
+# run_tier N LABEL URL KEY [pytest args...]: the tier against one server, its output in
+# $logs/run-N.log (and on stdout, each line prefixed with the server's label when tiers run at once);
+# its summary line in $logs/summary-N and its pytest exit status in $logs/rc-N.
 run_tier() {
-  local label="$1" url="$2" key="$3"
-  shift 3
+  local n="$1" label="$2" url="$3" key="$4"
+  shift 4
   local out start rc
-  out="$logs/run-${#summaries[@]}.log"
+  out="$logs/run-$n.log"
   start="$(date +%s)"
   log "running ${suites[*]} against $label"
   set +e
-  DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${suites[@]}" -rs "$@" 2>&1 | tee "$out"
+  if [ "$parallel" = 1 ]; then
+    DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${suites[@]}" -rs "$@" 2>&1 |
+      tee "$out" | sed -u "s|^|[${label%% (*}] |"
+  else
+    DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${suites[@]}" -rs "$@" 2>&1 | tee "$out"
+  fi
   rc="${PIPESTATUS[0]}"
   set -e
   local line
   line="real tier against $label: $(counts "$out") in $(($(date +%s) - start)) s (pytest exit $rc)"
-  if [ "$rc" != 0 ]; then
-    failed=1
-    line="$line  FAILED"
+  [ "$rc" = 0 ] || line="$line  FAILED"
+  echo "$line" > "$logs/summary-$n"
+  echo "$rc" > "$logs/rc-$n"
+}
+
+# The servers' tiers run at the same time (REAL_DOKPLOY_SERIAL=1: one after another). Most of a real
+# tier's time is waiting: on the dev-mode server's answers, on the clock (lost-create tests wait for
+# Dokploy's clock to pass a bound) and on the Pulumi CLI's processes, so three tiers at once take
+# little longer than the slowest alone, on 2 cores too. A tier starts as soon as its server is up,
+# while the next server is still being brought up. Each tier's objects carry its own run prefix,
+# and each server is its own database: the tiers share nothing but the machine.
+parallel=1
+[ "${REAL_DOKPLOY_SERIAL:-0}" = 1 ] && parallel=0
+start_tier() {
+  if [ "$parallel" = 1 ]; then
+    run_tier "$tiers" "$@" &
+    tier_pids+=("$!")
+  else
+    run_tier "$tiers" "$@"
   fi
-  summaries+=("$line")
+  tiers=$((tiers + 1))
+}
+finish_tiers() {
+  local pid i
+  for pid in "${tier_pids[@]}"; do wait "$pid" || true; done
+  for ((i = 0; i < tiers; i++)); do
+    if [ -f "$logs/summary-$i" ]; then
+      summaries+=("$(cat "$logs/summary-$i")")
+      [ "$(cat "$logs/rc-$i")" = 0 ] || failed=1
+    else
+      summaries+=("real tier $i: ended without a summary  FAILED")
+      failed=1
+    fi
+  done
 }
 
 # Dokploy releases before the in-memory deployment queue start a BullMQ worker at boot: they need
@@ -104,7 +146,8 @@ if [ -n "${DOKPLOY_URL:-}" ] && [ -n "${DOKPLOY_API_KEY:-}" ]; then
   [ "$prepare" = 0 ] || exit 0  # the user's own server: nothing to bring up
   # Never print credentials: only scheme, host and port.
   shown="$(.venv/bin/python -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(f"{p.scheme}://{p.hostname}" + (f":{p.port}" if p.port else ""))' "$DOKPLOY_URL")"
-  run_tier "$shown" "$DOKPLOY_URL" "$DOKPLOY_API_KEY" "$@"
+  start_tier "$shown" "$DOKPLOY_URL" "$DOKPLOY_API_KEY" "$@"
+  finish_tiers
 else
   [ -z "${DOKPLOY_URL:-}${DOKPLOY_API_KEY:-}" ] || die "set both DOKPLOY_URL and DOKPLOY_API_KEY (or neither, to use the recipe's servers)"
   [ -f "$recipe/start.sh" ] || die "no Dokploy recipe at $recipe (set REAL_DOKPLOY_RECIPE, or DOKPLOY_URL and DOKPLOY_API_KEY)"
@@ -125,8 +168,9 @@ else
       summaries+=("Dokploy $version is up at $REAL_DOKPLOY_URL")
       continue
     fi
-    run_tier "Dokploy $version ($REAL_DOKPLOY_URL)" "$REAL_DOKPLOY_URL" "$REAL_DOKPLOY_API_KEY" "$@"
+    start_tier "Dokploy $version ($REAL_DOKPLOY_URL)" "$REAL_DOKPLOY_URL" "$REAL_DOKPLOY_API_KEY" "$@"
   done
+  finish_tiers
 fi
 
 echo

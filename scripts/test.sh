@@ -9,9 +9,9 @@
 #     4. the emulator tiers: pytest over tests/ (unit, emulator, conformance on both emulated
 #        releases, provider, faults, oracle, e2e, package, benchmarks);
 #     5. the matrix: unit and provider tiers on Python 3.10 + Pulumi SDK 3.216.0 and Python 3.13 +
-#        SDK 3.272.0 (scripts/test-matrix.sh);
-#     6. the real tier against Dokploy v0.30.2, v0.26.7 and v0.25.11 built from source
-#        (scripts/test-real.sh; with DOKPLOY_URL and DOKPLOY_API_KEY, against that server instead).
+#        SDK 3.272.0 (scripts/test-matrix.sh), in the background beside step 6;
+#     6. the real tier against Dokploy v0.30.2, v0.26.7 and v0.25.11 built from source, the three
+#        servers' tiers at the same time (scripts/test-real.sh; with DOKPLOY_URL and DOKPLOY_API_KEY, against that server instead).
 #        Without ../shared/real-dokploy (and no DOKPLOY_URL) it cannot run: the summary says so,
 #        and with DOKPLOY_PULUMI_REQUIRE_REAL=1 (as .ci/run sets) the run fails.
 #   bash scripts/test.sh ARGS...   only pytest, with ARGS (a quick loop while working).
@@ -63,7 +63,14 @@ run "ruff check" .venv/bin/ruff check .
 run "ruff format --check" .venv/bin/ruff format --check .
 run "mypy --strict dokploy_pulumi benchmarks" .venv/bin/mypy dokploy_pulumi benchmarks
 run "emulator tiers (pytest tests/)" .venv/bin/python -m pytest --durations=25
-run "matrix: Python 3.10 + SDK 3.216.0, Python 3.13 + SDK 3.272.0" bash scripts/test-matrix.sh
+# The matrix runs beside the real tier (its log is shown when it ends): the real tier is mostly
+# waiting on the servers and the clock, the matrix mostly CPU.
+matrix_label="matrix: Python 3.10 + SDK 3.216.0, Python 3.13 + SDK 3.272.0"
+echo
+echo "=== $matrix_label (in the background, log: .test-logs/matrix.log)"
+matrix_start=$SECONDS
+bash scripts/test-matrix.sh > "$logs/matrix.log" 2>&1 &
+matrix_pid=$!
 
 if [ -n "$real_pid" ]; then
   echo
@@ -85,6 +92,12 @@ elif [ -z "$real_pid" ]; then
   # CI (.ci/run) must not pass without it; on a newcomer's machine the line above says it clearly.
   if [ "${DOKPLOY_PULUMI_REQUIRE_REAL:-0}" = 1 ]; then failed=1; fi
 fi
+
+echo
+echo "=== $matrix_label (ended; its log follows)"
+if wait "$matrix_pid"; then matrix_result="ok     "; else matrix_result="FAILED "; failed=1; fi
+cat "$logs/matrix.log"
+summary+=("$(printf '%-58s %5d s' "$matrix_result $matrix_label" $((SECONDS - matrix_start))) (beside the real tier)")
 
 echo
 echo "=== summary ($((SECONDS - started)) s in all)"
