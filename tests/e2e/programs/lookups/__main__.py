@@ -27,9 +27,7 @@ sandbox = dokploy.ProjectDuplicate(
 )
 
 # A plain name, so only depends_on makes this look-up wait for the project the stack creates.
-sandbox_found = dokploy.get_project_output(
-    name=sandbox_name, opts=pulumi.InvokeOutputOptions(depends_on=[sandbox])
-)
+sandbox_found = dokploy.get_project_output(name=sandbox_name, opts=pulumi.InvokeOutputOptions(depends_on=[sandbox]))
 
 pulumi.export("shop_id", shop.id)
 pulumi.export("staging_env", staging.env)
