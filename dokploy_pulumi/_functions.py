@@ -1,9 +1,10 @@
 """Look-ups: read existing Dokploy projects and environments into a Pulumi program.
 
 Every function comes in the Pulumi pair: a plain form (`get_project`) that calls Dokploy now and
-returns a typed, frozen result, and an `_output` form (`get_project_output`) that takes Inputs,
-waits for them, runs the plain form off the event loop and returns an Output (unknown in a preview
-while an input is unknown). Dynamic providers have no invokes, so these call the API directly from
+returns a typed, frozen result, and an `_output` form (`get_project_output`) with the same named
+parameters as Inputs, which waits for them (and for `opts.depends_on`), runs the plain form off the
+event loop and returns an Output (unknown in a preview while any of them is unknown). Both take
+`opts` last, as Pulumi's generated SDKs do. Dynamic providers have no invokes, so these call the API directly from
 the program process, with the credentials the resources use: stack config `dokploy:url` /
 `dokploy:apiKey` (read through `pulumi.Config`), else DOKPLOY_URL / DOKPLOY_API_KEY, or an explicit
 `Connection`.
