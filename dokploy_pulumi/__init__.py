@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__ as __version__
 
-#: Public name -> the private module that defines it.
+#: Public name -> the private module that defines it. The `if TYPE_CHECKING:` block below lists the same
+#: names for type checkers; tests/unit/test_exports.py checks that the two agree.
 _EXPORTS: dict[str, str] = {
     "DokployClient": "_client",
     "Connection": "_connection",
@@ -41,6 +42,13 @@ _EXPORTS: dict[str, str] = {
     "EnvironmentInfo": "_info",
     "ProjectInfo": "_info",
     "SearchResult": "_info",
+    "EnvironmentDetail": "_models",
+    "EnvironmentRow": "_models",
+    "ProjectCreateResult": "_models",
+    "ProjectDetail": "_models",
+    "ProjectRow": "_models",
+    "SearchPage": "_models",
+    "ServiceRef": "_models",
     "get_default_environment": "_functions",
     "get_default_environment_output": "_functions",
     "get_environment": "_functions",
@@ -211,6 +219,27 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     )
     from ._info import (
         SearchResult as SearchResult,
+    )
+    from ._models import (
+        EnvironmentDetail as EnvironmentDetail,
+    )
+    from ._models import (
+        EnvironmentRow as EnvironmentRow,
+    )
+    from ._models import (
+        ProjectCreateResult as ProjectCreateResult,
+    )
+    from ._models import (
+        ProjectDetail as ProjectDetail,
+    )
+    from ._models import (
+        ProjectRow as ProjectRow,
+    )
+    from ._models import (
+        SearchPage as SearchPage,
+    )
+    from ._models import (
+        ServiceRef as ServiceRef,
     )
     from ._resources import (
         Environment as Environment,

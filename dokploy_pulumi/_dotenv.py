@@ -20,6 +20,8 @@ import re
 from collections.abc import Mapping
 from typing import Optional, Union
 
+from ._js import JS_WHITESPACE
+
 #: A key Node's dotenv reads (`[\w.-]+`, ASCII), i.e. every key Dokploy's services can receive. Keys
 #: such as `NEXT.PUBLIC_URL` or `my-key` are valid there (Docker passes them), so they are valid here.
 #: The one key rule: always `fullmatch` (a `$` would let a trailing newline through).
@@ -38,12 +40,7 @@ def is_env_key(key: str) -> bool:
 # Node's regexes token for token and gets the same backtracking, e.g. a `"...` that finds no closing
 # quote falls back to the unquoted alternative.
 
-#: JS `\s` and the characters JS `trim()` removes (the same set).
-_JS_SPACE_CHARS = (
-    "\t\n\x0b\x0c\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u2028\u2029\u202f\u205f\u3000\ufeff"
-)
-_S = "[" + re.escape(_JS_SPACE_CHARS) + "]"
+_S = "[" + re.escape(JS_WHITESPACE) + "]"  # JS `\s`
 #: JS line terminators: what `^`/`$` stop at under the `m` flag and `.` never matches.
 _LT = r"[\n\r\u2028\u2029]"
 _BOL = rf"(?:\A|(?<={_LT}))"  # JS `^` with the m flag
@@ -52,7 +49,7 @@ _DOT = r"[^\n\r\u2028\u2029]"  # JS `.`
 
 # const LINE = /(?:^|^)\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/mg
 _LINE = re.compile(  # token for token, `(?:^|^)` included
-    rf"(?:{_BOL}|{_BOL}){_S}*(?:export{_S}+)?([A-Za-z0-9_.-]+)(?:{_S}*={_S}*?|:{_S}+?)"
+    rf"(?:{_BOL}|{_BOL}){_S}*(?:export{_S}+)?({ENV_KEY_RE.pattern})(?:{_S}*={_S}*?|:{_S}+?)"
     rf"({_S}*'(?:\\'|[^'])*'|{_S}*\"(?:\\\"|[^\"])*\"|{_S}*`(?:\\`|[^`])*`|[^#\r\n]+)?"
     rf"{_S}*(?:#{_DOT}*)?(?:{_EOL}|{_EOL})"
 )
@@ -69,7 +66,7 @@ def parse_env(text: Optional[str]) -> dict[str, str]:
     parsed: dict[str, str] = {}
     for match in _LINE.finditer(lines):
         key = match.group(1)
-        value = (match.group(2) or "").strip(_JS_SPACE_CHARS)
+        value = (match.group(2) or "").strip(JS_WHITESPACE)
         maybe_quote = value[:1]
         value = _SURROUNDING_QUOTES.sub(lambda m: m.group(2), value)
         if maybe_quote == '"':
@@ -123,7 +120,7 @@ def _candidates(value: str) -> list[str]:
         spellings.insert(0, value)
     ranked = []
     for order, spelling in enumerate(spellings):
-        body = spelling.lstrip(_JS_SPACE_CHARS)  # the regex's `\s*` skips these before a quote
+        body = spelling.lstrip(JS_WHITESPACE)  # the regex's `\s*` skips these before a quote
         end = _quoted_body_end(body)
         if end == len(body):
             continue

@@ -84,8 +84,8 @@ class EnvironmentDuplicateLifecycle(Lifecycle):
             return [
                 CheckFailure(
                     "name",
-                    "a copy cannot be named 'production': that name belongs to the project's default "
-                    "environment (manage it with Environment(name='production'))",
+                    f"a copy cannot be named {DEFAULT_NAME!r}: that name belongs to the project's default "
+                    f"environment (manage it with Environment(name={DEFAULT_NAME!r}))",
                 )
             ]
         return []

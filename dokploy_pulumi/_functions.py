@@ -1,9 +1,10 @@
 """Look-ups: read existing Dokploy projects and environments into a Pulumi program.
 
 Every function comes in the Pulumi pair: a plain form (`get_project`) that calls Dokploy now and
-returns a typed, frozen result, and an `_output` form (`get_project_output`) that takes Inputs,
-waits for them, runs the plain form off the event loop and returns an Output (unknown in a preview
-while an input is unknown). Dynamic providers have no invokes, so these call the API directly from
+returns a typed, frozen result, and an `_output` form (`get_project_output`) with the same named
+parameters as Inputs, which waits for them (and for `opts.depends_on`), runs the plain form off the
+event loop and returns an Output (unknown in a preview while any of them is unknown). Both take
+`opts` last, as Pulumi's generated SDKs do. Dynamic providers have no invokes, so these call the API directly from
 the program process, with the credentials the resources use: stack config `dokploy:url` /
 `dokploy:apiKey` (read through `pulumi.Config`), else DOKPLOY_URL / DOKPLOY_API_KEY, or an explicit
 `Connection`.
@@ -17,8 +18,6 @@ project holds, and a `project.one` when that is empty.
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -143,10 +142,16 @@ def _exactly_one_of(fn: str, **args: Any) -> None:
 
 
 # -- the plain forms -------------------------------------------------------------------------------------
+#
+# `opts` is there for the signature every Pulumi look-up has; a plain form calls Dokploy now, from the
+# program, so no invoke option applies to it (see `_lifted` for the `_output` forms).
 
 
 def get_project(
-    project_id: Optional[str] = None, name: Optional[str] = None, connection: Optional[Connection] = None
+    project_id: Optional[str] = None,
+    name: Optional[str] = None,
+    connection: Optional[Connection] = None,
+    opts: Optional[pulumi.InvokeOptions] = None,
 ) -> ProjectInfo:
     """The project with this id, or the one project named exactly `name` (case-sensitive).
 
@@ -173,6 +178,7 @@ def get_environment(
     project_id: Optional[str] = None,
     name: Optional[str] = None,
     connection: Optional[Connection] = None,
+    opts: Optional[pulumi.InvokeOptions] = None,
 ) -> EnvironmentInfo:
     """The environment with this id, or the one named exactly `name` in project `project_id`.
 
@@ -219,7 +225,9 @@ def get_environment(
     return environment_info(match, project_id)
 
 
-def get_default_environment(project_id: str, connection: Optional[Connection] = None) -> EnvironmentInfo:
+def get_default_environment(
+    project_id: str, connection: Optional[Connection] = None, opts: Optional[pulumi.InvokeOptions] = None
+) -> EnvironmentInfo:
     """The project's default ("production") environment, which Dokploy creates with every project."""
     query = _call("get_default_environment", project_id=project_id)
     detail = _project_one(_client(connection), project_id, query)
@@ -235,7 +243,9 @@ def get_default_environment(project_id: str, connection: Optional[Connection] = 
     return environment_info(default, project_id)
 
 
-def list_projects(connection: Optional[Connection] = None) -> list[ProjectInfo]:
+def list_projects(
+    connection: Optional[Connection] = None, opts: Optional[pulumi.InvokeOptions] = None
+) -> list[ProjectInfo]:
     """Every project the API key can see, newest first."""
     client = _client(connection)
     rows = _projects(client)
@@ -244,7 +254,9 @@ def list_projects(connection: Optional[Connection] = None) -> list[ProjectInfo]:
     return [project_info(r, defaults.get(r.project_id)) for r in rows]
 
 
-def list_environments(project_id: str, connection: Optional[Connection] = None) -> list[EnvironmentInfo]:
+def list_environments(
+    project_id: str, connection: Optional[Connection] = None, opts: Optional[pulumi.InvokeOptions] = None
+) -> list[EnvironmentInfo]:
     """Every environment of the project, newest first. A project that does not exist is an error."""
     client = _client(connection)
     rows = _environments(client, project_id)
@@ -255,7 +267,8 @@ def list_environments(project_id: str, connection: Optional[Connection] = None) 
 
 def search_projects(q: Optional[str] = None, name: Optional[str] = None, description: Optional[str] = None,
                     limit: Optional[int] = None, offset: Optional[int] = None,
-                    connection: Optional[Connection] = None) -> SearchResult[ProjectInfo]:  # fmt: skip
+                    connection: Optional[Connection] = None,
+                    opts: Optional[pulumi.InvokeOptions] = None) -> SearchResult[ProjectInfo]:  # fmt: skip
     """One page of Dokploy's project search, as the server does it.
 
     Terms are trimmed, case-insensitive substrings in which `%` and `_` act as wildcards; `q`
@@ -268,7 +281,8 @@ def search_projects(q: Optional[str] = None, name: Optional[str] = None, descrip
 
 def search_environments(q: Optional[str] = None, name: Optional[str] = None, description: Optional[str] = None,
                         project_id: Optional[str] = None, limit: Optional[int] = None, offset: Optional[int] = None,
-                        connection: Optional[Connection] = None) -> SearchResult[EnvironmentInfo]:  # fmt: skip
+                        connection: Optional[Connection] = None,
+                        opts: Optional[pulumi.InvokeOptions] = None) -> SearchResult[EnvironmentInfo]:  # fmt: skip
     """One page of Dokploy's environment search (as `search_projects`; project_id is exact)."""
     page = _client(connection).environment.search(
         q, name=name, description=description, project_id=project_id, limit=limit, offset=offset
@@ -277,38 +291,112 @@ def search_environments(q: Optional[str] = None, name: Optional[str] = None, des
 
 
 # -- the _output forms -----------------------------------------------------------------------------------
+#
+# Each is spelt out with its plain form's parameters as Inputs, as Pulumi's generated SDKs do, so that
+# mypy and IDEs check every call; all of them delegate to `_lifted`.
+
+#: The options a look-up takes; see `_lifted` for what each means here.
+InvokeOpts = Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]
 
 
-def _output_form(fn: Callable[..., T]) -> Callable[..., Output[T]]:
-    """The `_output` form of a look-up: the same arguments, as Inputs; the result as an Output
-    (unknown at preview while an input is unknown), with every env a secret Output."""
-    signature = inspect.signature(fn)
-
-    @functools.wraps(fn)
-    def lifted(*args: Any, **kwargs: Any) -> Output[T]:
-        bound = signature.bind(*args, **kwargs)
-        connection = bound.arguments.pop("connection", None)
-
-        async def run(inputs: dict[str, Any]) -> Any:
-            # The call blocks on HTTP: run it in a thread (with this context, so pulumi.Config
-            # works) instead of stalling every other registration waiting on the event loop.
-            return secret_env(await asyncio.to_thread(fn, **inputs, connection=connection))
-
-        inputs = Output.all(**bound.arguments) if bound.arguments else Output.from_input({})
-        return inputs.apply(run)
-
-    lifted.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        return_annotation=f"Output[{signature.return_annotation}]"
-    )
-    lifted.__name__ = lifted.__qualname__ = f"{fn.__name__}_output"
-    lifted.__doc__ = f"`{fn.__name__}` for Inputs; the result is an Output and its env a secret Output."
-    return lifted
+def _ready(resource: Any) -> Output[Any]:
+    """What says `resource` is done: a custom resource's id (known once it exists, unknown in a
+    preview that creates it), a component's urn (its registration)."""
+    return resource.id if isinstance(resource, pulumi.CustomResource) else resource.urn
 
 
-get_project_output = _output_form(get_project)
-get_environment_output = _output_form(get_environment)
-get_default_environment_output = _output_form(get_default_environment)
-list_projects_output = _output_form(list_projects)
-list_environments_output = _output_form(list_environments)
-search_projects_output = _output_form(search_projects)
-search_environments_output = _output_form(search_environments)
+def _after(opts: Optional[InvokeOpts]) -> Output[Any]:
+    """An Output that resolves once every resource in `opts.depends_on` is done, and carries them
+    as dependencies (so what uses the look-up's result also depends on them)."""
+    depends_on = getattr(opts, "depends_on", None)
+    if depends_on is None:
+        return Output.from_input(None)
+
+    def each(resources: Any) -> Output[Any]:
+        listed = resources if isinstance(resources, (list, tuple)) else [resources]
+        return Output.all(*[_ready(r) for r in listed if r is not None])
+
+    return Output.from_input(depends_on).apply(each)
+
+
+def _lifted(
+    fn: Callable[..., T], connection: Optional[Connection], opts: Optional[InvokeOpts], **inputs: Any
+) -> Output[T]:
+    """`fn(**inputs)` once the inputs (and `opts.depends_on`) are resolved, as an Output: unknown
+    while any of them is unknown (a preview), every env in the result a secret Output.
+
+    There is no invoke behind a dynamic provider's look-up: it runs here, in the program. So of
+    Pulumi's invoke options only `depends_on` acts (the look-up waits for those resources, e.g. to see
+    an object one of them creates); `parent`, `provider`, `version` and `plugin_download_url` choose
+    which provider plugin serves an invoke, and there is none to choose: they are accepted for the
+    usual signature and change nothing. The Dokploy read is `connection`'s, else the stack's.
+    """
+
+    async def run(resolved: list[Any]) -> Any:
+        # The call blocks on HTTP: run it in a thread (with this context, so pulumi.Config
+        # works) instead of stalling every other registration waiting on the event loop.
+        return secret_env(await asyncio.to_thread(fn, **resolved[0], connection=connection))
+
+    return Output.all(Output.all(**inputs) if inputs else Output.from_input({}), _after(opts)).apply(run)
+
+
+def get_project_output(
+    project_id: Optional[pulumi.Input[str]] = None,
+    name: Optional[pulumi.Input[str]] = None,
+    connection: Optional[Connection] = None,
+    opts: Optional[InvokeOpts] = None,
+) -> Output[ProjectInfo]:
+    """`get_project` for Inputs; the result is an Output and its env a secret Output."""
+    return _lifted(get_project, connection, opts, project_id=project_id, name=name)
+
+
+def get_environment_output(
+    environment_id: Optional[pulumi.Input[str]] = None,
+    project_id: Optional[pulumi.Input[str]] = None,
+    name: Optional[pulumi.Input[str]] = None,
+    connection: Optional[Connection] = None,
+    opts: Optional[InvokeOpts] = None,
+) -> Output[EnvironmentInfo]:
+    """`get_environment` for Inputs; the result is an Output and its env a secret Output."""
+    return _lifted(get_environment, connection, opts, environment_id=environment_id, project_id=project_id, name=name)
+
+
+def get_default_environment_output(
+    project_id: pulumi.Input[str], connection: Optional[Connection] = None, opts: Optional[InvokeOpts] = None
+) -> Output[EnvironmentInfo]:
+    """`get_default_environment` for Inputs; the result is an Output and its env a secret Output."""
+    return _lifted(get_default_environment, connection, opts, project_id=project_id)
+
+
+def list_projects_output(
+    connection: Optional[Connection] = None, opts: Optional[InvokeOpts] = None
+) -> Output[list[ProjectInfo]]:
+    """`list_projects` as an Output (it may wait for `opts.depends_on`); each env a secret Output."""
+    return _lifted(list_projects, connection, opts)
+
+
+def list_environments_output(
+    project_id: pulumi.Input[str], connection: Optional[Connection] = None, opts: Optional[InvokeOpts] = None
+) -> Output[list[EnvironmentInfo]]:
+    """`list_environments` for Inputs; the result is an Output and each env a secret Output."""
+    return _lifted(list_environments, connection, opts, project_id=project_id)
+
+
+def search_projects_output(q: Optional[pulumi.Input[str]] = None, name: Optional[pulumi.Input[str]] = None,
+                           description: Optional[pulumi.Input[str]] = None, limit: Optional[pulumi.Input[int]] = None,
+                           offset: Optional[pulumi.Input[int]] = None, connection: Optional[Connection] = None,
+                           opts: Optional[InvokeOpts] = None) -> Output[SearchResult[ProjectInfo]]:  # fmt: skip
+    """`search_projects` for Inputs; the result is an Output and each env a secret Output."""
+    return _lifted(search_projects, connection, opts, q=q, name=name, description=description, limit=limit,
+                   offset=offset)  # fmt: skip
+
+
+def search_environments_output(q: Optional[pulumi.Input[str]] = None, name: Optional[pulumi.Input[str]] = None,
+                               description: Optional[pulumi.Input[str]] = None,
+                               project_id: Optional[pulumi.Input[str]] = None,
+                               limit: Optional[pulumi.Input[int]] = None, offset: Optional[pulumi.Input[int]] = None,
+                               connection: Optional[Connection] = None,
+                               opts: Optional[InvokeOpts] = None) -> Output[SearchResult[EnvironmentInfo]]:  # fmt: skip
+    """`search_environments` for Inputs; the result is an Output and each env a secret Output."""
+    return _lifted(search_environments, connection, opts, q=q, name=name, description=description,
+                   project_id=project_id, limit=limit, offset=offset)  # fmt: skip

@@ -12,20 +12,11 @@ import re
 from functools import lru_cache
 from typing import Optional
 
-#: The characters JavaScript's `String.prototype.trim` removes.
-JS_WHITESPACE = (
-    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u2028\u2029\u202f\u205f\u3000\ufeff"
-)
+from ._js import js_trim
 
 
 class LikePatternError(ValueError):
     """A pattern Postgres refuses ("LIKE pattern must not end with escape character")."""
-
-
-def js_trim(value: str) -> str:
-    """JavaScript `String.prototype.trim`."""
-    return value.strip(JS_WHITESPACE)
 
 
 def like_literal(text: str) -> str:

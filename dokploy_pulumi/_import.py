@@ -42,6 +42,7 @@ from ._exceptions import NotFoundError
 from ._models import DEFAULT_ENVIRONMENT_NAME
 from ._pulumi_cli import CommandFailed
 from ._sealed import KEY_CONFIG, SealedEnvError, SealedFile, key_check, new_key, seal
+from ._tokens import TYPE_PREFIX, type_token
 from ._version import __version__
 
 DEFAULT_ENVIRONMENT = DEFAULT_ENVIRONMENT_NAME  # the one default-environment rule is in _models
@@ -64,10 +65,8 @@ _RESERVED = frozenset(
     }
 ) | frozenset(keyword.kwlist)
 
-# The type tokens of the resources this package defines (pulumi-python:dynamic/<module>:<name>).
-_OUR_TYPES = "pulumi-python:dynamic/dokploy:"
-PROJECT_TYPE = _OUR_TYPES + "Project"
-ENVIRONMENT_TYPE = _OUR_TYPES + "Environment"
+PROJECT_TYPE = type_token("Project")
+ENVIRONMENT_TYPE = type_token("Environment")
 
 # Letters NFKD does not decompose into ASCII.
 _TRANSLIT = str.maketrans(
@@ -341,7 +340,7 @@ def held_names(
     reserved: set[str] = set()
     elsewhere: set[str] = set()
     for type_, name, id_ in state:
-        if not type_.startswith(_OUR_TYPES):
+        if not type_.startswith(TYPE_PREFIX):
             continue
         reserved.add(name)
         table = projects if type_ == PROJECT_TYPE else environments if type_ == ENVIRONMENT_TYPE else None
@@ -587,7 +586,7 @@ def render(
             if env.is_default:
                 notes.append("the project's default environment")
             elif env.name == DEFAULT_ENVIRONMENT:
-                notes.append('not the default environment, although named "production"')
+                notes.append(f"not the default environment, although named {DEFAULT_ENVIRONMENT!r}")
             if env.services:
                 notes.append(f"holds {env.services} service(s)")
             w.add(f"# environment {env.environment_id}" + "".join(f", {n}" for n in notes))

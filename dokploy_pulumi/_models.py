@@ -24,10 +24,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 from ._exceptions import UndecryptableEnvError
+
+# Re-exported: the resources, import and recover read the default environment's name from here.
+from ._releases import DEFAULT_ENVIRONMENT_NAME as DEFAULT_ENVIRONMENT_NAME
 from ._releases import DEFAULT_ENVIRONMENT_SINCE, OLDEST_SUPPORTED
 
-#: The name of the environment `project.create` makes; before v0.26.1 it is what makes it the default.
-DEFAULT_ENVIRONMENT_NAME = "production"
 #: Why a project can have no default environment (for errors that find none).
 NO_DEFAULT_REASONS = (
     f"servers before {OLDEST_SUPPORTED} have no environments, a project.create may have been interrupted, "

@@ -59,13 +59,13 @@ from ._models import DEFAULT_ENVIRONMENT_NAME, parse_timestamp
 from ._pulumi_cli import CommandFailed, PulumiCLI, connection_source
 from ._reconcile import read_server_clock
 from ._session import Session
+from ._tokens import type_token
 from .providers import EnvironmentDuplicateProvider, EnvironmentProvider, ProjectDuplicateProvider, ProjectProvider
 
-PREFIX = "pulumi-python:dynamic/dokploy:"
-PROJECT_T = PREFIX + "Project"
-ENVIRONMENT_T = PREFIX + "Environment"
-ENV_DUPLICATE_T = PREFIX + "EnvironmentDuplicate"
-PROJECT_DUPLICATE_T = PREFIX + "ProjectDuplicate"
+PROJECT_T = type_token("Project")
+ENVIRONMENT_T = type_token("Environment")
+ENV_DUPLICATE_T = type_token("EnvironmentDuplicate")
+PROJECT_DUPLICATE_T = type_token("ProjectDuplicate")
 PROVIDERS: dict[str, type[DokployProvider]] = {
     PROJECT_T: ProjectProvider,
     ENVIRONMENT_T: EnvironmentProvider,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 __all__ = [
+    "DEFAULT_ENVIRONMENT_NAME",
     "DEFAULT_ENVIRONMENT_SINCE",
     "DIFFERENCES",
     "OLDEST_SUPPORTED",
@@ -248,6 +249,10 @@ _BY_NAME = {d.name: d for d in DIFFERENCES}
 OLDEST_SUPPORTED = _BY_NAME["environments"].since
 #: The first release with an isDefault column; before it the default environment goes by name.
 DEFAULT_ENVIRONMENT_SINCE = _BY_NAME["is_default"].since
+#: The name of the environment `project.create` makes (createProductionEnvironment); before
+#: DEFAULT_ENVIRONMENT_SINCE it is what makes an environment the default. Here, not in `_models`,
+#: because the emulator follows the same rule and imports this module, not pydantic.
+DEFAULT_ENVIRONMENT_NAME = "production"
 
 
 def difference(name: str) -> Difference:

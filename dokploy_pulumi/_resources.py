@@ -17,6 +17,7 @@ from pulumi.dynamic import Resource
 from . import _oneline_errors
 from ._connection import Connection
 from ._lifecycle import DokployProvider
+from ._tokens import MODULE
 from .providers import (
     EnvironmentDuplicateProvider,
     EnvironmentProvider,
@@ -125,7 +126,7 @@ class ProjectArgs:
     adopt_id: Optional[Input[str]] = None
 
 
-class Project(_DokployResource, _ProjectOutputs, module="dokploy", name="Project"):
+class Project(_DokployResource, _ProjectOutputs, module=MODULE, name="Project"):
     """A Dokploy project. Its id is the Dokploy `projectId`.
 
     Dokploy creates a default environment named "production" with every project; its id is
@@ -155,7 +156,7 @@ class EnvironmentArgs:
     adopt_id: Optional[Input[str]] = None
 
 
-class Environment(_DokployResource, _EnvironmentOutputs, module="dokploy", name="Environment"):
+class Environment(_DokployResource, _EnvironmentOutputs, module=MODULE, name="Environment"):
     """An environment inside a Dokploy project. Its id is the Dokploy `environmentId`.
 
     Named "production", it is the project's default environment: adopted rather than created,
@@ -183,7 +184,7 @@ class EnvironmentDuplicateArgs:
     connection: Optional[Connection] = None
 
 
-class EnvironmentDuplicate(_DokployResource, _EnvironmentOutputs, module="dokploy", name="EnvironmentDuplicate"):
+class EnvironmentDuplicate(_DokployResource, _EnvironmentOutputs, module=MODULE, name="EnvironmentDuplicate"):
     """A copy of an environment, in the same project, made by Dokploy's `environment.duplicate`.
 
     Dokploy copies the env but not the services. Its id is the new `environmentId`; name,
@@ -218,7 +219,7 @@ class ProjectDuplicateArgs:
     connection: Optional[Connection] = None
 
 
-class ProjectDuplicate(_DokployResource, _ProjectOutputs, module="dokploy", name="ProjectDuplicate"):
+class ProjectDuplicate(_DokployResource, _ProjectOutputs, module=MODULE, name="ProjectDuplicate"):
     """A new project holding copies of an environment's services, made by `project.duplicate`.
 
     Its id (and `project_id`) is the new project's id; `default_environment_id` is its new
@@ -248,7 +249,7 @@ class ProjectGuardArgs:
     connection: Optional[Connection] = None
 
 
-class ProjectGuard(_DokployResource, module="dokploy", name="ProjectGuard"):
+class ProjectGuard(_DokployResource, module=MODULE, name="ProjectGuard"):
     """Stops `pulumi destroy` before anything is deleted while the project holds environments the
     stack does not declare (another stack's, e.g. review environments, or made by hand).
 

@@ -1,4 +1,5 @@
-"""The `project.*` and `environment.*` procedures, one method each, on top of `DokployClient`.
+"""The `project.*` and `environment.*` procedures, one method each, on top of `DokployClient` (which
+they know only as a `Caller`).
 
 Every method passes its arguments through unchanged: snake_case names become the API's camelCase
 keys (`project_id` -> `projectId`), `OMIT` leaves a key out (Dokploy tells absent from null), and the
@@ -10,7 +11,7 @@ here from `project.all` / `project.one` with the server's matching rules (`_ilik
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Optional, TypeVar
+from typing import Any, Optional, Protocol, TypeVar
 
 import pydantic
 from pydantic.alias_generators import to_camel
@@ -18,10 +19,7 @@ from pydantic.alias_generators import to_camel
 from . import _exceptions as E
 from ._ilike import matches
 from ._models import EnvironmentDetail, EnvironmentRow, ProjectCreateResult, ProjectDetail, ProjectRow, SearchPage
-from ._transport import OMIT
-
-if TYPE_CHECKING:
-    from ._client import DokployClient
+from ._transport import OMIT, Transport
 
 SEARCH_PAGE_MAX = 100  # the largest `limit` project.search / environment.search accept
 SEARCH_PAGE_DEFAULT = 20
@@ -89,8 +87,29 @@ def _local_page(rows: list[_Row], filters: dict[str, Any]) -> SearchPage[_Row]:
     return SearchPage[Any](items=found[start:end], total=len(found))
 
 
+class Caller(Protocol):
+    """What a router needs of its client (`DokployClient` is the one): declared here, below the
+    client, so that the client imports the routers and never the other way round."""
+
+    @property
+    def _t(self) -> Transport: ...
+
+    @property
+    def project(self) -> ProjectAPI: ...
+
+    def get(self, procedure: str, params: Optional[dict[str, Any]], *, auth: bool = True) -> Any: ...
+
+    def post(self, procedure: str, body: dict[str, Any]) -> Any: ...
+
+    def supports(self, procedure: str) -> bool: ...
+
+    def lacks(self, procedure: str) -> None: ...
+
+    def explain_missing(self, exc: E.UnknownProcedureError) -> E.UnknownProcedureError: ...
+
+
 class _Router:
-    def __init__(self, client: DokployClient) -> None:
+    def __init__(self, client: Caller) -> None:
         self._c = client
 
     def _call(self, method: str, procedure: str, model: Callable[[Any], _T], **fields: Any) -> _T:

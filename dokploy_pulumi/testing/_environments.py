@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._releases import DEFAULT_ENVIRONMENT_NAME
 from ._call import Call, procedure
 from ._errors import DatabaseError, TRPCError, sql_insert, sql_update
 from ._store import ENVIRONMENT_COLUMNS, new_id
@@ -20,7 +21,7 @@ _FK = 'insert or update on table "environment" violates foreign key constraint "
 def create(call: Call, data: dict[str, Any]) -> Any:
     # An `env` key is not in the schema: validation already dropped it.
     try:
-        if data["name"] == "production":
+        if data["name"] == DEFAULT_ENVIRONMENT_NAME:
             raise TRPCError(
                 "BAD_REQUEST",
                 "You cannot create a environment with the name 'production'"
@@ -72,7 +73,7 @@ def by_project_id(call: Call, data: dict[str, Any]) -> Any:
 def update(call: Call, data: dict[str, Any]) -> Any:
     changes = {k: v for k, v in data.items() if k != "environmentId"}
     try:
-        if not call.release.is_default_column and changes.get("name") == "production":
+        if not call.release.is_default_column and changes.get("name") == DEFAULT_ENVIRONMENT_NAME:
             # v0.25.x, before looking the environment up: the new name "production" is refused
             # (even unchanged, on the default environment itself); renaming it away is not.
             raise TRPCError("BAD_REQUEST", "Environment name cannot be production")
@@ -98,7 +99,7 @@ def update(call: Call, data: dict[str, Any]) -> Any:
 def remove(call: Call, data: dict[str, Any]) -> Any:
     env = _get(call, data["environmentId"])
     if not call.release.is_default_column:
-        if env["name"] == "production":  # v0.25.x: the default is the one of that name
+        if env["name"] == DEFAULT_ENVIRONMENT_NAME:  # v0.25.x: the default is the one of that name
             raise TRPCError("BAD_REQUEST", "You cannot delete the production environment")
     elif env["isDefault"]:
         raise TRPCError("BAD_REQUEST", "You cannot delete the default environment")

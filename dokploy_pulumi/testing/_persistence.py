@@ -1,7 +1,7 @@
-"""The state file: the store as one JSON document, rewritten atomically after every mutation.
+"""The state file: one JSON document, rewritten atomically after every mutation.
 
-API keys are never written (they are given again at start). The clock is told about the newest
-saved stamp, so rows created after a restart still sort as newer.
+What goes in the document is the store's business (`Store.document` / `Store.load`); this module
+only writes, reads and locks the file, so it sits below the store and knows nothing of it.
 
 One process owns a state file at a time (`lock`): two emulators each load the file once and then
 rewrite it whole after their own mutations, so a second one would silently undo the first one's
@@ -16,35 +16,22 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
-from ._clock import parse_iso
+__all__ = ["FORMAT", "StateFileInUse", "lock", "read_document", "write_document"]
 
-if TYPE_CHECKING:
-    from ._store import Store
-
-__all__ = ["StateFileInUse", "load", "lock", "save"]
-
+#: The document's version, written as its "format" key.
 FORMAT = 1
 
 
-def save(store: Store, path: Path) -> None:
-    """Write the document to a temporary file beside ``path``, then rename it over ``path``."""
-    document: dict[str, Any] = {
-        "format": FORMAT,
-        "primaryOrganization": store.primary_organization,
-        "organizations": store.organizations,
-        "projects": list(store.projects.values()),
-        "environments": list(store.environments.values()),
-        "services": list(store.services.values()),
-        "order": store.seq,
-    }
+def write_document(document: dict[str, Any], path: Path) -> None:
+    """Write ``document`` as JSON to a temporary file beside ``path``, then rename it over ``path``."""
     directory = path.parent if str(path.parent) else Path(".")
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=1)
+            json.dump({"format": FORMAT, **document}, handle, indent=1)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -54,24 +41,10 @@ def save(store: Store, path: Path) -> None:
         raise
 
 
-def load(store: Store, path: Path) -> None:
-    """Fill ``store`` from the document at ``path``."""
-    document = json.loads(path.read_text(encoding="utf-8"))
-    store.primary_organization = document.get("primaryOrganization", "")
-    store.organizations = list(document.get("organizations", []))
-    store.projects = {p["projectId"]: p for p in document.get("projects", [])}
-    store.environments = {e["environmentId"]: e for e in document.get("environments", [])}
-    store.services = {s["id"]: s for s in document.get("services", [])}
-    store.seq = {k: int(v) for k, v in document.get("order", {}).items()}
-    store.counter = max(store.seq.values(), default=0)
-    stamps = [
-        parse_iso(row.get("createdAt"))
-        for table in (store.projects, store.environments, store.services)
-        for row in table.values()
-    ]
-    newest = max((s for s in stamps if s is not None), default=None)
-    if newest is not None:
-        store.clock.not_before(newest)
+def read_document(path: Path) -> dict[str, Any]:
+    """The document at ``path``, as `write_document` wrote it."""
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
 
 
 class StateFileInUse(RuntimeError):

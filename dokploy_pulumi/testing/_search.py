@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._ilike import contains, js_trim
+from .._ilike import contains
+from .._js import js_trim
 from ._call import Call, procedure
 from ._errors import DatabaseError
 from ._store import ENVIRONMENT_COLUMNS, PROJECT_COLUMNS

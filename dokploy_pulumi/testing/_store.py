@@ -15,8 +15,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .._releases import DEFAULT_ENVIRONMENT_NAME
 from . import _persistence
-from ._clock import Clock
+from ._clock import Clock, parse_iso
 
 __all__ = ["ENVIRONMENT_COLUMNS", "PROJECT_COLUMNS", "Store", "new_id"]
 
@@ -48,13 +49,46 @@ class Store:
         self.seq: dict[str, int] = {}  # insertion order, to break createdAt ties
         self.counter = 0
         if self.path is not None and self.path.exists() and self.path.stat().st_size > 0:
-            _persistence.load(self, self.path)
+            self.load(_persistence.read_document(self.path))
         if not self.primary_organization:
             self.primary_organization = self.add_organization()
 
+    # -- the state file ---------------------------------------------------------------------------
+    # API keys are never written (they are given again at start).
+
     def save(self) -> None:
         if self.path is not None:
-            _persistence.save(self, self.path)
+            _persistence.write_document(self.document(), self.path)
+
+    def document(self) -> dict[str, Any]:
+        """Every row, as the state file keeps them."""
+        return {
+            "primaryOrganization": self.primary_organization,
+            "organizations": self.organizations,
+            "projects": list(self.projects.values()),
+            "environments": list(self.environments.values()),
+            "services": list(self.services.values()),
+            "order": self.seq,
+        }
+
+    def load(self, document: dict[str, Any]) -> None:
+        """Fill the store from a state file's `document`. The clock is told about the newest saved
+        stamp, so rows created after a restart still sort as newer."""
+        self.primary_organization = document.get("primaryOrganization", "")
+        self.organizations = list(document.get("organizations", []))
+        self.projects = {p["projectId"]: p for p in document.get("projects", [])}
+        self.environments = {e["environmentId"]: e for e in document.get("environments", [])}
+        self.services = {s["id"]: s for s in document.get("services", [])}
+        self.seq = {k: int(v) for k, v in document.get("order", {}).items()}
+        self.counter = max(self.seq.values(), default=0)
+        stamps = [
+            parse_iso(row.get("createdAt"))
+            for table in (self.projects, self.environments, self.services)
+            for row in table.values()
+        ]
+        newest = max((s for s in stamps if s is not None), default=None)
+        if newest is not None:
+            self.clock.not_before(newest)
 
     def add_organization(self, organization_id: str | None = None) -> str:
         with self.lock:
@@ -105,7 +139,7 @@ class Store:
 
     def insert_default_environment(self, project_id: str) -> dict[str, Any]:
         """``createProductionEnvironment()``: fixed name and description, env "", isDefault."""
-        return self.insert_environment(project_id, "production", "Production environment", "", True)
+        return self.insert_environment(project_id, DEFAULT_ENVIRONMENT_NAME, "Production environment", "", True)
 
     def insert_service(self, environment_id: str, type_: str, name: str, **extra: Any) -> dict[str, Any]:
         base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or type_

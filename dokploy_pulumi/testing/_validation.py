@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .._ilike import js_trim
+from .._js import js_trim
 
 __all__ = ["MISSING", "Field", "ValidationFailed", "js_number", "js_truthy", "validate"]
 

@@ -43,6 +43,7 @@ def test_lookups_and_duplicates_end_to_end(pulumi_stack: PulumiStackFactory):
         assert review["projectId"] == shop_id and "TOKEN=stg-secret-99" in review["env"]
         sandbox = emu.get_project(out["sandbox_id"])
         assert sandbox["name"] == "shop-sandbox"
+        assert out["sandbox_found_id"] == out["sandbox_id"]  # the look-up waited for its create (depends_on)
         stack.preview(expect_no_changes=True)
 
         stack.set_config("reviewName", "review-2")

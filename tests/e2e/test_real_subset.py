@@ -170,6 +170,7 @@ def test_lookups_and_duplicates_lifecycle(backend, pulumi_stack: PulumiStackFact
         assert env_lines(review["env"]) == ["FEATURE=on", "TOKEN=stg-secret-99"]
         sandbox = backend.get_project(out["sandbox_id"])
         assert sandbox["name"] == n("shop-sandbox") and sandbox["description"] == "sandbox"
+        assert out["sandbox_found_id"] == out["sandbox_id"]  # the look-up waited for its create (depends_on)
         sandbox_envs = [e for e in backend.environments() if e["projectId"] == out["sandbox_id"]]
         assert [(e["environmentId"], e["isDefault"]) for e in sandbox_envs] == [
             (out["sandbox_default_environment_id"], True)

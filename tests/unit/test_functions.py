@@ -489,3 +489,99 @@ def _done(value):
     fut = asyncio.get_event_loop().create_future()
     fut.set_result(value)
     return fut
+
+
+# -- opts: depends_on ---------------------------------------------------------------------------------------
+
+
+class _Thing(pulumi.CustomResource):
+    """A resource whose (mocked) create makes a Dokploy project, as a `Project` would."""
+
+    def __init__(self, name: str, project_name: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("test:index:Thing", name, {"projectName": project_name}, opts)
+
+
+class _CreatingMocks(Mocks):
+    def __init__(self, emu, unknown_id: bool = False):
+        self.emu, self.unknown_id = emu, unknown_id
+
+    def new_resource(self, args):
+        if self.unknown_id:  # a preview of a create: the id is not known yet
+            return [None, dict(args.inputs)]
+        made = self.emu.create_project(args.inputs["projectName"])
+        return [made["projectId"], dict(args.inputs)]
+
+
+def _set_mocks(mocks: pulumi.runtime.Mocks, preview: bool) -> None:
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    pulumi.runtime.set_mocks(mocks, preview=preview)
+
+
+def test_depends_on_waits_for_the_resource_that_creates_the_object(emu):
+    _set_mocks(_CreatingMocks(emu), preview=False)
+    found: dict[str, object] = {}
+
+    @pulumi.runtime.test
+    def program():
+        thing = _Thing("made", "made-by-the-stack")
+        opts = pulumi.InvokeOutputOptions(depends_on=[thing])
+        by_name = get_project_output(name="made-by-the-stack", opts=opts)
+        listed = list_projects_output(opts=pulumi.InvokeOutputOptions(depends_on=thing))  # one resource, no list
+
+        async def check():
+            found["thing_id"] = await thing.id.future()
+            found["by_name"] = await by_name.id.future()
+            found["listed"] = [p.name for p in await listed.future() or []]
+            # Whatever uses the result depends on the resource, as with an invoke's depends_on.
+            found["deps"] = thing in await by_name.resources()
+
+        return pulumi.Output.from_input(check())
+
+    program()
+    assert found["by_name"] == found["thing_id"]
+    assert found["listed"] == ["made-by-the-stack"]
+    assert found["deps"] is True
+
+
+def test_depends_on_a_resource_being_created_in_preview_is_unknown_and_asks_nothing(emu):
+    _set_mocks(_CreatingMocks(emu, unknown_id=True), preview=True)
+    project(emu, "app")
+    emu.reset_requests()
+    known: dict[str, bool] = {}
+
+    @pulumi.runtime.test
+    def program():
+        thing = _Thing("pending", "not-yet")
+        waiting = get_project_output(name="app", opts=pulumi.InvokeOutputOptions(depends_on=[thing]))
+        plain = get_project_output(name="app", opts=pulumi.InvokeOptions())  # no depends_on: runs now
+
+        async def check():
+            known["waiting"] = await waiting.id.is_known()
+            known["plain"] = await plain.id.is_known()
+
+        return pulumi.Output.from_input(check())
+
+    program()
+    assert known == {"waiting": False, "plain": True}
+    assert procedures(emu) == ["project.search", "project.one"]  # the plain one's only
+
+
+def test_parent_and_provider_options_are_accepted_and_change_nothing(emu):
+    _set_mocks(_CreatingMocks(emu), preview=False)
+    pid = project(emu, "app")
+    seen: dict[str, object] = {}
+
+    @pulumi.runtime.test
+    def program():
+        parent = _Thing("parent", "parent-project")
+        out = get_project_output(project_id=pid, opts=pulumi.InvokeOutputOptions(parent=parent, version="9.9.9"))
+
+        async def check():
+            seen["id"] = await out.id.future()
+            seen["deps"] = await out.resources()  # parent is no dependency (as for an invoke)
+
+        return pulumi.Output.from_input(check())
+
+    program()
+    assert seen == {"id": pid, "deps": set()}
+    assert get_project(project_id=pid, opts=pulumi.InvokeOptions(version="9.9.9")).id == pid
