@@ -67,7 +67,7 @@ class PostgresServer:
         if init.returncode != 0:
             raise RuntimeError(f"initdb failed ({init.returncode}):\n{init.stdout}\n{init.stderr}")
         self.port = _free_port()
-        log = open(self.dir / "server.log", "wb")  # noqa: SIM115 - the server's, closed by the child's exit
+        log = open(self.dir / "server.log", "wb")  # the child keeps its own copy
         self.proc = subprocess.Popen(
             [
                 str(PG_BIN / "postgres"),
@@ -86,7 +86,7 @@ class PostgresServer:
                 "synchronous_commit=off",
                 "-c",
                 "full_page_writes=off",
-            ],  # fmt: skip
+            ],
             user=self._user,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -136,8 +136,8 @@ def postgres_blobs(backend_url: str) -> list[str]:
     """Every blob a Pulumi PostgreSQL backend holds (its state files), as text."""
     parsed = urlsplit(backend_url)
     table = parse_qs(parsed.query)["table"][0]
-    # Base64 on one line per blob: the state's own newlines cannot split a row.
-    query = f"SELECT translate(encode(data, 'base64'), E'\\n', '') FROM {table}"
+    # Pulumi 3.260 keeps each blob as a JSON object {"data": <the blob in base64>}: one line a row.
+    query = f"SELECT data->>'data' FROM {table}"
     proc = subprocess.run(
         [
             str(PG_BIN / "psql"),
@@ -152,10 +152,12 @@ def postgres_blobs(backend_url: str) -> list[str]:
             "postgres",
             "-c",
             query,
-        ],  # fmt: skip
+        ],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         timeout=START_TIMEOUT,
     )
+    if proc.returncode != 0:
+        raise RuntimeError(f"psql failed ({proc.returncode}): {proc.stderr}")
     return [base64.b64decode(line).decode(errors="replace") for line in proc.stdout.splitlines() if line]
