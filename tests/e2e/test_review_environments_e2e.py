@@ -280,8 +280,9 @@ PIPELINE_PRS = range(201, 209)
 # (`down`); on the file backend and on Pulumi's PostgreSQL backend (what a team without Pulumi
 # Cloud shares between CI runners). GOMAXPROCS=2 there gives every machine a 2-core runner's
 # connection pool, where `pulumi stack ls` deadlocks from 4 stacks on without review.py's
-# workaround. Lean on purpose (~16 review.py runs): the sequential test above covers each
-# command's behaviour; this one covers jobs at once on a shared backend.
+# workaround. Lean on purpose (18 review.py runs): the sequential test above covers each
+# command's behaviour; this one covers jobs at once on a shared backend. Measured: ~95 s CPU per
+# backend (the PostgreSQL server itself ~1.5 s to start, once a session), so ~50 s on 2 idle cores.
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("backend", ["file", "postgres"])
 def test_review_environments_eight_pipelines_at_once(
