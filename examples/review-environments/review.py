@@ -111,6 +111,7 @@ def workspace(args: argparse.Namespace, program: Optional[Callable[[], None]] = 
             # The engine starts the dynamic provider with this interpreter (else `python3` on
             # PATH): the one running this inline program has dokploy_pulumi, so use it.
             "PULUMI_PYTHON_CMD": os.environ.get("PULUMI_PYTHON_CMD") or sys.executable,
+            **backend_workarounds(backend),
         },
         secrets_provider=args.secrets_provider,
         project_settings=auto.ProjectSettings(
@@ -119,6 +120,20 @@ def workspace(args: argparse.Namespace, program: Optional[Callable[[], None]] = 
             description="One Dokploy review environment per pull request",
         ),
     )
+
+
+def backend_workarounds(backend: str) -> dict[str, str]:
+    """CLI settings a backend needs to work at all.
+
+    Pulumi's PostgreSQL backend (postgres://, Pulumi 3.260) deadlocks `pulumi stack ls` once the
+    stacks it reads at once reach its connection pool (2 x GOMAXPROCS: 4 on 2 cores): each read
+    holds a connection while it waits for a second one. Reading one stack at a time
+    (PULUMI_DIY_BACKEND_PARALLEL=1) needs at most two, which every pool has. Forced, not a default:
+    a value meant for an S3 backend would bring the hang back. Upstream's bug; see the README.
+    """
+    if backend.startswith("postgres://"):
+        return {"PULUMI_DIY_BACKEND_PARALLEL": "1"}
+    return {}
 
 
 def platform_stack(args: argparse.Namespace) -> str:

@@ -9,11 +9,12 @@ sys.path, which is how `_pulumi` is imported here and by the tests.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Optional
 
 import pytest
+from _postgres import PostgresServer
 from _pulumi import (
     INSTALL_TIMEOUT,
     PulumiStack,
@@ -59,3 +60,11 @@ def pulumi_stack(pulumi_bin_dir: Path, tmp_path: Path) -> PulumiStackFactory:
         return PulumiStack(program_dir, tmp_path / f"stack-{counter}", pulumi_bin_dir, stack=stack, env=env)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL 15 for the session (~1.5 s to start); `backend_url()` gives each caller a
+    table, so a backend, of its own."""
+    with PostgresServer() as server:
+        yield server

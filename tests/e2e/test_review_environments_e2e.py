@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Optional
 
 import pytest
-from _pulumi import REPO_ROOT, PulumiStackFactory
+from _postgres import postgres_blobs
+from _pulumi import REPO_ROOT, PulumiStack, PulumiStackFactory
 
 from dokploy_pulumi._dotenv import parse_env as _parse_env
 from dokploy_pulumi.testing import DokployEmulator, RecordedRequest
@@ -27,6 +30,7 @@ REVIEW = EXAMPLE / "review.py"
 API_KEY = "e2e-review-envs-key-0123456789"
 STAGING_ENV = {"LOG_LEVEL": "debug", "DATABASE_URL": "postgres://staging-db:5432/shop"}
 REVIEW_TIMEOUT = 240.0
+LIST_TIMEOUT = 60.0
 
 
 def parse_env(text: str) -> dict[str, str]:
@@ -50,17 +54,26 @@ class Review:
     def __init__(self, env: dict[str, str], cwd: Path) -> None:
         self.env, self.cwd = env, cwd
 
-    def __call__(self, *args: str) -> subprocess.CompletedProcess:
-        proc = subprocess.run(
+    def __call__(self, *args: str, timeout: float = REVIEW_TIMEOUT) -> subprocess.CompletedProcess:
+        # A session of its own: on a timeout the CLI processes review.py started (a hung
+        # `pulumi stack ls`) go with it instead of outliving the test.
+        with subprocess.Popen(
             [sys.executable, str(REVIEW), *args],
             env=self.env,
             cwd=self.cwd,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=REVIEW_TIMEOUT,
             stdin=subprocess.DEVNULL,
-            check=False,
-        )
+            start_new_session=True,
+        ) as child:
+            try:
+                stdout, stderr = child.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.communicate()
+                raise
+        proc = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
         assert proc.returncode == 0, (
             f"review.py {' '.join(args)} exited {proc.returncode}\n"
             f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
@@ -68,7 +81,45 @@ class Review:
         return proc
 
     def list(self) -> list[dict[str, Any]]:
-        return json.loads(self("list", "--json").stdout)
+        # A hang (Pulumi's PostgreSQL backend deadlocks `stack ls` without review.py's
+        # workaround) fails here, in a minute, instead of stalling CI for REVIEW_TIMEOUT.
+        return json.loads(self("list", "--json", timeout=LIST_TIMEOUT).stdout)
+
+
+def up_platform(
+    pulumi_stack: PulumiStackFactory, emu: DokployEmulator, backend: Optional[str] = None
+) -> tuple[PulumiStack, dict[str, Any], dict[str, str]]:
+    """The platform stack up on `backend` (default: the fixture's file backend), its outputs, and
+    the environment review.py then runs with: the platform CLI's, so both share one backend."""
+    env: dict[str, Optional[str]] = {k: None for k in os.environ if k.startswith(("DOKPLOY_", "REVIEW_"))}
+    env.update({"DOKPLOY_URL": emu.url, "DOKPLOY_API_KEY": API_KEY})
+    if backend:
+        env["PULUMI_BACKEND_URL"] = backend
+    platform = pulumi_stack(EXAMPLE / "platform", env=env, stack="e2e")
+    platform.init()
+    platform.set_config("projectName", "shop")
+    platform.set_config("stagingEnv", json.dumps(STAGING_ENV), secret=True)
+    platform.up()
+    outputs = platform.outputs()
+    assert outputs["staging_env"] == "[secret]"
+    review_env = dict(platform.env)
+    review_env["REVIEW_PLATFORM_STACK"] = "organization/dokploy-platform/e2e"
+    return platform, outputs, review_env
+
+
+def assert_state_holds_no_secrets(review_env: dict[str, str], ids: list[str], clear_values: list[str]) -> None:
+    """The backend holds the review stacks (each of `ids`), never the API key nor a variable's
+    value in clear."""
+    url = review_env["PULUMI_BACKEND_URL"]
+    if url.startswith("postgres://"):
+        texts = postgres_blobs(url)
+    else:
+        state_dir = Path(url.removeprefix("file://"))
+        texts = [f.read_text(errors="replace") for f in state_dir.rglob("*") if f.is_file()]
+    for env_id in ids:
+        assert any(env_id in t for t in texts), f"no state in the backend holds {env_id}"
+    for clear in (API_KEY, STAGING_ENV["DATABASE_URL"], *clear_values):
+        assert not any(clear in t for t in texts), f"{clear!r} is in the state in clear"
 
 
 # About 24 CLI-driving processes in sequence: ~3 minutes on 2 idle cores, nearer 5 when the
@@ -76,26 +127,15 @@ class Review:
 @pytest.mark.timeout(900)
 def test_review_environments_up_push_down_list(pulumi_stack: PulumiStackFactory, tmp_path: Path):
     with DokployEmulator(api_key=API_KEY) as emu:
-        env: dict[str, Optional[str]] = {k: None for k in os.environ if k.startswith(("DOKPLOY_", "REVIEW_"))}
-        env.update({"DOKPLOY_URL": emu.url, "DOKPLOY_API_KEY": API_KEY})
-
         # -- the platform stack: a normal program, run by the CLI ----------------------------
-        platform = pulumi_stack(EXAMPLE / "platform", env=env, stack="e2e")
-        platform.init()
-        platform.set_config("projectName", "shop")
-        platform.set_config("stagingEnv", json.dumps(STAGING_ENV), secret=True)
-        platform.up()
-        pout = platform.outputs()
+        platform, pout, review_env = up_platform(pulumi_stack, emu)
         project_id, staging_id = pout["project_id"], pout["staging_environment_id"]
-        assert pout["staging_env"] == "[secret]"
         project_before = emu.get_project(project_id)
         staging_before = emu.get_environment(staging_id)
         assert parse_env(staging_before["env"]) == STAGING_ENV
         envs_before = {e["environmentId"] for e in emu.environments()}
         assert envs_before == {staging_id, _default_env_id(emu, project_id)}
 
-        review_env = dict(platform.env)
-        review_env["REVIEW_PLATFORM_STACK"] = "organization/dokploy-platform/e2e"
         # The platform CLI's isolation, which review.py inherits: nothing outside tmp_path.
         assert review_env["PULUMI_BACKEND_URL"].startswith(f"file://{tmp_path}/")
         assert review_env["PULUMI_HOME"].startswith(str(tmp_path))
@@ -191,11 +231,7 @@ def test_review_environments_up_push_down_list(pulumi_stack: PulumiStackFactory,
         assert {e["environmentId"] for e in emu.environments()} == envs_before | {env101}
 
         # -- what the backend holds: no API key, and env values only encrypted ----------------
-        state_dir = Path(review_env["PULUMI_BACKEND_URL"].removeprefix("file://"))
-        texts = [f.read_text(errors="replace") for f in state_dir.rglob("*") if f.is_file()]
-        assert any(env101 in t for t in texts)  # the review stacks' state is here
-        for clear in (API_KEY, STAGING_ENV["DATABASE_URL"], "GIT_SHA", "ccc333"):
-            assert not any(clear in t for t in texts), f"{clear!r} is in the state in clear"
+        assert_state_holds_no_secrets(review_env, [env101], ["GIT_SHA", "ccc333"])
 
         # -- PR 101's environment deleted by hand: list says so, the next up creates it again ----
         emu.delete_environment(env101)
@@ -235,6 +271,68 @@ def test_review_environments_up_push_down_list(pulumi_stack: PulumiStackFactory,
         review("down", "101")
         platform.destroy()
         assert emu.get_project(project_id) is None and emu.environments() == []
+
+
+PIPELINE_PRS = range(201, 209)
+
+
+# Eight pull requests' CI jobs at once (`up`), a `list` of all eight, then all eight closed at once
+# (`down`); on the file backend and on Pulumi's PostgreSQL backend (what a team without Pulumi
+# Cloud shares between CI runners). GOMAXPROCS=2 there gives every machine a 2-core runner's
+# connection pool, where `pulumi stack ls` deadlocks from 4 stacks on without review.py's
+# workaround. Lean on purpose (18 review.py runs): the sequential test above covers each
+# command's behaviour; this one covers jobs at once on a shared backend. Measured: ~95 s CPU per
+# backend (the PostgreSQL server itself ~1.5 s to start, once a session), so ~50 s on 2 idle cores.
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("backend", ["file", "postgres"])
+def test_review_environments_eight_pipelines_at_once(
+    backend: str, pulumi_stack: PulumiStackFactory, tmp_path: Path, request: pytest.FixtureRequest
+):
+    url: Optional[str] = None
+    if backend == "postgres":
+        url = request.getfixturevalue("postgres_server").backend_url()
+    with DokployEmulator(api_key=API_KEY) as emu:
+        _, pout, review_env = up_platform(pulumi_stack, emu, url)
+        project_id, staging_id = pout["project_id"], pout["staging_environment_id"]
+        if url:
+            assert review_env["PULUMI_BACKEND_URL"] == url
+            review_env["GOMAXPROCS"] = "2"
+        review = Review(review_env, tmp_path)
+
+        def at_once(command: str) -> dict[int, str]:
+            def job(pr: int) -> str:
+                extra = (
+                    ["--url", f"https://pr-{pr}.preview.test", "--set", f"GIT_SHA=sha{pr}"] if command == "up" else []
+                )
+                return review(command, str(pr), *extra, "--quiet").stdout
+
+            with ThreadPoolExecutor(max_workers=len(PIPELINE_PRS)) as pool:
+                return dict(zip(PIPELINE_PRS, pool.map(job, PIPELINE_PRS), strict=True))
+
+        opened = at_once("up")
+        listed = review.list()
+        assert [(r["pr"], r["environment_name"], r["deleted_outside_pulumi"]) for r in listed] == [
+            (pr, f"pr-{pr}", False) for pr in PIPELINE_PRS
+        ]
+        ids = {r["pr"]: r["environment_id"] for r in listed}
+        assert len(set(ids.values())) == len(PIPELINE_PRS) and staging_id not in ids.values()
+        for pr, stdout in opened.items():
+            assert f"PR #{pr}: review environment pr-{pr} created (environment id {ids[pr]})" in stdout
+            row = emu.get_environment(ids[pr])
+            assert row["name"] == f"pr-{pr}" and row["projectId"] == project_id
+            assert parse_env(row["env"]) == {
+                **STAGING_ENV,
+                "PR_NUMBER": str(pr),
+                "PREVIEW_URL": f"https://pr-{pr}.preview.test",
+                "GIT_SHA": f"sha{pr}",
+            }
+        assert_state_holds_no_secrets(review_env, list(ids.values()), [f"sha{pr}" for pr in PIPELINE_PRS])
+
+        closed = at_once("down")
+        for pr, stdout in closed.items():
+            assert f"PR #{pr}: review environment pr-{pr} destroyed (environment id {ids[pr]})" in stdout
+        assert review.list() == []
+        assert {e["environmentId"] for e in emu.environments()}.isdisjoint(ids.values())
 
 
 def _default_env_id(emu: DokployEmulator, project_id: str) -> str:
