@@ -398,6 +398,7 @@ def _write_adoption(inventory: Inventory, held: Held, target: Path, url: str, ar
     sealed_path = target.parent / imp.SEALED_FILE
     if generated.secrets:
         _refuse_overwrite(sealed_path, force)
+    target.parent.mkdir(parents=True, exist_ok=True)  # a new program's folder, typically
     # A new stack adopts it: it holds no key yet, so a new one.
     sealed, key, _ = imp.seal_secrets(generated.secrets, sealed_path, {}, existing)
     if sealed is not None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from ._connection import Connection, Settings, resolve
@@ -133,10 +134,13 @@ def read_stacks(names: Sequence[str], cli_factory: Any = PulumiCLI) -> list[Stac
             raise DriftFailed("no stack to compare: run in a Pulumi project folder with stacks, or pass --stack")
     stacks = []
     for name in dict.fromkeys(names):
-        cli = cli_factory(stack=name)
+        # FOLDER:STACK names a stack of the project in FOLDER (stack names hold no ":").
+        folder, _, stack = name.rpartition(":")
+        cli = cli_factory(stack=stack or None, cwd=Path(folder) if folder else None)
         view = read_stack(cli)
         if view is None:
-            raise DriftFailed(f"cannot read stack {name}: run in its Pulumi project folder")
+            where = f"the Pulumi project folder {folder}" if folder else "its Pulumi project folder"
+            raise DriftFailed(f"cannot read stack {name}: no such folder, or not {where}")
         stacks.append(StackHolds(name=name, settings=resolve(connection_source(cli), None), view=view))
     servers: dict[str, list[StackHolds]] = {}
     for s in stacks:
@@ -163,13 +167,20 @@ def _collect(stack: StackHolds, server: str) -> None:
             stack.elsewhere.append(resource)
             continue
         own = Connection.from_input(conn) if isinstance(conn, Mapping) else None
-        if own is not None and normalize_url(own.url) != server:
+        if own is not None and _server_of(own) != server:
             stack.elsewhere.append(resource)
             continue
         stack.holds.append(Hold(stack.name, kind, str(res["id"]), resource))
         default = (res.get("outputs") or {}).get("default_environment_id")
         if kind == "project" and isinstance(default, str) and default:
             stack.holds.append(Hold(stack.name, "environment", default, resource, explicit=False))
+
+
+def _server_of(connection: Connection) -> str:
+    try:
+        return normalize_url(connection.url)
+    except ValueError:  # a URL the provider would refuse: not this server, and no crash
+        return ""
 
 
 # -- the comparison --------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ Stack a creates project alpha with an environment staging; stack b creates beta 
 too. By hand: a project with env (a secret value), an environment in beta, and alpha's staging
 deleted. drift must then report exactly: unmanaged the hand-made project, its default environment
 and beta's new environment; gone staging (stack a); shared alpha (a and b); exit 1. The program
-`--generate` writes is adopted by a third stack; once a refreshes and b forgets alpha, drift is
-clean (exit 0). Stacks pointing at two servers: exit 2, naming them, before any request.
+`--generate` writes is adopted by a stack of a new project (named FOLDER:STACK); once a refreshes
+and b forgets alpha, drift is clean (exit 0). Stacks pointing at two servers: exit 2, naming them, before any request.
 """
 
 from __future__ import annotations
@@ -53,9 +53,9 @@ def findings(result: subprocess.CompletedProcess) -> dict[str, Any]:
 
 
 def test_drift_two_stacks_categories_generate_and_clean(emu: DokployEmulator, pulumi_bin_dir: Path, tmp_path: Path):
-    env = {k: None for k in os.environ if k.startswith("DOKPLOY_")}
+    env: dict[str, Any] = {k: None for k in os.environ if k.startswith("DOKPLOY_")}
     env.update({"DOKPLOY_URL": emu.url, "DOKPLOY_API_KEY": API_KEY})
-    # One project folder and one backend for every stack, as a team's repository has.
+    # One project folder and one backend for stacks a and b, as a team's repository has.
     work = tmp_path / "project"
     a = PulumiStack(PROGRAM, work, pulumi_bin_dir, stack="a", env=env)
     b = PulumiStack(PROGRAM, work, pulumi_bin_dir, stack="b", env=env)
@@ -64,6 +64,7 @@ def test_drift_two_stacks_categories_generate_and_clean(emu: DokployEmulator, pu
     a.set_config("environments", json.dumps({"alpha": ["staging"]}))
     a.up(skip_preview=True)
     alpha, staging = a.outputs()["alpha_id"], a.outputs()["alpha_staging_id"]
+    same_backend = {**env, "PULUMI_BACKEND_URL": a.env["PULUMI_BACKEND_URL"]}  # for stacks of other projects
     b.init()
     b.set_config("projects", json.dumps({"beta": "beta"}))
     b.set_config("adopt", json.dumps({"alpha_too": [alpha, "alpha"]}))
@@ -110,22 +111,26 @@ def test_drift_two_stacks_categories_generate_and_clean(emu: DokployEmulator, pu
     for out in (text, as_json):
         assert SECRET_VALUE not in out.stdout + out.stderr and API_KEY not in out.stdout + out.stderr
 
-    # --generate: the program adopting the three unmanaged objects, with `import`'s names.
-    generated = drift(a, "--generate", "adopted.py")
+    # --generate: the program adopting the three unmanaged objects, with `import`'s names, in a
+    # new project's folder (made by the command).
+    generated = drift(a, "--generate", "adopt/__main__.py")
     assert generated.returncode == 1, generated.stderr
-    code = (a.program_dir / "adopted.py").read_text()
+    folder = a.program_dir / "adopt"
+    code = (folder / "__main__.py").read_text()
     assert "handmade = Project(" in code and "handmade_production = Environment(" in code
     assert f'beta_hotfix = Environment(\n    "beta_hotfix",\n    EnvironmentArgs(\n        project_id="{beta}",' in code
     assert "alpha" not in code.split('"""', 2)[2] and 'Project(\n    "beta"' not in code
-    script = a.program_dir / "dokploy-import-secrets.sh"
-    assert stat.S_IMODE(script.stat().st_mode) == 0o600
-    for written in (code, (a.program_dir / "dokploy-env.sealed").read_text(), generated.stdout + generated.stderr):
+    assert stat.S_IMODE((folder / "dokploy-import-secrets.sh").stat().st_mode) == 0o600
+    for written in (code, (folder / "dokploy-env.sealed").read_text(), generated.stdout + generated.stderr):
         assert SECRET_VALUE not in written and API_KEY not in written
 
-    # A new stack adopts them: its first up only reads.
-    adopted = PulumiStack(PROGRAM, work, pulumi_bin_dir, stack="adopted", env=env)
+    # A new stack of a new project (same backend) adopts them: its first up only reads.
+    (folder / "Pulumi.yaml").write_text("name: dokploy-drift-adopted\nruntime: python\n")
+    adopted = PulumiStack(folder, tmp_path / "adopt", pulumi_bin_dir, stack="adopted", env=same_backend)
     adopted.init()  # selects it: the script stores the key for the selected stack
-    stored = subprocess.run(["sh", str(script)], cwd=a.program_dir, env=a.env, capture_output=True, text=True)
+    stored = subprocess.run(
+        ["sh", "dokploy-import-secrets.sh"], cwd=adopted.program_dir, env=adopted.env, capture_output=True, text=True
+    )
     assert stored.returncode == 0, stored.stderr
     emu.reset_requests()
     adopted.up(skip_preview=True)
@@ -134,13 +139,13 @@ def test_drift_two_stacks_categories_generate_and_clean(emu: DokployEmulator, pu
     # The rest is the stacks' own business: a refresh drops staging, b stops holding alpha.
     a.refresh()
     b.run("state", "delete", "urn:pulumi:b::dokploy-drift::pulumi-python:dynamic/dokploy:Project::alpha_too", "--yes")
-    clean = drift(a)
+    other_project = f"{adopted.program_dir}:adopted"  # FOLDER:STACK, a stack of another project
+    clean = drift(a, "--stack", "a", "--stack", "b", "--stack", other_project)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert clean.stdout == (
-        f"Dokploy {emu.url}; stacks: a, adopted, b\n"
+        f"Dokploy {emu.url}; stacks: a, b, {other_project}\n"
         "No drift: every project and environment is held by exactly one stack, and every one is there.\n"
     )
-    assert findings(drift(a, "--json"))["clean"] is True
 
     # Stacks on two servers: nothing is compared, exit 2, every stack named.
     elsewhere = PulumiStack(PROGRAM, work, pulumi_bin_dir, stack="elsewhere", env=env)
