@@ -177,7 +177,8 @@ EnvironmentDuplicate, and ProjectGuard (the project it guards). A project's defa
 comes with the Project or ProjectDuplicate that holds it. Only reads: `project.all` once, and
 `pulumi stack export` and `pulumi config` per stack. Env values and keys are never printed.
 
-Stacks: --stack (repeatable), else every stack of the current Pulumi project (`pulumi stack ls`).
+Stacks: --stack (repeatable), else every stack of the current Pulumi project (`pulumi stack ls`);
+--stack FOLDER:STACK is a stack of the project in FOLDER (same backend), e.g. ../payments:prod.
 Each stack's connection is resolved as the providers do (README, "Configuration"); the stacks must
 all point at one Dokploy, else nothing is compared. A resource with its own Connection to another
 Dokploy is listed as not compared.
@@ -202,7 +203,8 @@ def _drift_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="append",
         default=[],
         metavar="STACK",
-        help="a stack to compare (repeatable; default: every stack of the current project)",
+        help="a stack to compare, or FOLDER:STACK for a stack of another project folder (repeatable; "
+        "default: every stack of the current project)",
     )
     p.add_argument("--json", action="store_true", help="print the findings as JSON")
     p.add_argument("--generate", metavar="FILE", help="write the program adopting the unmanaged objects to FILE")
