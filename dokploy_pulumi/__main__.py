@@ -1,6 +1,6 @@
-"""`python -m dokploy_pulumi`: bring an existing Dokploy under Pulumi, and recover interrupted runs.
+"""`python -m dokploy_pulumi`: bring an existing Dokploy under Pulumi, recover interrupted runs, find drift.
 
-A thin argparse dispatcher; the work lives in `_import.py` and `_recover.py`.
+A thin argparse dispatcher; the work lives in `_import.py`, `_recover.py` and `_drift.py`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,10 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from ._import import Held, Inventory
 
 IMPORT_HELP = """\
 Read Dokploy and write the Pulumi program (or a module to import from one) that adopts the
@@ -162,6 +165,53 @@ def _recover_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(run=_run_recover)
 
 
+DRIFT_HELP = """\
+Compare what Dokploy holds with what the stacks hold, and list:
+
+  unmanaged  projects and environments on the server that no stack holds (made in the UI, say);
+  gone       objects a stack holds that are no longer on the server (`pulumi refresh` drops them);
+  shared     objects held by more than one stack (each stack would change or delete the other's).
+
+A resource holds the object its id names: Project, Environment, ProjectDuplicate,
+EnvironmentDuplicate, and ProjectGuard (the project it guards). A project's default environment
+comes with the Project or ProjectDuplicate that holds it. Only reads: `project.all` once, and
+`pulumi stack export` and `pulumi config` per stack. Env values and keys are never printed.
+
+Stacks: --stack (repeatable), else every stack of the current Pulumi project (`pulumi stack ls`);
+--stack FOLDER:STACK is a stack of the project in FOLDER (same backend), e.g. ../payments:prod.
+Each stack's connection is resolved as the providers do (README, "Configuration"); the stacks must
+all point at one Dokploy, else nothing is compared. A resource with its own Connection to another
+Dokploy is listed as not compared.
+
+--generate FILE writes the Pulumi program adopting the unmanaged objects, as `import` writes it
+(same names, sealed env beside it, a 0600 script storing its key): for a new stack, or to merge
+into a program by hand. Names any stack holds are never given to another object.
+
+Exit status: 0 no drift, 1 drift found, 2 error.
+"""
+
+
+def _drift_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "drift",
+        help="list objects no stack manages, held objects gone from the server, objects held twice",
+        description=DRIFT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--stack",
+        action="append",
+        default=[],
+        metavar="STACK",
+        help="a stack to compare, or FOLDER:STACK for a stack of another project folder (repeatable; "
+        "default: every stack of the current project)",
+    )
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.add_argument("--generate", metavar="FILE", help="write the program adopting the unmanaged objects to FILE")
+    p.add_argument("--force", action="store_true", help="overwrite FILE and the sealed env file beside it")
+    p.set_defaults(run=_run_drift)
+
+
 def _since(text: str) -> dt.datetime:
     from ._models import parse_timestamp
 
@@ -175,11 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m dokploy_pulumi",
         description="Tools for dokploy_pulumi stacks: generate a program adopting an existing Dokploy "
-        "(import), recover from an interrupted `pulumi up` (recover).",
+        "(import), recover from an interrupted `pulumi up` (recover), compare stacks with the server (drift).",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{import,recover}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{import,recover,drift}")
     _import_parser(sub)
     _recover_parser(sub)
+    _drift_parser(sub)
     return parser
 
 
@@ -304,6 +355,68 @@ def _run_recover(args: argparse.Namespace, argv: Sequence[str]) -> int:
     )
 
 
+def _run_drift(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from . import _drift
+    from . import _import as imp
+    from ._connection import connect
+
+    target = Path(args.generate) if args.generate else None
+    _refuse_overwrite(target, args.force)
+    stacks = _drift.read_stacks(args.stack)
+    settings = stacks[0].settings
+    inventory = None
+    with connect(settings) as client:
+        report = _drift.compare(imp.list_projects(client), stacks)
+        wanted = _drift.projects_to_read(report)
+        if target is not None and wanted:
+            inventory = imp.read_server(client, imp.Selection(project_ids=tuple(wanted)))
+    sys.stdout.write(report.to_json() + "\n" if args.json else report.to_text())
+    if target is not None:
+        if inventory is None:
+            _say(f"Nothing unmanaged: {target} not written.")
+        else:
+            _write_adoption(inventory, _drift.generation_held(stacks), target, settings.url, argv, args.force)
+    return 0 if report.clean else 1
+
+
+def _write_adoption(inventory: Inventory, held: Held, target: Path, url: str, argv: Sequence[str], force: bool) -> None:
+    """`import`'s program for the unmanaged objects, its sealed env and the 0600 script storing the key."""
+    from . import _import as imp
+    from . import _sealed
+    from ._pulumi_cli import secrets_script, write_private
+
+    names = imp.assign_names(inventory.listed, held)
+    existing = target.read_text(encoding="utf-8") if target.exists() else None
+    generated = imp.render(
+        inventory,
+        names,
+        command="python -m dokploy_pulumi " + shlex.join(argv),
+        url=url,
+        now=dt.datetime.now(dt.timezone.utc),
+        held=held,
+    )
+    for problem in imp.preflight(generated):
+        _say(f"warning: `pulumi preview` will refuse {problem}")
+    sealed_path = target.parent / imp.SEALED_FILE
+    if generated.secrets:
+        _refuse_overwrite(sealed_path, force)
+    target.parent.mkdir(parents=True, exist_ok=True)  # a new program's folder, typically
+    # A new stack adopts it: it holds no key yet, so a new one.
+    sealed, key, _ = imp.seal_secrets(generated.secrets, sealed_path, {}, existing)
+    if sealed is not None:
+        sealed_path.write_text(sealed.render(), encoding="utf-8")  # before the code that opens it
+    target.write_text(generated.code, encoding="utf-8")
+    _say(f"Wrote {target}: {generated.projects} project(s), {generated.environments} environment(s), adopted by id.")
+    if sealed is not None:
+        script = target.parent / imp.SECRETS_SCRIPT
+        write_private(script, secrets_script([(_sealed.KEY_CONFIG, key)], None))
+        _say(
+            f"Wrote {sealed_path} (env sealed, safe to commit) and {script} (mode 0600): it holds the SECRET key "
+            f"as a `pulumi config set --secret {_sealed.KEY_CONFIG}` command. Run it with the adopting stack "
+            "selected, then delete it."
+        )
+
+
 def _protect_values(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     """argv with every option value that begins with "-" (a Dokploy id such as "-bZ4k...", about
     one in 64) swapped for a placeholder, and the placeholders. argparse would read such a value
@@ -359,6 +472,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     # Every failure is one `error:` line on stderr and exit status 1, never a traceback, and never
     # with a secret: the API key, the passphrase, a secret config value (see `_redact.py`).
+    # `drift` is a CI check: 1 means findings, so its errors exit 2.
+    failed = 2 if args.command == "drift" else 1
     try:
         return int(args.run(args, argv))
     except DokployError as exc:  # a server's message may span lines (a failed query): one line
@@ -371,7 +486,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             f"error: unexpected {type(exc).__name__}: {reason or '(no message)'} (a bug in dokploy_pulumi; "
             "please report it)"
         )
-    return 1
+    return failed
 
 
 if __name__ == "__main__":

@@ -154,22 +154,26 @@ class Inventory:
     server_version: Optional[str] = None
 
 
-def read_server(client: DokployClient, selection: Selection, also: Iterable[str] = ()) -> Inventory:
-    """`project.all` once, then `project.one` per selected project (reads only).
-
-    `also`: ids of objects to read as well (their projects, in full) when the server still has
-    them: those the stack already manages, so that a regenerated program drops none of them.
-    """
-    listed_rows = client.project.all()
-    listed = tuple(
+def list_projects(client: DokployClient) -> tuple[ListedProject, ...]:
+    """Every project the key can see (`project.all`, one request), with its environments."""
+    return tuple(
         ListedProject(
             project_id=p.project_id,
             name=p.name,
             created_at=p.created_at,
             environments=tuple((e.environment_id, e.name, e.is_default) for e in p.environments),
         )
-        for p in listed_rows
+        for p in client.project.all()
     )
+
+
+def read_server(client: DokployClient, selection: Selection, also: Iterable[str] = ()) -> Inventory:
+    """`project.all` once, then `project.one` per selected project (reads only).
+
+    `also`: ids of objects to read as well (their projects, in full) when the server still has
+    them: those the stack already manages, so that a regenerated program drops none of them.
+    """
+    listed = list_projects(client)
     wanted: list[str] = []
     if selection.all:
         wanted = [p.project_id for p in listed]

@@ -261,6 +261,11 @@ class PulumiCLI:
         except ValueError:
             return None
 
+    def stack_names(self) -> list[str]:
+        """Every stack of the current project in the backend (`pulumi stack ls --json`)."""
+        listed = json.loads(self.run("stack", "ls", "--json", stack_scoped=False).stdout or "[]")
+        return [str(s["name"]) for s in listed if isinstance(s, dict) and s.get("name")]
+
     def stack_name(self) -> Optional[str]:
         proc = self.run("stack", "--show-name", "--fully-qualify-stack-names", check=False)
         name = proc.stdout.strip()
@@ -282,6 +287,8 @@ class StackView:
     # (type, URN name, id) of every resource in the state that has an id.
     resources: tuple[tuple[str, str, str], ...]
     config: Mapping[str, str] = field(repr=False)
+    # The same resources as the state holds them (inputs, outputs; secrets still encrypted), in order.
+    states: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
 
 
 def read_stack(cli: PulumiCLI) -> Optional[StackView]:
@@ -298,9 +305,6 @@ def read_stack(cli: PulumiCLI) -> Optional[StackView]:
     if name is None:
         return None
     deployment = cli.export().get("deployment") or {}
-    resources = tuple(
-        (str(r.get("type", "")), str(r["urn"]).rsplit("::", 1)[-1], str(r["id"]))
-        for r in deployment.get("resources") or []
-        if r.get("id") and r.get("urn") and not r.get("delete")
-    )
-    return StackView(name=name, resources=resources, config=cli.config())
+    states = tuple(r for r in deployment.get("resources") or [] if r.get("id") and r.get("urn") and not r.get("delete"))
+    resources = tuple((str(r.get("type", "")), str(r["urn"]).rsplit("::", 1)[-1], str(r["id"])) for r in states)
+    return StackView(name=name, resources=resources, config=cli.config(), states=states)
