@@ -20,12 +20,14 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
 
-from ._client import DokployClient
 from ._exceptions import CredentialError
 from ._session import Session
-from ._transport import DEFAULT_TIMEOUT, normalize_url, redact_url
+from ._wire import DEFAULT_TIMEOUT, normalize_url, redact_url
+
+if TYPE_CHECKING:  # the HTTP stack and pydantic load in the provider process only (see `_wire`)
+    from ._client import DokployClient
 
 CONFIG_URL = "dokploy:url"
 CONFIG_API_KEY = "dokploy:apiKey"
@@ -190,6 +192,10 @@ def resolve(source: ConfigSource, connection: Optional[Connection]) -> Settings:
 
 def connect(settings: Settings, session: Optional[Session] = None) -> DokployClient:
     """A client for resolved settings; a CA bundle that cannot be used is a CredentialError."""
+    # Imported here, not at the top: a program imports this module (Connection), and only the
+    # processes that send requests need the HTTP stack.
+    from ._client import DokployClient
+
     try:
         return DokployClient(
             settings.url, settings.api_key, verify=settings.verify, timeout=settings.timeout, session=session

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from typing import Optional
 
 __all__ = [
+    "DEFAULT_ENVIRONMENT_NAME",
     "DEFAULT_ENVIRONMENT_SINCE",
     "DIFFERENCES",
+    "NO_DEFAULT_REASONS",
     "OLDEST_SUPPORTED",
     "Difference",
     "difference",
@@ -248,6 +250,14 @@ _BY_NAME = {d.name: d for d in DIFFERENCES}
 OLDEST_SUPPORTED = _BY_NAME["environments"].since
 #: The first release with an isDefault column; before it the default environment goes by name.
 DEFAULT_ENVIRONMENT_SINCE = _BY_NAME["is_default"].since
+#: The name of the environment `project.create` makes; before v0.26.1 it is what makes it the default.
+DEFAULT_ENVIRONMENT_NAME = "production"
+#: Why a project can have no default environment (for errors that find none).
+NO_DEFAULT_REASONS = (
+    f"servers before {OLDEST_SUPPORTED} have no environments, a project.create may have been interrupted, "
+    f"and before {DEFAULT_ENVIRONMENT_SINCE} (no isDefault column) the default is the environment named "
+    f"{DEFAULT_ENVIRONMENT_NAME!r}, so renaming it leaves none"
+)
 
 
 def difference(name: str) -> Difference:
