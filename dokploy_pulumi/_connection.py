@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
@@ -205,25 +204,20 @@ def connect(settings: Settings, session: Optional[Session] = None) -> DokployCli
 
 
 class ClientPool:
-    """One `DokployClient` (one connection pool) per distinct instance, shared across threads.
+    """The clients of one configuration (a provider instance's stack config, the program's, a
+    command's): resolves a connection, and hands out the session's one `DokployClient` (one
+    connection pool) for it, shared across threads, provider instances and look-ups.
 
-    Every client shares the pool's `Session` (the process's, unless a test gives its own).
+    The session is the process's, unless a test gives its own.
     """
 
     def __init__(self, source: ConfigSource, session: Optional[Session] = None) -> None:
         self.source = source
         self.session = session or Session.current()
-        self._clients: dict[Settings, DokployClient] = {}
-        self._lock = threading.Lock()
 
     def resolve(self, connection: Optional[Connection]) -> Settings:
         return resolve(self.source, connection)
 
     def client(self, connection: Optional[Connection]) -> DokployClient:
         settings = self.resolve(connection)
-        with self._lock:
-            found = self._clients.get(settings)
-            if found is None:
-                found = connect(settings, self.session)
-                self._clients[settings] = found
-            return found
+        return self.session.client(settings, lambda: connect(settings, self.session), lambda c: c.closed)

@@ -165,6 +165,10 @@ class Transport:
     def close(self) -> None:
         self._http.close()
 
+    @property
+    def closed(self) -> bool:
+        return self._http.is_closed
+
     def get(self, procedure: str, params: Optional[Mapping[str, Any]], *, auth: bool = True) -> Any:
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None and v is not OMIT}
         return self.call("GET", procedure, params=query, auth=auth)
