@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/engine.py [--n 100 400] [--latency 0 0.05] [--repeat 3]
         [--parallel P] [--sweep-parallel 4 8 16] [--out benchmarks/results] [--name engine]
         [--package-from SNAPSHOT_DIR] [--cli-env PULUMI_SKIP_CHECKPOINTS=true] [--profile DIR]
+        [--import-reps 5]
     .venv/bin/python benchmarks/engine.py --summarize RUN.json [RUN2.json ...] --name engine
 
 `--package-from` imports dokploy_pulumi from a snapshot (`git archive HEAD dokploy_pulumi | tar -x
@@ -10,7 +11,9 @@
 the CLI's environment (PULUMI_SKIP_CHECKPOINTS=true turns off the file backend's checkpoint after
 every step). `--profile DIR` records py-spy profiles of the provider and program processes (py-spy
 on PATH or $PY_SPY; PY_SPY_EXTRA=--gil for GIL-holding samples only). `--summarize` rebuilds the
-report from saved runs (or NAME.partial.json, written after every cycle).
+report from saved runs (or NAME.partial.json, written after every cycle). `--import-reps R`
+(default 5, 0 to skip) first measures the program's import in 2 x R fresh interpreters
+(`import_cost`): its CPU as a ratio of `import pulumi`'s, and a profile of what it still costs.
 
 The CLI comes from `bash scripts/install-pulumi.sh` (built on first use). One run:
 
@@ -145,6 +148,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         default=None,
         help="record py-spy profiles of the provider and program processes here (py-spy on PATH or $PY_SPY)",
     )
+    parser.add_argument(
+        "--import-reps",
+        type=int,
+        default=5,
+        help="fresh interpreters per kind for the program's import cost (0: not measured)",
+    )
     args = parser.parse_args(argv)
     if args.command == "emulator":  # kept for old callers: the emulator's own module serves it
         return emulator_process.main(["--latency", str(args.latency)])
@@ -168,6 +177,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         cli_env=dict(kv.split("=", 1) for kv in args.cli_env),
         cli_flags=args.cli_flags,
         package_from=args.package_from,
+        import_reps=args.import_reps,
     )
     write_report(report, args.out, args.name)
     return 0

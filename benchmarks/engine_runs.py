@@ -1,7 +1,8 @@
 """The engine benchmark's measured runs: stacks through the phases, for each N, latency, repeat and
 provider (ours, then null; the order alternates between repeats), and the optional `--parallel`
-sweep. Each command gives one record (what was measured, nothing computed); `engine_report`
-turns the records into the report.
+sweep, and (with `import_reps`) the program's import cost in fresh interpreters. Each command
+gives one record (what was measured, nothing computed); `engine_report` turns the records into
+the report.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from benchmarks.emulator_process import EmulatorProcess
 from benchmarks.engine_report import build_report
 from benchmarks.engine_stack import BenchStack, cli_version, install_pulumi
 from benchmarks.engine_workload import PHASE_ARGS, PHASES, PROVIDERS, SDK_WORKERS, WORKERS_ENV
+from benchmarks.import_cost import measure_import
 from benchmarks.profiler import analyze_profile, py_spy
 
 
@@ -91,6 +93,7 @@ def run_benchmark(
     cli_env: Optional[dict[str, str]] = None,
     cli_flags: Sequence[str] = (),
     package_from: Optional[Path] = None,
+    import_reps: int = 0,
 ) -> dict[str, Any]:
     if profile_dir is not None:
         py_spy()  # fail now, not in the first watched command
@@ -108,6 +111,10 @@ def run_benchmark(
         if progress:
             print(f"[{time.time() - started:7.1f}s load {os.getloadavg()[0]:.2f}] {msg}", file=sys.stderr, flush=True)
 
+    imports: Optional[dict[str, Any]] = None
+    if import_reps:
+        say(f"program import, {import_reps} fresh interpreters of each kind")
+        imports = measure_import(import_reps, package_from=package_from)
     try:
         with EmulatorProcess(latencies[0] if latencies else 0.0, package_from) as emulator:
             stacks = {
@@ -220,8 +227,11 @@ def run_benchmark(
             "cli_env": dict(cli_env or {}),
             "cli_flags": list(cli_flags),
             "package_from": str(package_from) if package_from else None,
+            "import_reps": import_reps,
         },
     }
+    if imports is not None:
+        meta["import_cost"] = imports
     report = build_report(records, sweep, meta)
     report["sweep_failures"] = failures
     return report

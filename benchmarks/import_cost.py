@@ -2,34 +2,70 @@
 
 The import measured is the one a program makes, `PROGRAM_IMPORT`: the package's public names are
 lazy (PEP 562), so a bare `import dokploy_pulumi` loads almost nothing and would measure nothing.
+Every process also says which of the provider's packages (`PROVIDER_ONLY`) the statement loaded:
+none should be (the provider process and a running look-up load them, never the declaration).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections import Counter
-from typing import Any
+from pathlib import Path
+from typing import Any, Optional
 
 from benchmarks import ROOT, stats
 
-PROGRAM_IMPORT = "from dokploy_pulumi import Environment, EnvironmentDuplicate, Project"
+#: What a program declaring every resource type and using a look-up imports.
+PROGRAM_IMPORT = (
+    "from dokploy_pulumi import Environment, EnvironmentDuplicate, Project, ProjectDuplicate, ProjectGuard, "
+    "get_environment_output, get_project_output"
+)
+#: Packages only the provider process (or a look-up as it runs) needs.
+PROVIDER_ONLY = ("httpx", "tenacity", "pydantic", "cryptography")
+#: Modules listed in the profile of what the statement still costs.
+PROFILE_TOP = 12
 
 
-def measure_import(reps: int, python: str = sys.executable) -> dict[str, Any]:
+def _env(package_from: Optional[Path]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "DOKPLOY_"))}
+    if package_from is not None:
+        env["PYTHONPATH"] = str(package_from)  # a snapshot wins over the editable install
+    return env
+
+
+def _self_times(trace: str) -> list[tuple[str, int]]:
+    """(module, self microseconds) of every module `-X importtime` lists after `pulumi`'s own line."""
+    after_pulumi, out = False, []
+    for line in trace.splitlines():
+        parts = [p.strip() for p in line.removeprefix("import time:").split("|")]
+        if len(parts) != 3 or not parts[0].isdigit():
+            continue
+        if after_pulumi:
+            out.append((parts[2], int(parts[0])))
+        if parts[2] == "pulumi":
+            after_pulumi = True
+    return out
+
+
+def measure_import(reps: int, python: str = sys.executable, package_from: Optional[Path] = None) -> dict[str, Any]:
     """Import cost of dokploy_pulumi on top of pulumi, in fresh interpreters (medians of `reps`)."""
-    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "DOKPLOY_"))}
+    env = _env(package_from)
     probe = (
-        "import time; t0, c0 = time.perf_counter(), time.process_time(); import pulumi; "
+        "import json, sys, time; t0, c0 = time.perf_counter(), time.process_time(); import pulumi; "
         "t1, c1 = time.perf_counter(), time.process_time(); {extra}"
-        "t2, c2 = time.perf_counter(), time.process_time(); print(t1 - t0, t2 - t1, c1 - c0, c2 - c1)"
+        "t2, c2 = time.perf_counter(), time.process_time(); "
+        f"print(json.dumps([t1 - t0, t2 - t1, c1 - c0, c2 - c1, [m for m in {PROVIDER_ONLY!r} if m in sys.modules]]))"
     )
     alone: list[float] = []
     together: list[float] = []
     increment: list[float] = []
-    cpu_alone: list[float] = []
-    cpu_together: list[float] = []
+    cpu_pulumi: list[float] = []
+    cpu_increment: list[float] = []
+    cpu_ratios: list[float] = []
+    loaded: set[str] = set()
     for _ in range(reps):
         for extra, sink in (("", "alone"), (PROGRAM_IMPORT + "; ", "together")):
             out = subprocess.run(
@@ -37,17 +73,20 @@ def measure_import(reps: int, python: str = sys.executable) -> dict[str, Any]:
                 capture_output=True,
                 text=True,
                 check=True,
-                env=clean_env,
+                env=env,
                 cwd=str(ROOT),
-            ).stdout.split()
-            a, b, ca, cb = (float(x) for x in out)
+            ).stdout
+            a, b, ca, cb, heavy = json.loads(out.splitlines()[-1])
             if sink == "alone":
                 alone.append(a)
-                cpu_alone.append(ca)
-            else:
-                together.append(a + b)
-                increment.append(b)
-                cpu_together.append(ca + cb)
+                continue
+            together.append(a + b)
+            increment.append(b)
+            # Both CPU figures from the same process: the ratio does not mix two processes' noise.
+            cpu_pulumi.append(ca)
+            cpu_increment.append(cb)
+            cpu_ratios.append(cb / ca)
+            loaded.update(heavy)
     # Medians in milliseconds, unrounded until the report (differences of rounded values drift).
     ms = {
         name: stats.median(stats.scaled(values, 1000), 6)
@@ -55,42 +94,41 @@ def measure_import(reps: int, python: str = sys.executable) -> dict[str, Any]:
             "alone": alone,
             "together": together,
             "increment": increment,
-            "cpu_alone": cpu_alone,
-            "cpu_together": cpu_together,
+            "cpu_pulumi": cpu_pulumi,
+            "cpu_increment": cpu_increment,
         }.items()
     }
-    # Which packages the extra import pulls in, by self time (-X importtime, one run).
+    # What the statement still costs, by package and by module (self time, -X importtime, one run).
     trace = subprocess.run(
         [python, "-X", "importtime", "-c", f"import pulumi; {PROGRAM_IMPORT}"],
         capture_output=True,
         text=True,
         check=True,
-        env=clean_env,
+        env=env,
         cwd=str(ROOT),
     ).stderr
-    after_pulumi, by_package = False, Counter[str]()
-    for line in trace.splitlines():
-        parts = [p.strip() for p in line.removeprefix("import time:").split("|")]
-        if len(parts) != 3 or not parts[0].isdigit():
-            continue
-        module = parts[2]
-        if after_pulumi:
-            by_package[module.split(".")[0]] += int(parts[0])
-        if module == "pulumi":
-            after_pulumi = True
+    by_package, by_module = Counter[str](), Counter[str]()
+    for module, micros in _self_times(trace):
+        by_package[module.split(".")[0]] += micros
+        by_module[module] += micros
     return {
         "statement": PROGRAM_IMPORT,
         "method": "fresh interpreters, alternating: `import pulumi` alone, and `import pulumi` then "
-        "the statement, each timed in-process with perf_counter. added_ms (the target) is "
-        "the median time of the statement right after `import pulumi`; "
-        "added_ms_difference_of_medians compares the two kinds of process (noisier: it adds the "
-        "variance of both)",
+        "the statement, each timed in-process with perf_counter and process_time. added_ms and "
+        "added_cpu_ms are the medians of the statement's time right after `import pulumi`; "
+        "cpu_ratio_to_pulumi is the median, over processes, of the statement's CPU over `import "
+        "pulumi`'s in the same process; added_ms_difference_of_medians compares the two kinds of "
+        "process (noisier: it adds the variance of both)",
         "repetitions": reps,
         "pulumi_ms_median": round(ms["alone"], 1),
         "pulumi_plus_dokploy_pulumi_ms_median": round(ms["together"], 1),
         "added_ms": round(ms["increment"], 1),
         "added_ms_difference_of_medians": round(ms["together"] - ms["alone"], 1),
         # CPU time is what the code costs; wall time also counts waiting for a busy machine's CPUs.
-        "added_cpu_ms": round(ms["cpu_together"] - ms["cpu_alone"], 1),
+        "pulumi_cpu_ms": round(ms["cpu_pulumi"], 1),
+        "added_cpu_ms": round(ms["cpu_increment"], 1),
+        "cpu_ratio_to_pulumi": stats.median(cpu_ratios),
+        "provider_packages_loaded": sorted(loaded),
         "added_self_ms_by_package": {k: round(v / 1000, 1) for k, v in by_package.most_common(8)},
+        "added_self_ms_by_module": {k: round(v / 1000, 1) for k, v in by_module.most_common(PROFILE_TOP)},
     }

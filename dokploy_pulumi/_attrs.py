@@ -17,7 +17,7 @@ from pulumi.runtime import rpc
 
 from ._connection import Connection, parse_timeout
 from ._dotenv import env_as_dict, is_env_key, unrepresentable_env_keys
-from ._transport import normalize_url
+from ._wire import normalize_url
 
 #: The `type` values project.duplicate accepts in selectedServices (a zod enum on the server).
 SERVICE_TYPES = ("application", "compose", "libsql", "mariadb", "mongo", "mysql", "postgres", "redis")

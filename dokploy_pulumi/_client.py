@@ -91,6 +91,10 @@ class DokployClient:
     def close(self) -> None:
         self._t.close()
 
+    @property
+    def closed(self) -> bool:
+        return self._t.closed
+
     def __enter__(self) -> DokployClient:
         return self
 

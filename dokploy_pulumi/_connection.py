@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
 
-from ._client import DokployClient
 from ._exceptions import CredentialError
 from ._session import Session
-from ._transport import DEFAULT_TIMEOUT, normalize_url, redact_url
+from ._wire import DEFAULT_TIMEOUT, normalize_url, redact_url
+
+if TYPE_CHECKING:  # the HTTP stack and pydantic load in the provider process only (see `_wire`)
+    from ._client import DokployClient
 
 CONFIG_URL = "dokploy:url"
 CONFIG_API_KEY = "dokploy:apiKey"
@@ -190,6 +191,10 @@ def resolve(source: ConfigSource, connection: Optional[Connection]) -> Settings:
 
 def connect(settings: Settings, session: Optional[Session] = None) -> DokployClient:
     """A client for resolved settings; a CA bundle that cannot be used is a CredentialError."""
+    # Imported here, not at the top: a program imports this module (Connection), and only the
+    # processes that send requests need the HTTP stack.
+    from ._client import DokployClient
+
     try:
         return DokployClient(
             settings.url, settings.api_key, verify=settings.verify, timeout=settings.timeout, session=session
@@ -199,25 +204,20 @@ def connect(settings: Settings, session: Optional[Session] = None) -> DokployCli
 
 
 class ClientPool:
-    """One `DokployClient` (one connection pool) per distinct instance, shared across threads.
+    """The clients of one configuration (a provider instance's stack config, the program's, a
+    command's): resolves a connection, and hands out the session's one `DokployClient` (one
+    connection pool) for it, shared across threads, provider instances and look-ups.
 
-    Every client shares the pool's `Session` (the process's, unless a test gives its own).
+    The session is the process's, unless a test gives its own.
     """
 
     def __init__(self, source: ConfigSource, session: Optional[Session] = None) -> None:
         self.source = source
         self.session = session or Session.current()
-        self._clients: dict[Settings, DokployClient] = {}
-        self._lock = threading.Lock()
 
     def resolve(self, connection: Optional[Connection]) -> Settings:
         return resolve(self.source, connection)
 
     def client(self, connection: Optional[Connection]) -> DokployClient:
         settings = self.resolve(connection)
-        with self._lock:
-            found = self._clients.get(settings)
-            if found is None:
-                found = connect(settings, self.session)
-                self._clients[settings] = found
-            return found
+        return self.session.client(settings, lambda: connect(settings, self.session), lambda c: c.closed)

@@ -27,12 +27,11 @@ is certain and force_destroy is not set) and refuses at preview, naming the two 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from pulumi.dynamic import CheckFailure
 
 from ._attrs import BOOL, ID, SERVICES, Attr, is_unknown
-from ._client import OMIT, DokployClient, like_literal
 from ._environment import (
     DEFAULT_NAME,
     delete_environment,
@@ -42,8 +41,8 @@ from ._environment import (
     rolled_back,
 )
 from ._exceptions import DokployError, RefusedError
+from ._ilike import like_literal
 from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
-from ._models import EnvironmentDetail, EnvironmentRow
 from ._project import (
     CONNECTION_ATTR,
     DESCRIPTION_ATTR,
@@ -56,6 +55,11 @@ from ._project import (
     read_project,
 )
 from ._reconcile import adopting, create_or_find
+from ._wire import OMIT
+
+if TYPE_CHECKING:  # the HTTP stack and pydantic load in the provider process only (see `_wire`)
+    from ._client import DokployClient
+    from ._models import EnvironmentDetail, EnvironmentRow
 
 #: The environment a copy is made from: another source is another copy.
 SOURCE_ATTR = Attr("source_environment_id", ID, required=True, replace=True)

@@ -14,19 +14,23 @@ so that `EnvironmentDuplicate` (`_duplicates.py`) is made of the same parts.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from pulumi.dynamic import CheckFailure
 
 from ._attrs import ID, Attr, is_unknown
-from ._client import OMIT, DokployClient, like_literal
 from ._dotenv import parse_env, serialize_env
 from ._exceptions import BadRequestError, DokployError, InputValidationError, NotFoundError, RefusedError
+from ._ilike import like_literal
 from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
-from ._models import DEFAULT_ENVIRONMENT_NAME, NO_DEFAULT_REASONS, EnvironmentRow
 from ._project import CONNECTION_ATTR, DESCRIPTION_ATTR, ENV_ATTR, NAME_ATTR
 from ._reconcile import create_or_find, remove_or_confirm
-from ._releases import DEFAULT_ENVIRONMENT_SINCE
+from ._releases import DEFAULT_ENVIRONMENT_NAME, DEFAULT_ENVIRONMENT_SINCE, NO_DEFAULT_REASONS
+from ._wire import OMIT
+
+if TYPE_CHECKING:  # the HTTP stack and pydantic load in the provider process only (see `_wire`)
+    from ._client import DokployClient
+    from ._models import EnvironmentRow
 
 DEFAULT_NAME = DEFAULT_ENVIRONMENT_NAME
 DEFAULT_DESCRIPTION = "Production environment"

@@ -21,14 +21,14 @@ import asyncio
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Optional, TypeVar, Union
 
 import pulumi
 from pulumi import Output
 
-from ._client import SEARCH_PAGE_MAX, DokployClient, like_literal
 from ._connection import ClientPool, ConfigSource, Connection
 from ._exceptions import DokployLookupError, NotFoundError
+from ._ilike import like_literal
 from ._info import (
     EnvironmentInfo,
     ProjectInfo,
@@ -38,7 +38,11 @@ from ._info import (
     project_info,
     secret_env,
 )
-from ._models import NO_DEFAULT_REASONS, EnvironmentRow, ProjectDetail, ProjectRow
+from ._releases import NO_DEFAULT_REASONS
+
+if TYPE_CHECKING:  # the HTTP stack and pydantic load when a look-up runs, not at import (see `_wire`)
+    from ._client import DokployClient
+    from ._models import EnvironmentRow, ProjectDetail, ProjectRow
 
 _SHOWN_CANDIDATES = 20
 
@@ -131,6 +135,8 @@ def _pick(
 
 
 def _id_of(row: Union[ProjectRow, EnvironmentRow]) -> str:
+    from ._models import ProjectRow  # loaded by the look-up that made `row` (see the imports)
+
     return row.project_id if isinstance(row, ProjectRow) else row.environment_id
 
 
@@ -215,6 +221,8 @@ def get_environment(
 
     def held() -> list[tuple[str, str]]:
         # Nothing by that name: list what the project does hold (one page), or say it does not exist.
+        from ._routers import SEARCH_PAGE_MAX  # loaded with the client (see the imports)
+
         items = client.environment.search(project_id=project_id, limit=SEARCH_PAGE_MAX).items
         if not items:
             _project_one(client, project_id, query)

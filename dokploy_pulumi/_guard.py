@@ -18,13 +18,15 @@ No Dokploy object stands behind it: its id is the project's id; create reads the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ._attrs import ID, Attr, AttrType, is_unknown
-from ._client import DokployClient
 from ._exceptions import NotFoundError, RefusedError
 from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
 from ._project import CONNECTION_ATTR
+
+if TYPE_CHECKING:  # the HTTP stack and pydantic load in the provider process only (see `_wire`)
+    from ._client import DokployClient
 
 
 class _Ids(AttrType):

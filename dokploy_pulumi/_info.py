@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Generic, Optional, TypeVar, Union
 
 from pulumi import Output
 
 from ._dotenv import parse_env
-from ._models import EnvironmentRow, ProjectDetail, ProjectRow
+
+if TYPE_CHECKING:  # pydantic loads in the provider process only (see `_wire`)
+    from ._models import EnvironmentRow, ProjectDetail, ProjectRow
 
 T = TypeVar("T")
 

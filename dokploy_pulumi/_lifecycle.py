@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Optional, TypeVar
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -25,10 +25,12 @@ from pulumi.dynamic import (
 
 from . import _oneline_errors, _workers
 from ._attrs import ENV, Attr, is_unknown
-from ._client import DokployClient
 from ._connection import ClientPool, ConfigSource, Connection
 from ._exceptions import CredentialError, DokployError, NotFoundError, ProviderError, context_words
 from ._redact import Secrets, env_values, more_secrets
+
+if TYPE_CHECKING:  # the HTTP stack and pydantic load in the provider process only (see `_wire`)
+    from ._client import DokployClient
 
 PROVIDER_KEY = "__provider"
 

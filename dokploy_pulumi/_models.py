@@ -16,7 +16,6 @@ Two release rules live here, so that every reader (resources, look-ups, import, 
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any, Generic, Optional, TypeVar
 
@@ -24,17 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 from ._exceptions import UndecryptableEnvError
-
-# Re-exported: the resources, import and recover read the default environment's name from here.
 from ._releases import DEFAULT_ENVIRONMENT_NAME as DEFAULT_ENVIRONMENT_NAME
-from ._releases import DEFAULT_ENVIRONMENT_SINCE, OLDEST_SUPPORTED
+from ._releases import NO_DEFAULT_REASONS as NO_DEFAULT_REASONS
+from ._wire import parse_timestamp as parse_timestamp
 
-#: Why a project can have no default environment (for errors that find none).
-NO_DEFAULT_REASONS = (
-    f"servers before {OLDEST_SUPPORTED} have no environments, a project.create may have been interrupted, "
-    f"and before {DEFAULT_ENVIRONMENT_SINCE} (no isDefault column) the default is the environment named "
-    f"{DEFAULT_ENVIRONMENT_NAME!r}, so renaming it leaves none"
-)
 #: How Dokploy (v0.29.12+, `packages/server/src/lib/encryption.ts`) marks an encrypted value.
 CIPHERTEXT_PREFIX = "enc:v1:"
 #: Node's padded base64, as encryptValue writes the iv, GCM tag and data after the prefix.
@@ -81,23 +73,6 @@ SERVICE_KIND = {
     "postgres": "postgres",
     "redis": "redis",
 }
-
-
-def parse_timestamp(text: Any) -> Optional[dt.datetime]:
-    """An ISO-8601 time as Dokploy (`createdAt`, JavaScript's toISOString) or Go (Pulumi's lock
-    files, nanoseconds) writes it, timezone-aware; None if it is not one. Fractions are cut or
-    padded to microseconds, which `fromisoformat` needs before Python 3.11."""
-    if not isinstance(text, str) or not text:
-        return None
-    head, dot, tail = text.strip().replace("Z", "+00:00").partition(".")
-    if dot:
-        digits = len(tail) - len(tail.lstrip("0123456789"))  # the fraction's leading digits only
-        head = f"{head}.{tail[:digits][:6].ljust(6, '0')}{tail[digits:]}"
-    try:
-        moment = dt.datetime.fromisoformat(head)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 class _Model(BaseModel):

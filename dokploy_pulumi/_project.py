@@ -12,15 +12,19 @@ The operations on a project that exists (read, push, delete) are module function
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ._attrs import BOOL, CONNECTION, ENV, ID, NAME, TEXT, Attr
-from ._client import OMIT, DokployClient, like_literal
 from ._dotenv import parse_env, serialize_env
 from ._exceptions import NotFoundError, RefusedError
+from ._ilike import like_literal
 from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
-from ._models import ProjectDetail, ProjectRow
 from ._reconcile import adopting, create_or_find, remove_or_confirm
+from ._wire import OMIT
+
+if TYPE_CHECKING:  # the HTTP stack and pydantic load in the provider process only (see `_wire`)
+    from ._client import DokployClient
+    from ._models import ProjectDetail, ProjectRow
 
 # Inputs several resources declare alike.
 NAME_ATTR = Attr("name", NAME, required=True)

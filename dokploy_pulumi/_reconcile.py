@@ -29,9 +29,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Generic, Optional, TypeVar
+from typing import TYPE_CHECKING, Generic, Optional, TypeVar
 
-from ._client import DokployClient
 from ._exceptions import (
     AmbiguousCreateError,
     APIConnectionError,
@@ -41,8 +40,11 @@ from ._exceptions import (
     NotFoundError,
     UnconfirmedDeleteError,
 )
-from ._models import parse_timestamp
 from ._session import STAMP_RESOLUTION
+from ._wire import parse_timestamp
+
+if TYPE_CHECKING:  # the HTTP stack and pydantic load in the provider process only (see `_wire`)
+    from ._client import DokployClient
 
 
 def answer_lost(exc: BaseException) -> bool:

@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_ENVIRONMENT_NAME",
     "DEFAULT_ENVIRONMENT_SINCE",
     "DIFFERENCES",
+    "NO_DEFAULT_REASONS",
     "OLDEST_SUPPORTED",
     "Difference",
     "difference",
@@ -251,8 +252,14 @@ OLDEST_SUPPORTED = _BY_NAME["environments"].since
 DEFAULT_ENVIRONMENT_SINCE = _BY_NAME["is_default"].since
 #: The name of the environment `project.create` makes (createProductionEnvironment); before
 #: DEFAULT_ENVIRONMENT_SINCE it is what makes an environment the default. Here, not in `_models`,
-#: because the emulator follows the same rule and imports this module, not pydantic.
+#: because the emulator and the program side follow the same rule and must not import pydantic.
 DEFAULT_ENVIRONMENT_NAME = "production"
+#: Why a project can have no default environment (for errors that find none).
+NO_DEFAULT_REASONS = (
+    f"servers before {OLDEST_SUPPORTED} have no environments, a project.create may have been interrupted, "
+    f"and before {DEFAULT_ENVIRONMENT_SINCE} (no isDefault column) the default is the environment named "
+    f"{DEFAULT_ENVIRONMENT_NAME!r}, so renaming it leaves none"
+)
 
 
 def difference(name: str) -> Difference:

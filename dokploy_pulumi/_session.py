@@ -8,7 +8,10 @@ program process runs every look-up. Two facts must be shared across all of them:
 - which object ids this process already manages (created, read, updated or diffed), so that the
   search after a lost create never adopts an object that another resource of the stack holds;
 - how far each server's clock is from ours (`ServerClock`), proven by any resource's requests (a
-  create answered for a Project proves the bound an Environment's lost create needs).
+  create answered for a Project proves the bound an Environment's lost create needs);
+- one client (one connection pool) per server and key, shared by every provider instance and
+  look-up, so that a stack of several resource types opens its connections, and probes a server's
+  version, once per process rather than once per type.
 
 `Session.current()` is the process's session, created on first use; tests make their own.
 """
@@ -17,10 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from typing import ClassVar, Optional
+from collections.abc import Callable, Hashable
+from typing import Any, ClassVar, Optional, TypeVar, cast
 
 #: `createdAt` and `server.getServerTime` are JavaScript `toISOString()` times: milliseconds, cut.
 STAMP_RESOLUTION = 0.001
+
+_C = TypeVar("_C")
 
 
 class ServerClock:
@@ -93,6 +99,9 @@ class Session:
         self._keys_that_worked: set[str] = set()
         self._managed: set[str] = set()
         self._clocks: dict[str, ServerClock] = {}
+        # Clients are made outside `_lock`'s short sections: a TLS context can take milliseconds.
+        self._clients: dict[Hashable, Any] = {}
+        self._clients_lock = threading.Lock()
 
     @classmethod
     def current(cls) -> Session:
@@ -131,3 +140,14 @@ class Session:
         """The clock of the server at `base_url`, shared by every client of this process."""
         with self._lock:
             return self._clocks.setdefault(base_url, ServerClock())
+
+    # -- clients --------------------------------------------------------------------------------
+    def client(self, settings: Hashable, make: Callable[[], _C], is_closed: Callable[[_C], bool]) -> _C:
+        """The process's one client for `settings` (a resolved connection), made on first use, and
+        again if someone closed it. Typed loosely so that this module needs no HTTP stack."""
+        with self._clients_lock:
+            found = self._clients.get(settings)
+            if found is None or is_closed(found):
+                found = make()
+                self._clients[settings] = found
+            return cast(_C, found)

@@ -35,56 +35,13 @@ from . import _exceptions as E
 from . import _redact
 from ._session import ServerClock, Session
 from ._version import __version__
+from ._wire import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
+from ._wire import OMIT as OMIT
+from ._wire import normalize_url as normalize_url
+from ._wire import redact_url as redact_url
 
 USER_AGENT = f"dokploy-pulumi/{__version__} (+python; httpx/{httpx.__version__})"
-DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_RETRIES = 3
-
-
-class _Omit:
-    """Marks an argument as absent, which Dokploy treats differently from null (see the dialects)."""
-
-    def __repr__(self) -> str:
-        return "OMIT"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-OMIT: Any = _Omit()
-
-
-def redact_url(url: str) -> str:
-    """`url` without any `user:password@` part, for messages."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return parts._replace(netloc=f"***@{host}").geturl()
-
-
-def normalize_url(url: str) -> str:
-    """Return the API base `<scheme>://<host>[/prefix]/api/` for a URL given with or without `/api`.
-
-    A URL with credentials in it (`https://user:pass@host`) is refused: Dokploy authenticates with
-    the `x-api-key` header only, and a URL is printed in messages and stored in Pulumi state.
-    """
-    if not isinstance(url, str) or not url.strip():
-        raise ValueError("the Dokploy URL is empty")
-    url = url.strip()
-    parts = urlsplit(url)
-    if "@" in parts.netloc:
-        raise ValueError(
-            f"the Dokploy URL must not contain a user name or password ({redact_url(url)}): Dokploy "
-            "authenticates with an API key, which goes in config dokploy:apiKey or DOKPLOY_API_KEY "
-            "(or the variable a Connection's api_key_env names), never in the URL"
-        )
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"the Dokploy URL must start with http:// or https:// and name a host: {url!r}")
-    path = parts.path.rstrip("/")
-    if path.endswith("/api"):
-        path = path[: -len("/api")]
-    return f"{parts.scheme}://{parts.netloc}{path}/api/"
 
 
 def is_loopback_host(host: str) -> bool:
@@ -207,6 +164,10 @@ class Transport:
 
     def close(self) -> None:
         self._http.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._http.is_closed
 
     def get(self, procedure: str, params: Optional[Mapping[str, Any]], *, auth: bool = True) -> Any:
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None and v is not OMIT}

@@ -29,6 +29,8 @@ class RecordedRequest:
     body: Any
     status: int | None  # None when the connection was dropped without a response
     headers: dict[str, str]
+    #: The client's TCP port: requests sent over one keep-alive connection share it.
+    client_port: int | None = None
 
 
 @dataclass

@@ -81,6 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
             body=parsed_body,
             status=None,
             headers={k: ("***" if k in _SECRET_HEADERS else v) for k, v in headers.items()},
+            client_port=int(self.client_address[1]),
         )
         server.hooks.log.record(entry)
 

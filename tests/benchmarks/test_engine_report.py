@@ -20,7 +20,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import engine  # noqa: E402
-from benchmarks.engine_report import RATIO_TARGET, build_report, merge_saved, to_markdown  # noqa: E402
+from benchmarks.engine_report import (  # noqa: E402
+    IMPORT_RATIO_TARGET,
+    RATIO_TARGET,
+    build_report,
+    merge_saved,
+    to_markdown,
+)
 from benchmarks.engine_workload import PHASES, SDK_WORKERS, expected_requests  # noqa: E402
 
 NS, LATENCY, REPEATS = (4, 8), 0.05, 3
@@ -167,3 +173,41 @@ def test_two_saved_runs_merge(records: list[dict[str, Any]]) -> None:
     assert len(merged) == 2 * len(records)
     assert meta["load_average_1_5_15_at_end"] == [3.0, 2.0, 2.0] and meta["seconds"] == 20.0
     assert build_report(merged, [], meta)["cells"][0]["repeats"] == 2 * REPEATS
+
+
+def _import_cost(ratio: float, loaded: list[str]) -> dict[str, Any]:
+    """A made-up `import_cost.measure_import` result."""
+    return {
+        "statement": "from dokploy_pulumi import Project",
+        "repetitions": 5,
+        "pulumi_ms_median": 400.0,
+        "added_ms": 50.0,
+        "pulumi_cpu_ms": 300.0,
+        "added_cpu_ms": round(300.0 * ratio, 1),
+        "cpu_ratio_to_pulumi": ratio,
+        "provider_packages_loaded": loaded,
+        "added_self_ms_by_module": {"dokploy_pulumi._dotenv": 4.5, "html": 2.0},
+    }
+
+
+@pytest.mark.parametrize(
+    ("ratio", "loaded", "met"),
+    [(0.11, [], True), (IMPORT_RATIO_TARGET + 0.01, [], False), (0.11, ["httpx"], False)],
+)
+def test_import_target_is_the_measured_ratio(records: list[dict[str, Any]], ratio, loaded, met) -> None:
+    report = build_report(records, [], {**META, "import_cost": _import_cost(ratio, loaded)})
+    name = f"program_import_cpu_le_{IMPORT_RATIO_TARGET}_of_pulumi"
+    target = report["comparison"]["targets"][name]
+    assert target["met"] is met and target["ratio"] == ratio
+    assert target["missed_by"] == (round(ratio - IMPORT_RATIO_TARGET, 3) if ratio > IMPORT_RATIO_TARGET else None)
+    text = to_markdown(report)
+    assert f"**{ratio:.3f} x `import pulumi`'s CPU**" in text and "dokploy_pulumi._dotenv 4.5" in text
+    assert f"provider packages loaded: {', '.join(loaded) or 'none'}." in text
+    # A saved run keeps its import measurement.
+    _, _, meta = merge_saved([report])
+    assert meta["import_cost"] == report["import_cost"]
+
+
+def test_no_import_target_without_a_measurement(report: dict[str, Any]) -> None:
+    assert not [k for k in report["comparison"]["targets"] if k.startswith("program_import")]
+    assert "Program import" not in to_markdown(report)
