@@ -30,10 +30,11 @@ from typing import Any
 from ._connection import Connection, Settings, resolve
 from ._import import ENVIRONMENT_TYPE, PROJECT_TYPE, Held, ListedProject, held_names, safe_url
 from ._pulumi_cli import CommandFailed, PulumiCLI, StackView, connection_source, read_stack
-from ._recover import ENV_DUPLICATE_T, PREFIX, PROJECT_DUPLICATE_T, _is_secret
+from ._recover import ENV_DUPLICATE_T, PROJECT_DUPLICATE_T, _is_secret
+from ._tokens import type_token
 from ._transport import normalize_url
 
-PROJECT_GUARD_T = PREFIX + "ProjectGuard"
+PROJECT_GUARD_T = type_token("ProjectGuard")
 # Resource type -> the kind of object its id is.
 _KINDS = {
     PROJECT_TYPE: "project",
