@@ -1,4 +1,4 @@
-"""Look-ups: read existing Dokploy projects and environments into a Pulumi program.
+"""Look-ups: read existing Dokploy projects, environments and tags into a Pulumi program.
 
 Every function comes in the Pulumi pair: a plain form (`get_project`) that calls Dokploy now and
 returns a typed, frozen result, and an `_output` form (`get_project_output`) that takes Inputs,
@@ -34,12 +34,14 @@ from ._info import (
     EnvironmentInfo,
     ProjectInfo,
     SearchResult,
+    TagInfo,
     detail_info,
     environment_info,
     project_info,
     secret_env,
+    tag_info,
 )
-from ._models import NO_DEFAULT_REASONS, EnvironmentRow, ProjectDetail, ProjectRow
+from ._models import NO_DEFAULT_REASONS, EnvironmentRow, ProjectDetail, ProjectRow, TagRow
 
 _SHOWN_CANDIDATES = 20
 
@@ -131,7 +133,9 @@ def _pick(
     raise DokployLookupError(message, query=query, candidates=candidates)
 
 
-def _id_of(row: Union[ProjectRow, EnvironmentRow]) -> str:
+def _id_of(row: Union[ProjectRow, EnvironmentRow, TagRow]) -> str:
+    if isinstance(row, TagRow):
+        return row.tag_id
     return row.project_id if isinstance(row, ProjectRow) else row.environment_id
 
 
@@ -276,6 +280,33 @@ def search_environments(q: Optional[str] = None, name: Optional[str] = None, des
     return SearchResult([environment_info(r) for r in page.items], page.total)
 
 
+def get_tag(
+    tag_id: Optional[str] = None, name: Optional[str] = None, connection: Optional[Connection] = None
+) -> TagInfo:
+    """The tag with this id, or the one named exactly `name` (names are unique in an organization).
+    Dokploy v0.29.0+; an older server is an error naming its version."""
+    _exactly_one_of("get_tag", tag_id=tag_id, name=name)
+    query = _call("get_tag", tag_id=tag_id, name=name)
+    client = _client(connection)
+    if tag_id is not None:
+        try:
+            return tag_info(client.tag.one(tag_id))
+        except NotFoundError as exc:
+            raise DokployLookupError(
+                f"{query}: no tag has the id {tag_id!r} (Dokploy: {exc.server_message})", query=query
+            ) from None
+    rows = client.tag.all()
+    exact = [r for r in rows if r.name == name]
+    near = [r for r in rows if name is not None and name.strip().lower() in r.name.lower()]
+    match = _pick(query, "tag", "", exact, lambda: [(r.name, r.tag_id) for r in near], "look it up by tag_id instead")
+    return tag_info(match)
+
+
+def list_tags(connection: Optional[Connection] = None) -> list[TagInfo]:
+    """Every tag of the API key's organization, by name (one `tag.all`; Dokploy v0.29.0+)."""
+    return [tag_info(r) for r in _client(connection).tag.all()]
+
+
 # -- the _output forms -----------------------------------------------------------------------------------
 
 
@@ -312,3 +343,5 @@ list_projects_output = _output_form(list_projects)
 list_environments_output = _output_form(list_environments)
 search_projects_output = _output_form(search_projects)
 search_environments_output = _output_form(search_environments)
+get_tag_output = _output_form(get_tag)
+list_tags_output = _output_form(list_tags)

@@ -37,6 +37,8 @@ def save(store: Store, path: Path) -> None:
         "projects": list(store.projects.values()),
         "environments": list(store.environments.values()),
         "services": list(store.services.values()),
+        "tags": list(store.tags.values()),
+        "projectTags": list(store.project_tags.values()),
         "order": store.seq,
     }
     directory = path.parent if str(path.parent) else Path(".")
@@ -62,11 +64,13 @@ def load(store: Store, path: Path) -> None:
     store.projects = {p["projectId"]: p for p in document.get("projects", [])}
     store.environments = {e["environmentId"]: e for e in document.get("environments", [])}
     store.services = {s["id"]: s for s in document.get("services", [])}
+    store.tags = {t["tagId"]: t for t in document.get("tags", [])}
+    store.project_tags = {link["id"]: link for link in document.get("projectTags", [])}
     store.seq = {k: int(v) for k, v in document.get("order", {}).items()}
     store.counter = max(store.seq.values(), default=0)
     stamps = [
         parse_iso(row.get("createdAt"))
-        for table in (store.projects, store.environments, store.services)
+        for table in (store.projects, store.environments, store.services, store.tags)
         for row in table.values()
     ]
     newest = max((s for s in stamps if s is not None), default=None)
