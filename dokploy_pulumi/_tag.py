@@ -3,8 +3,13 @@
 
 Requests per operation: create 1 (`tag.create`); read 1 (`tag.one`); update 1 (`tag.update`);
 delete 1 (`tag.remove`, which also unlinks it from every project). Adoption by id adds a `tag.one`
-and skips the update when nothing differs. A name already used in the organization is the
-server's CONFLICT: the error then names the tag that holds it (one `tag.all`).
+and skips the update when nothing differs.
+
+A name already used in the organization fails a unique index. Releases before the framework
+upgrade answer CONFLICT; v0.30.2 answers 400 "Error creating tag: Failed query: ..." (its handler
+looks for the index's name in drizzle's message, which no longer holds it; seen on the real
+server). Neither is read by its words: after a CONFLICT or such a 400, one `tag.all` asks whether
+another tag holds the name, and the error names it.
 
 On a server before v0.29.0 every `tag.*` procedure is the router's 404, which the client words
 with the server's version (`DokployClient.explain_missing`): the first request fails, naming it.
@@ -17,7 +22,7 @@ from typing import Any, Optional, TypeVar
 
 from ._attrs import ID, NAME, TEXT, Attr
 from ._client import OMIT, DokployClient
-from ._exceptions import ConflictError, DokployError
+from ._exceptions import APIStatusError, BadRequestError, ConflictError, DokployError, InputValidationError
 from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
 from ._models import TagRow
 from ._project import CONNECTION_ATTR
@@ -35,25 +40,31 @@ def tag_values(row: TagRow) -> dict[str, Any]:
     }
 
 
-def _explain_conflict(client: DokployClient, name: str, action: Callable[[], T]) -> T:
-    """`action()`, with the server's CONFLICT (code, not words: a unique index on the organization
-    and name) explained: which tag holds the name, and how to take it over."""
+def _explain_conflict(client: DokployClient, name: str, action: Callable[[], T], own_id: str = "") -> T:
+    """`action()`; when the server refuses it with CONFLICT or a 400 that is not input validation,
+    and another tag holds `name`, a `ConflictError` naming that tag and how to take it over."""
     try:
         return action()
-    except ConflictError as exc:
-        conflict = exc
-    holder = ""
+    except (ConflictError, BadRequestError) as exc:
+        if isinstance(exc, InputValidationError):
+            raise
+        refused: APIStatusError = exc
     try:
-        held = next((t for t in client.tag.all() if t.name == name), None)
-        if held is not None:
-            holder = f" (tag {held.tag_id}; to manage that one, declare it with adopt_id={held.tag_id!r})"
+        held = next((t for t in client.tag.all() if t.name == name and t.tag_id != own_id), None)
     except DokployError:
-        pass  # the explanation is a courtesy: the conflict is the error
+        held = None
+    if held is None:
+        if isinstance(refused, ConflictError):
+            raise ConflictError(
+                f"{refused.message} (a tag named {name!r} already exists in this organization)", **refused.context()
+            ) from None
+        raise refused
     raise ConflictError(
-        f"a tag named {name!r} already exists in this organization{holder}. Dokploy allows one tag per name "
-        f"in an organization. (The server answered: {conflict.server_message}.)",
-        **conflict.context(),
-    )
+        f"a tag named {name!r} already exists in this organization (tag {held.tag_id}): Dokploy allows one tag "
+        f"per name in an organization. To manage that one, declare it with adopt_id={held.tag_id!r}. "
+        f"(The server answered {refused.status}: {refused.server_message}.)",
+        **refused.context(),
+    ) from None
 
 
 class TagLifecycle(Lifecycle):
@@ -89,10 +100,11 @@ class TagLifecycle(Lifecycle):
         row = _explain_conflict(
             client,
             news["name"],
-            lambda: client.tag.update(
+            own_id=id_,
+            action=lambda: client.tag.update(
                 id_,
                 name=news["name"] if "name" in changed else OMIT,
-                # "" clears it: the schema takes a string only (no null).
+                # "" clears it (null would too, on v0.30.2; "" reads the same as null here).
                 color=news["color"] if "color" in changed else OMIT,
             ),
         )

@@ -96,14 +96,16 @@ def schemas_for(release: Release) -> dict[str, tuple[Field, ...]]:
     }
     if release.tags:
         # schema/tag.ts and routers/tag.ts. tag.update's input is the insert schema made partial
-        # (organizationId, createdAt... accepted), but the handler only sets name and color.
-        schemas["tag.create"] = (_S("name", min_length=1), _S("color", required=False))
+        # (organizationId, createdAt... accepted), but the handler only sets name and color. A null
+        # color is accepted by both (v0.30.2: the nullable column's field stays nullable).
+        color = _S("color", required=False, nullable=True)
+        schemas["tag.create"] = (_S("name", min_length=1), color)
         schemas["tag.all"] = ()
         schemas["tag.one"] = (_S("tagId", min_length=1),)
         schemas["tag.update"] = (
             _S("tagId", min_length=1),
             _S("name", required=False, min_length=1),
-            _S("color", required=False),
+            color,
         )
         schemas["tag.remove"] = (_S("tagId", min_length=1),)
         link = (_S("projectId", min_length=1), _S("tagId", min_length=1))

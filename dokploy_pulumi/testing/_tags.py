@@ -5,6 +5,11 @@ organization's tag or project is NOT_FOUND, never 401/403); a name used twice in
 fails the unique index ``unique_org_tag_name``, which create and update answer as CONFLICT; other
 failures are re-thrown as 400 ``"Error <doing>: ..."``. ``bulkAssign`` deletes the project's links
 and then inserts the new ones, not in one transaction.
+
+The CONFLICT depends on the error's text: the handler looks for the index's name in the message,
+and from the framework upgrade (``failed_query_errors``) drizzle's message is ``Failed query:
+<sql>`` without it, so v0.30.2 answers a duplicate name with 400 ``"Error creating tag: Failed
+query: ..."`` (seen on the real server), and older releases with CONFLICT.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from ._call import Call, procedure
-from ._errors import DatabaseError, TRPCError
-from ._store import PROJECT_TAG_COLUMNS, new_id
+from ._errors import DatabaseError, TRPCError, sql_insert, sql_update
+from ._store import PROJECT_TAG_COLUMNS, TAG_COLUMNS, new_id
 
 _DUPLICATE_NAME = "A tag with this name already exists in your organization"
 
@@ -29,6 +34,15 @@ def _name_taken(call: Call, name: str, but: str = "") -> bool:
     return any(
         t["name"] == name and t["organizationId"] == call.org and t["tagId"] != but for t in call.store.tags.values()
     )
+
+
+def _unique_name_error(call: Call, doing: str, sql: tuple[str, list[Any]]) -> TRPCError:
+    """The handler's catch for the unique index on (organizationId, name), as the release words it."""
+    error = DatabaseError('duplicate key value violates unique constraint "unique_org_tag_name"', *sql)
+    message = error.message(call.release)
+    if "unique_org_tag_name" in message:
+        return TRPCError("CONFLICT", _DUPLICATE_NAME)
+    return TRPCError("BAD_REQUEST", f"Error {doing}: {message}")
 
 
 def _project(call: Call, project_id: str) -> dict[str, Any]:
@@ -47,8 +61,6 @@ def _link(call: Call, project_id: str, tag_id: str) -> dict[str, Any]:
 
 @procedure("tag.create")
 def create(call: Call, data: dict[str, Any]) -> Any:
-    if _name_taken(call, data["name"]):
-        raise TRPCError("CONFLICT", _DUPLICATE_NAME)
     row = {
         "tagId": new_id(),
         "name": data["name"],
@@ -56,6 +68,9 @@ def create(call: Call, data: dict[str, Any]) -> Any:
         "createdAt": call.store.clock.stamp(),
         "organizationId": call.org,
     }
+    if _name_taken(call, data["name"]):
+        given = {k: v for k, v in row.items() if k != "color" or "color" in data}
+        raise _unique_name_error(call, "creating tag", sql_insert("tag", TAG_COLUMNS, given))
     call.store.tags[row["tagId"]] = row
     call.store.track(row["tagId"])
     return dict(row)
@@ -78,7 +93,8 @@ def one(call: Call, data: dict[str, Any]) -> Any:
 def update(call: Call, data: dict[str, Any]) -> Any:
     tag = _tag(call, data["tagId"], "Tag not found or you don't have permission to update it")
     if "name" in data and _name_taken(call, data["name"], but=tag["tagId"]):
-        raise TRPCError("CONFLICT", _DUPLICATE_NAME)
+        values = {k: data[k] for k in ("name", "color") if k in data}
+        raise _unique_name_error(call, "updating tag", sql_update("tag", TAG_COLUMNS, "tagId", tag["tagId"], values))
     for key in ("name", "color"):  # only these are set, whatever else the input holds
         if key in data:
             tag[key] = data[key]
