@@ -6,7 +6,8 @@ fails the unique index ``unique_org_tag_name``, which create and update answer a
 failures are re-thrown as 400 ``"Error <doing>: ..."``. ``bulkAssign`` deletes the project's links
 and then inserts the new ones, not in one transaction.
 
-The CONFLICT depends on the error's text: the handler looks for the index's name in the message,
+Every CONFLICT (a tag name, a project's tag) depends on the error's text: the handler looks for
+the index's name in the message,
 and from the framework upgrade (``failed_query_errors``) drizzle's message is ``Failed query:
 <sql>`` without it, so v0.30.2 answers a duplicate name with 400 ``"Error creating tag: Failed
 query: ..."`` (seen on the real server), and older releases with CONFLICT.
@@ -36,12 +37,13 @@ def _name_taken(call: Call, name: str, but: str = "") -> bool:
     )
 
 
-def _unique_name_error(call: Call, doing: str, sql: tuple[str, list[Any]]) -> TRPCError:
-    """The handler's catch for the unique index on (organizationId, name), as the release words it."""
-    error = DatabaseError('duplicate key value violates unique constraint "unique_org_tag_name"', *sql)
+def _unique_error(call: Call, index: str, conflict: str, doing: str, sql: tuple[str, list[Any]]) -> TRPCError:
+    """The handler's catch for a unique index, as the release words it: CONFLICT when the error's
+    text names the index, else the 400 wrapping."""
+    error = DatabaseError(f'duplicate key value violates unique constraint "{index}"', *sql)
     message = error.message(call.release)
-    if "unique_org_tag_name" in message:
-        return TRPCError("CONFLICT", _DUPLICATE_NAME)
+    if index in message:
+        return TRPCError("CONFLICT", conflict)
     return TRPCError("BAD_REQUEST", f"Error {doing}: {message}")
 
 
@@ -70,7 +72,9 @@ def create(call: Call, data: dict[str, Any]) -> Any:
     }
     if _name_taken(call, data["name"]):
         given = {k: v for k, v in row.items() if k != "color" or "color" in data}
-        raise _unique_name_error(call, "creating tag", sql_insert("tag", TAG_COLUMNS, given))
+        raise _unique_error(
+            call, "unique_org_tag_name", _DUPLICATE_NAME, "creating tag", sql_insert("tag", TAG_COLUMNS, given)
+        )
     call.store.tags[row["tagId"]] = row
     call.store.track(row["tagId"])
     return dict(row)
@@ -94,7 +98,13 @@ def update(call: Call, data: dict[str, Any]) -> Any:
     tag = _tag(call, data["tagId"], "Tag not found or you don't have permission to update it")
     if "name" in data and _name_taken(call, data["name"], but=tag["tagId"]):
         values = {k: data[k] for k in ("name", "color") if k in data}
-        raise _unique_name_error(call, "updating tag", sql_update("tag", TAG_COLUMNS, "tagId", tag["tagId"], values))
+        raise _unique_error(
+            call,
+            "unique_org_tag_name",
+            _DUPLICATE_NAME,
+            "updating tag",
+            sql_update("tag", TAG_COLUMNS, "tagId", tag["tagId"], values),
+        )
     for key in ("name", "color"):  # only these are set, whatever else the input holds
         if key in data:
             tag[key] = data[key]
@@ -117,7 +127,14 @@ def assign_to_project(call: Call, data: dict[str, Any]) -> Any:
         link["projectId"] == data["projectId"] and link["tagId"] == data["tagId"]
         for link in call.store.project_tags.values()
     ):
-        raise TRPCError("CONFLICT", "This tag is already assigned to this project")
+        row = {"id": new_id(), "projectId": data["projectId"], "tagId": data["tagId"]}
+        raise _unique_error(
+            call,
+            "unique_project_tag",
+            "This tag is already assigned to this project",
+            "assigning tag to project",
+            sql_insert("project_tag", PROJECT_TAG_COLUMNS, row),
+        )
     return _link(call, data["projectId"], data["tagId"])
 
 
