@@ -7,8 +7,7 @@ import dokploy_pulumi as dokploy
 cfg = pulumi.Config()
 
 tags = {
-    key: dokploy.Tag(key, name=cfg.require(f"{key}Name"), color=cfg.get(f"{key}Color"))
-    for key in ("client", "team")
+    key: dokploy.Tag(key, name=cfg.require(f"{key}Name"), color=cfg.get(f"{key}Color")) for key in ("client", "team")
 }
 project = dokploy.Project(
     "project",
