@@ -97,7 +97,7 @@ def one(call: Call, data: dict[str, Any]) -> Any:
 def update(call: Call, data: dict[str, Any]) -> Any:
     tag = _tag(call, data["tagId"], "Tag not found or you don't have permission to update it")
     if "name" in data and _name_taken(call, data["name"], but=tag["tagId"]):
-        values = {k: data[k] for k in ("name", "color") if k in data}
+        values: dict[str, Any] = {k: data[k] for k in ("name", "color") if k in data}
         raise _unique_error(
             call,
             "unique_org_tag_name",
