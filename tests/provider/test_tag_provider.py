@@ -178,3 +178,14 @@ def _assert_project_tags_refused(server: Any, project_blob: str, backend: Any) -
     assert backend.version in message and TAGS_SINCE in message and "tags" in message
     # Refused before anything was written.
     assert [r.procedure for r in backend.requests] == ["settings.getDokployVersion"]
+
+
+def test_an_unknown_tag_id_fails_the_create_and_leaves_no_project(server, project_blob, backend):
+    if not _needs_tags(backend):
+        return _assert_project_tags_refused(server, project_blob, backend)
+    inputs, _ = server.check({}, _project_props(project_blob, n("unknown-tag"), ["zz" + "0" * 19]))
+    with pytest.raises(grpc.RpcError) as info:
+        server.create(inputs)
+    assert "tag.bulkAssign" in info.value.details() and "404" in info.value.details()
+    # Pulumi records nothing of a failed create: the project made before the assignment is removed.
+    assert [p for p in backend.projects() if p["name"] == n("unknown-tag")] == []
