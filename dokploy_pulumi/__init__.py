@@ -73,6 +73,13 @@ _EXPORTS: dict[str, str] = {
     "ProjectDuplicateArgs": "_resources",
     "ProjectGuard": "_resources",
     "ProjectGuardArgs": "_resources",
+    "Tag": "_resources",
+    "TagArgs": "_resources",
+    "TagInfo": "_info",
+    "get_tag": "_functions",
+    "get_tag_output": "_functions",
+    "list_tags": "_functions",
+    "list_tags_output": "_functions",
     "SealedEnv": "_sealed",
     "SealedEnvError": "_sealed",
 }
@@ -188,6 +195,12 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
         get_project_output as get_project_output,
     )
     from ._functions import (
+        get_tag as get_tag,
+    )
+    from ._functions import (
+        get_tag_output as get_tag_output,
+    )
+    from ._functions import (
         list_environments as list_environments,
     )
     from ._functions import (
@@ -198,6 +211,12 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     )
     from ._functions import (
         list_projects_output as list_projects_output,
+    )
+    from ._functions import (
+        list_tags as list_tags,
+    )
+    from ._functions import (
+        list_tags_output as list_tags_output,
     )
     from ._functions import (
         search_environments as search_environments,
@@ -219,6 +238,9 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     )
     from ._info import (
         SearchResult as SearchResult,
+    )
+    from ._info import (
+        TagInfo as TagInfo,
     )
     from ._models import (
         EnvironmentDetail as EnvironmentDetail,
@@ -270,6 +292,12 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     )
     from ._resources import (
         ProjectGuardArgs as ProjectGuardArgs,
+    )
+    from ._resources import (
+        Tag as Tag,
+    )
+    from ._resources import (
+        TagArgs as TagArgs,
     )
     from ._sealed import (
         SealedEnv as SealedEnv,

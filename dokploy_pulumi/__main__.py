@@ -258,7 +258,7 @@ def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
     settings = resolve(connection_source(cli), None)
     with connect(settings) as client:
         inventory = imp.read_server(client, selection, also=keep)
-    names = imp.assign_names(inventory.listed, held)
+    names = imp.assign_names(inventory.listed, held, inventory.tags)
     generated = imp.render(
         inventory,
         names,
@@ -299,7 +299,8 @@ def _run_import(args: argparse.Namespace, argv: Sequence[str]) -> int:
         from_stack = f"; {kept} keep the names the stack holds" if kept else ""
         _say(
             f"Wrote {target}: {generated.projects} project(s), {generated.environments} environment(s), "
-            f"adopted by id{from_stack}."
+            + (f"{generated.tags} tag(s), " if generated.tags else "")
+            + f"adopted by id{from_stack}."
         )
     kept_others = len(sealed.entries) - len(generated.secrets) if sealed is not None else 0
     if sealed is None:

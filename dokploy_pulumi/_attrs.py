@@ -189,6 +189,22 @@ class _Services(AttrType):
         return list(value)
 
 
+class _Ids(AttrType):
+    """A set of object ids given as a list: kept sorted, each once (order and repeats mean nothing
+    to the server's set), so a reordered list is no change."""
+
+    def check(self, name: str, value: Any) -> Optional[str]:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            return f"{name} must be a list of ids"
+        for i, item in enumerate(value):
+            if not is_unknown(item) and (not isinstance(item, str) or not item):
+                return f"{name}[{i}] must be a non-empty string (an id)"
+        return None
+
+    def normalize(self, value: Any) -> Any:
+        return sorted(set(value))
+
+
 NAME: AttrType = _Str(empty=None, non_empty=True)  # a required, non-empty name
 TEXT: AttrType = _Str(empty="", non_empty=False)  # optional text; null and "" are the same
 ID: AttrType = _Str(empty=None, non_empty=True)  # an object id
@@ -196,6 +212,7 @@ BOOL: AttrType = _Bool()
 ENV: AttrType = _Env()
 CONNECTION: AttrType = _Connection()
 SERVICES: AttrType = _Services()
+TAG_IDS: AttrType = _Ids()  # empty None: no list means "not managed", [] means "no tags"
 
 
 @dataclass(frozen=True)

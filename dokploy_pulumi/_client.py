@@ -19,7 +19,7 @@ from . import _exceptions as E
 from ._ilike import like_literal
 from ._models import parse_timestamp
 from ._releases import OLDEST_SUPPORTED, parse_version, since
-from ._routers import SEARCH_PAGE_MAX, EnvironmentAPI, ProjectAPI
+from ._routers import SEARCH_PAGE_MAX, EnvironmentAPI, ProjectAPI, TagAPI
 from ._session import ServerClock, Session
 from ._transport import (
     DEFAULT_MAX_RETRIES,
@@ -41,6 +41,7 @@ SINCE: dict[str, str] = {
     "project.allForPermissions": since("all_for_permissions"),
     "environment.": since("environments"),
     "project.duplicate": since("environments"),
+    "tag.": since("tags"),
 }
 
 
@@ -83,6 +84,7 @@ class DokployClient:
         self._version: Optional[str] = None
         self.project = ProjectAPI(self)
         self.environment = EnvironmentAPI(self)
+        self.tag = TagAPI(self)
 
     def __repr__(self) -> str:
         return f"DokployClient({self.base_url!r})"
@@ -157,10 +159,14 @@ class DokployClient:
         except E.DokployError:
             return exc
         if first is not None and _release(version) < parse_version(first):
+            needs = (
+                f"; dokploy-pulumi needs {OLDEST_SUPPORTED} or later for environments"
+                if first == OLDEST_SUPPORTED
+                else ""
+            )
             message = (
                 f"the Dokploy at {self.base_url} is {version}, which has no procedure {procedure} ({first} "
-                f"has it; dokploy-pulumi needs {OLDEST_SUPPORTED} or later for environments). Upgrade Dokploy. "
-                f"(The server answered: {exc.server_message}.)"
+                f"has it{needs}). Upgrade Dokploy. (The server answered: {exc.server_message}.)"
             )
         else:
             message = (
@@ -168,6 +174,19 @@ class DokployClient:
                 "points at something else, or a proxy in front of Dokploy rewrote the request."
             )
         return E.UnknownProcedureError(message, **exc.context())
+
+    def require(self, feature: str, what: str) -> None:
+        """Raise `RefusedError` naming the server's version when its release is older than the one
+        that brought `feature` (a name in the release table), for `what` the user declared. Asks the
+        version once per client; used where the first request would not itself fail on an old server
+        (a project.create before the tags are assigned)."""
+        version = self._version or self.version()
+        first = since(feature)
+        if _release(version) < parse_version(first):
+            raise E.RefusedError(
+                f"the Dokploy at {self.base_url} is {version}, which has no {feature} ({first} brought them): "
+                f"{what} cannot be applied there. Upgrade Dokploy, or remove it from the program."
+            )
 
     # -- transport ---------------------------------------------------------------------------------
     def get(self, procedure: str, params: Optional[dict[str, Any]], *, auth: bool = True) -> Any:

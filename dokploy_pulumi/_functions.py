@@ -1,4 +1,4 @@
-"""Look-ups: read existing Dokploy projects and environments into a Pulumi program.
+"""Look-ups: read existing Dokploy projects, environments and tags into a Pulumi program.
 
 Every function comes in the Pulumi pair: a plain form (`get_project`) that calls Dokploy now and
 returns a typed, frozen result, and an `_output` form (`get_project_output`) with the same named
@@ -33,16 +33,18 @@ from ._info import (
     EnvironmentInfo,
     ProjectInfo,
     SearchResult,
+    TagInfo,
     detail_info,
     environment_info,
     project_info,
     secret_env,
+    tag_info,
 )
 from ._releases import NO_DEFAULT_REASONS
 
 if TYPE_CHECKING:  # the HTTP stack and pydantic load when a look-up runs, not at import (see `_wire`)
     from ._client import DokployClient
-    from ._models import EnvironmentRow, ProjectDetail, ProjectRow
+    from ._models import EnvironmentRow, ProjectDetail, ProjectRow, TagRow
 
 _SHOWN_CANDIDATES = 20
 
@@ -134,9 +136,11 @@ def _pick(
     raise DokployLookupError(message, query=query, candidates=candidates)
 
 
-def _id_of(row: Union[ProjectRow, EnvironmentRow]) -> str:
-    from ._models import ProjectRow  # loaded by the look-up that made `row` (see the imports)
+def _id_of(row: Union[ProjectRow, EnvironmentRow, TagRow]) -> str:
+    from ._models import ProjectRow, TagRow  # loaded by the look-up that made `row` (see the imports)
 
+    if isinstance(row, TagRow):
+        return row.tag_id
     return row.project_id if isinstance(row, ProjectRow) else row.environment_id
 
 
@@ -298,6 +302,36 @@ def search_environments(q: Optional[str] = None, name: Optional[str] = None, des
     return SearchResult([environment_info(r) for r in page.items], page.total)
 
 
+def get_tag(
+    tag_id: Optional[str] = None,
+    name: Optional[str] = None,
+    connection: Optional[Connection] = None,
+    opts: Optional[pulumi.InvokeOptions] = None,
+) -> TagInfo:
+    """The tag with this id, or the one named exactly `name` (names are unique in an organization).
+    Dokploy v0.29.0+; an older server is an error naming its version."""
+    _exactly_one_of("get_tag", tag_id=tag_id, name=name)
+    query = _call("get_tag", tag_id=tag_id, name=name)
+    client = _client(connection)
+    if tag_id is not None:
+        try:
+            return tag_info(client.tag.one(tag_id))
+        except NotFoundError as exc:
+            raise DokployLookupError(
+                f"{query}: no tag has the id {tag_id!r} (Dokploy: {exc.server_message})", query=query
+            ) from None
+    rows = client.tag.all()
+    exact = [r for r in rows if r.name == name]
+    near = [r for r in rows if name is not None and name.strip().lower() in r.name.lower()]
+    match = _pick(query, "tag", "", exact, lambda: [(r.name, r.tag_id) for r in near], "look it up by tag_id instead")
+    return tag_info(match)
+
+
+def list_tags(connection: Optional[Connection] = None, opts: Optional[pulumi.InvokeOptions] = None) -> list[TagInfo]:
+    """Every tag of the API key's organization, by name (one `tag.all`; Dokploy v0.29.0+)."""
+    return [tag_info(r) for r in _client(connection).tag.all()]
+
+
 # -- the _output forms -----------------------------------------------------------------------------------
 #
 # Each is spelt out with its plain form's parameters as Inputs, as Pulumi's generated SDKs do, so that
@@ -408,3 +442,20 @@ def search_environments_output(q: Optional[pulumi.Input[str]] = None, name: Opti
     """`search_environments` for Inputs; the result is an Output and each env a secret Output."""
     return _lifted(search_environments, connection, opts, q=q, name=name, description=description,
                    project_id=project_id, limit=limit, offset=offset)  # fmt: skip
+
+
+def get_tag_output(
+    tag_id: Optional[pulumi.Input[str]] = None,
+    name: Optional[pulumi.Input[str]] = None,
+    connection: Optional[Connection] = None,
+    opts: Optional[InvokeOpts] = None,
+) -> Output[TagInfo]:
+    """`get_tag` for Inputs; the result is an Output."""
+    return _lifted(get_tag, connection, opts, tag_id=tag_id, name=name)
+
+
+def list_tags_output(
+    connection: Optional[Connection] = None, opts: Optional[InvokeOpts] = None
+) -> Output[list[TagInfo]]:
+    """`list_tags` as an Output (it may wait for `opts.depends_on`)."""
+    return _lifted(list_tags, connection, opts)

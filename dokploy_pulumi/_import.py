@@ -62,11 +62,14 @@ _RESERVED = frozenset(
         "Environment",
         "EnvironmentArgs",
         "SealedEnv",
+        "Tag",
+        "TagArgs",
     }
 ) | frozenset(keyword.kwlist)
 
 PROJECT_TYPE = type_token("Project")
 ENVIRONMENT_TYPE = type_token("Environment")
+TAG_TYPE = type_token("Tag")
 
 # Letters NFKD does not decompose into ASCII.
 _TRANSLIT = str.maketrans(
@@ -110,6 +113,13 @@ class EnvironmentSnapshot:
 
 
 @dataclass(frozen=True)
+class TagSnapshot:
+    tag_id: str
+    name: str
+    color: Optional[str]
+
+
+@dataclass(frozen=True)
 class ProjectSnapshot:
     project_id: str
     name: str
@@ -117,6 +127,8 @@ class ProjectSnapshot:
     env: str
     created_at: Optional[str]
     environments: tuple[EnvironmentSnapshot, ...] = ()
+    #: The project's tag ids, sorted; None on a server without tags (before v0.29.0).
+    tag_ids: Optional[tuple[str, ...]] = None
 
     @property
     def services(self) -> int:
@@ -152,6 +164,8 @@ class Inventory:
     listed: tuple[ListedProject, ...]
     selected: tuple[ProjectSnapshot, ...]
     server_version: Optional[str] = None
+    #: The tags of the selected projects (from their projectTags: no request of their own), by name.
+    tags: tuple[TagSnapshot, ...] = ()
 
 
 def list_projects(client: DokployClient) -> tuple[ListedProject, ...]:
@@ -193,6 +207,7 @@ def read_server(client: DokployClient, selection: Selection, also: Iterable[str]
     also = set(also)
     wanted.extend(p.project_id for p in listed if p.project_id in also or any(e[0] in also for e in p.environments))
     selected = []
+    tags: dict[str, TagSnapshot] = {}
     for pid in dict.fromkeys(wanted):  # de-duplicated, order kept
         try:
             detail = client.project.one(pid)
@@ -205,13 +220,24 @@ def read_server(client: DokployClient, selection: Selection, also: Iterable[str]
             for e in detail.environments
         )
         project_fields = ("project_id", "name", "description", "env", "created_at")
-        selected.append(ProjectSnapshot(**{f: getattr(detail, f) for f in project_fields}, environments=envs))
+        tag_ids = detail.tag_ids()
+        for link in detail.project_tags or []:
+            if link.tag is not None:
+                tags[link.tag_id] = TagSnapshot(link.tag_id, link.tag.name, link.tag.color)
+        selected.append(
+            ProjectSnapshot(
+                **{f: getattr(detail, f) for f in project_fields},
+                environments=envs,
+                tag_ids=None if tag_ids is None else tuple(tag_ids),
+            )
+        )
     selected.sort(key=lambda p: _created_key(p.created_at, p.project_id))
     try:
         version: Optional[str] = client.version()
     except Exception:  # the version only decorates the header
         version = None
-    return Inventory(listed=listed, selected=tuple(selected), server_version=version)
+    by_name = tuple(sorted(tags.values(), key=lambda t: (t.name, t.tag_id)))
+    return Inventory(listed=listed, selected=tuple(selected), server_version=version, tags=by_name)
 
 
 def _created_key(created_at: Optional[str], id_: str) -> tuple[str, str]:
@@ -260,6 +286,7 @@ class Names:
 
     projects: Mapping[str, str]
     environments: Mapping[str, str]
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def env_key(self, logical: str) -> str:
         """The sealed entry holding the env text of the resource `logical`."""
@@ -279,6 +306,7 @@ class Held:
 
     projects: Mapping[str, str] = field(default_factory=dict)
     environments: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
     reserved: frozenset[str] = frozenset()
     # Ids the stack manages that this file must not declare again: under another resource type
     # (a duplicate), or, for a module, in the user's own program.
@@ -290,7 +318,7 @@ class Held:
 
 
 def declared_in(code: str) -> list[tuple[str, str, str]]:
-    """(class, logical name, adopt_id) of each `Project(...)`/`Environment(...)` call in a generated file."""
+    """(class, logical name, adopt_id) of each `Project(...)`/`Environment(...)`/`Tag(...)` call in a generated file."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -300,7 +328,7 @@ def declared_in(code: str) -> list[tuple[str, str, str]]:
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
             continue
         cls, first = node.func.id, node.args[0]
-        if cls not in ("Project", "Environment") or not isinstance(first, ast.Constant):
+        if cls not in ("Project", "Environment", "Tag") or not isinstance(first, ast.Constant):
             continue
         # adopt_id is a keyword of the call or of its Args(...) (the generated layout).
         keywords = list(node.keywords)
@@ -339,15 +367,15 @@ def held_names(
     """What the stack holds: `state` is (type, URN name, id) per resource; `existing_code` the file
     about to be regenerated. For a module, objects the state holds but the module does not declare
     are declared by the user's own program: the module must not declare them again."""
-    projects: dict[str, str] = {}
-    environments: dict[str, str] = {}
+    tables: dict[str, dict[str, str]] = {PROJECT_TYPE: {}, ENVIRONMENT_TYPE: {}, TAG_TYPE: {}}
+    projects, environments, tags = tables[PROJECT_TYPE], tables[ENVIRONMENT_TYPE], tables[TAG_TYPE]
     reserved: set[str] = set()
     elsewhere: set[str] = set()
     for type_, name, id_ in state:
         if not type_.startswith(TYPE_PREFIX):
             continue
         reserved.add(name)
-        table = projects if type_ == PROJECT_TYPE else environments if type_ == ENVIRONMENT_TYPE else None
+        table = tables.get(type_)
         if table is None:
             elsewhere.add(id_)
         else:
@@ -355,19 +383,26 @@ def held_names(
     in_file = declared_in(existing_code) if existing_code else []
     file_ids = {id_ for _, _, id_ in in_file}
     for cls, name, id_ in in_file:
-        if name in reserved or id_ in projects or id_ in environments:
+        if name in reserved or any(id_ in t for t in tables.values()):
             continue  # the state wins
         reserved.add(name)
-        (projects if cls == "Project" else environments)[id_] = name
+        tables[type_token(cls)][id_] = name
     if module:
-        elsewhere |= {id_ for id_ in (*projects, *environments) if id_ not in file_ids}
+        elsewhere |= {id_ for t in tables.values() for id_ in t if id_ not in file_ids}
     return Held(
-        projects=projects, environments=environments, reserved=frozenset(reserved), elsewhere=frozenset(elsewhere)
+        projects=projects,
+        environments=environments,
+        tags=tags,
+        reserved=frozenset(reserved),
+        elsewhere=frozenset(elsewhere),
     )
 
 
-def assign_names(listed: Iterable[ListedProject], held: Optional[Held] = None) -> Names:
-    """Stable, unique logical names for every listed project and environment; held names are kept."""
+def assign_names(
+    listed: Iterable[ListedProject], held: Optional[Held] = None, tags: Iterable[TagSnapshot] = ()
+) -> Names:
+    """Stable, unique logical names for every listed project and environment, and for `tags`
+    (tag_<name>: tag names are unique in an organization); held names are kept."""
     held = held or Held()
     taken = set(_RESERVED) | set(held.reserved)
     projects = sorted(listed, key=lambda p: _created_key(p.created_at, p.project_id))
@@ -393,7 +428,11 @@ def assign_names(listed: Iterable[ListedProject], held: Optional[Held] = None) -
             env_ids.append(env_id)
             env_bases.append(f"{project_names[p.project_id]}_{slug(name) or 'env_' + _id_slug(env_id)}")
     env_names.update(zip(env_ids, _unique(env_bases, taken), strict=False))
-    return Names(projects=project_names, environments=env_names)
+    tag_names = {t.tag_id: held.tags[t.tag_id] for t in tags if t.tag_id in held.tags}
+    fresh_tags = [t for t in tags if t.tag_id not in tag_names]
+    tag_bases = [f"tag_{slug(t.name) or _id_slug(t.tag_id)}" for t in fresh_tags]
+    tag_names.update(zip((t.tag_id for t in fresh_tags), _unique(tag_bases, taken), strict=False))
+    return Names(projects=project_names, environments=env_names, tags=tag_names)
 
 
 def _variables(logicals: Iterable[str]) -> dict[str, str]:
@@ -470,6 +509,7 @@ class Generated:
     secrets: tuple[tuple[str, str], ...]
     projects: int
     environments: int
+    tags: int = 0
     # (class name, logical name, the declared name/description/env values) per resource.
     declared: tuple[tuple[str, str, dict[str, Optional[str]]], ...] = ()
 
@@ -524,9 +564,13 @@ def render(
         for p in inventory.selected
     }
     n_projects, n_envs = len(projects), sum(len(v) for v in envs_of.values())
+    # The tags of the declared projects; one the stack manages outside this file is referred to by id.
+    used = {t for p in projects for t in p.tag_ids or ()}
+    tags = [t for t in inventory.tags if t.tag_id in used and t.tag_id not in elsewhere]
     has_env = any(p.env.strip() for p in projects) or any(e.env.strip() for v in envs_of.values() for e in v)
     variables = _variables(
-        [names.projects[p.project_id] for p in projects]
+        [names.tags[t.tag_id] for t in tags]
+        + [names.projects[p.project_id] for p in projects]
         + [names.environments[e.environment_id] for v in envs_of.values() for e in v]
     )
     what = "module" if module else "program"
@@ -537,7 +581,8 @@ def render(
     w.add(f"Generated by `{_doc(command)}`")
     w.add(f"(dokploy-pulumi {__version__}) at {stamp}")
     w.add(f"from {_doc(safe_url(url))}{_doc(version)}; the API key is not recorded.")
-    w.add(f"{n_projects} project(s), {n_envs} environment(s). Each resource adopts its object by id")
+    counted = f", {len(tags)} tag(s)" if tags else ""
+    w.add(f"{n_projects} project(s), {n_envs} environment(s){counted}. Each resource adopts its object by id")
     w.add("(adopt_id) with its current name and description, so the first `pulumi up` only reads.")
     w.add(f"Env values are not in this file: they are sealed (AES-256-GCM) in {_doc(sealed_file)} beside it,")
     w.add("which is safe to commit; its key is the secret stack config dokployImport:envKey. Regenerate")
@@ -552,6 +597,7 @@ def render(
         w.add("import pulumi")
         w.add("")
     imports = ["Environment", "EnvironmentArgs", "Project", "ProjectArgs"] + (["SealedEnv"] if has_env else [])
+    imports += ["Tag", "TagArgs"] if tags else []
     w.add(f"from dokploy_pulumi import {', '.join(imports)}")
     if has_env:
         w.add("")
@@ -571,6 +617,14 @@ def render(
         w.call(variables[logical], cls, logical, f"{cls}Args", kwargs)
         declared.append((cls, logical, {"name": snap_name, "description": snap.description, "env": snap.env}))
 
+    for tag in tags:
+        logical = names.tags[tag.tag_id]
+        w.add("")
+        w.add(f"# tag {tag.tag_id}")
+        kwargs = [("name", py_str(tag.name)), ("color", _optional_str(tag.color)), ("adopt_id", py_str(tag.tag_id))]
+        w.call(variables[logical], "Tag", logical, "TagArgs", kwargs)
+    tag_refs = {t.tag_id: f"{variables[names.tags[t.tag_id]]}.id" for t in tags}
+
     declared_projects = {p.project_id for p in projects}
     for project in inventory.selected:
         logical = names.projects[project.project_id]
@@ -579,7 +633,12 @@ def render(
             held_services = f", holds {project.services} service(s)" if project.services else ""
             created = project.created_at or "at an unknown time"
             w.add(f"# project {project.project_id}, created {created}{held_services}")
-            declare("Project", logical, [("name", py_str(project.name))], project.project_id, project.name, project)
+            head = [("name", py_str(project.name))]
+            if project.tag_ids:
+                # Only a tagged project owns its set: an untagged one leaves its tags unmanaged.
+                refs = ", ".join(tag_refs.get(t, py_str(t)) for t in project.tag_ids)
+                head.append(("tags", f"[{refs}]"))
+            declare("Project", logical, head, project.project_id, project.name, project)
             project_ref = f"{variables[logical]}.id"
         else:
             # Managed elsewhere in the stack: its new environments refer to it by id.
@@ -603,6 +662,7 @@ def render(
         secrets=tuple(secrets),
         projects=n_projects,
         environments=n_envs,
+        tags=len(tags),
         declared=tuple(declared),
     )
 

@@ -10,7 +10,7 @@ from pulumi import Output
 from ._dotenv import parse_env
 
 if TYPE_CHECKING:  # pydantic loads in the provider process only (see `_wire`)
-    from ._models import EnvironmentRow, ProjectDetail, ProjectRow
+    from ._models import EnvironmentRow, ProjectDetail, ProjectRow, TagRow
 
 T = TypeVar("T")
 
@@ -51,6 +51,18 @@ class EnvironmentInfo:
 
 
 @dataclass(frozen=True)
+class TagInfo:
+    """A tag as the look-ups return it; the field names are the `Tag` resource's outputs (a tag
+    made without a color has color "")."""
+
+    id: str
+    name: str
+    color: str
+    created_at: Optional[str]
+    organization_id: Optional[str]
+
+
+@dataclass(frozen=True)
 class SearchResult(Generic[T]):
     """One page of a search: its items (newest first) and how many match in all."""
 
@@ -85,6 +97,16 @@ def environment_info(row: EnvironmentRow, project_id: Optional[str] = None) -> E
         env=parse_env(row.env),
         is_default=row.is_default,
         created_at=row.created_at,
+    )
+
+
+def tag_info(row: TagRow) -> TagInfo:
+    return TagInfo(
+        id=row.tag_id,
+        name=row.name,
+        color=row.color or "",
+        created_at=row.created_at,
+        organization_id=row.organization_id,
     )
 
 

@@ -168,10 +168,37 @@ class EnvironmentRow(_Model):
         return found
 
 
+class TagRow(_Model):
+    """A tag (v0.29.0+): `tag.create` / `tag.one` / `tag.update` / `tag.all`, and `projectTags[].tag`."""
+
+    tag_id: str
+    name: str
+    color: Optional[str] = None
+    created_at: Optional[str] = None
+    organization_id: Optional[str] = None
+
+
+class Success(_Model):
+    """`{"success": true}`: what tag.remove, tag.bulkAssign and tag.removeFromProject answer."""
+
+    success: bool
+
+
+class ProjectTag(_Model):
+    """One row of a project's `projectTags`: the link and the tag it names."""
+
+    id: Optional[str] = None
+    project_id: Optional[str] = None
+    tag_id: str
+    tag: Optional[TagRow] = None
+
+
 class ProjectDetail(ProjectRow):
     """`project.one`: the row with its environments (and their services)."""
 
     environments: list[EnvironmentRow] = Field(default_factory=list)
+    #: None when the answer has no `projectTags` key: a server before the tags release (v0.29.0).
+    project_tags: Optional[list[ProjectTag]] = None
 
     @field_validator("environments", mode="before")
     @classmethod
@@ -193,6 +220,13 @@ class ProjectDetail(ProjectRow):
         # createdAt is an ISO-8601 text in UTC on those releases (whole rows): it sorts as text.
         oldest = min(named, key=lambda i: (str(v[i].get("createdAt") or "\uffff"), i))
         return [{**e, "isDefault": i == oldest} if i in named else e for i, e in enumerate(v)]
+
+    def tag_ids(self) -> Optional[list[str]]:
+        """The ids of the project's tags, sorted (the form `Project.tags` is kept in); None when the
+        server sent no `projectTags` (it has no tags)."""
+        if self.project_tags is None:
+            return None
+        return sorted({t.tag_id for t in self.project_tags})
 
     def default_environment(self) -> Optional[EnvironmentRow]:
         return next((e for e in self.environments if e.is_default), None)

@@ -3,7 +3,9 @@
 Requests per operation (the API's minimum): create 1 (`project.create` returns the row and its
 default environment); read 1 (`project.one`); update 1 (`project.update`); delete 2 without
 force_destroy (`project.one` to find what is inside, `project.remove`) and 1 with it. Adoption by id
-adds a `project.one` and skips the update when nothing differs.
+adds a `project.one` and skips the update when nothing differs. With `tags` set (`_project_tags.py`):
+create adds the server's version (asked once per provider process) and a `tag.bulkAssign` when the
+set is not empty; an update of the set is one `tag.bulkAssign`; read needs nothing more.
 
 The operations on a project that exists (read, push, delete) are module functions, so that
 `ProjectDuplicate` (`_duplicates.py`) is made of the same parts.
@@ -11,14 +13,16 @@ The operations on a project that exists (read, push, delete) are module function
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
 from ._attrs import BOOL, CONNECTION, ENV, ID, NAME, TEXT, Attr
 from ._dotenv import parse_env, serialize_env
-from ._exceptions import NotFoundError, RefusedError
+from ._exceptions import DokployError, NotFoundError, RefusedError
 from ._ilike import like_literal
 from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
+from ._project_tags import TAGS_ATTR, assign_tags, managed_tags, project_tag_ids, require_tags
 from ._reconcile import adopting, create_or_find, remove_or_confirm
 from ._wire import OMIT
 
@@ -125,10 +129,17 @@ class ProjectLifecycle(Lifecycle):
         FORCE_DESTROY,
         CONNECTION_ATTR,
         Attr("adopt_id", ID, create_only=True),
+        TAGS_ATTR,
     )
     computed = ("created_at", "organization_id", "default_environment_id")
 
+    def unmanaged(self, news: Mapping[str, Any]) -> frozenset[str]:
+        # Tags are touched only when the program sets them.
+        return frozenset() if managed_tags(news) else frozenset({"tags"})
+
     def create(self, client: DokployClient, inputs: Props) -> tuple[str, Outputs]:
+        if managed_tags(inputs):
+            require_tags(client)  # before anything is written, on a server without tags
         if inputs.get("adopt_id"):
             return self._adopt(client, inputs["adopt_id"], inputs)
         outcome = create_or_find(
@@ -153,20 +164,40 @@ class ProjectLifecycle(Lifecycle):
         out = project_values(result.project)
         # Servers before v0.25 return the bare row and have no environments.
         out["default_environment_id"] = result.environment.environment_id if result.environment else None
+        if managed_tags(inputs) and inputs["tags"]:
+            try:
+                assign_tags(client, result.project.project_id, inputs["tags"])
+            except DokployError:
+                # Pulumi records nothing of a failed create: do not leave the new project behind.
+                with contextlib.suppress(DokployError):
+                    client.project.remove(result.project.project_id)
+                raise
         return result.project.project_id, out
 
     def _adopt(self, client: DokployClient, id_: str, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        out = detail_values(client.project.one(id_))
+        detail = client.project.one(id_)
+        out = detail_values(detail)
+        if managed_tags(inputs) and project_tag_ids(client, detail) != inputs["tags"]:
+            assign_tags(client, id_, inputs["tags"])
         changed = {k for k in ("name", "description", "env") if out[k] != inputs[k]}
         if changed:
             out.update(push_project(client, id_, inputs, changed))
         return id_, out
 
     def read(self, client: DokployClient, id_: str, olds: Props) -> Optional[Outputs]:
-        return read_project(client, id_)
+        if not managed_tags(olds):
+            return read_project(client, id_)
+        detail = gone_as_none(lambda: client.project.one(id_))
+        if detail is None:
+            return None
+        return {**detail_values(detail), "tags": project_tag_ids(client, detail)}
 
     def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:
-        return push_project(client, id_, news, changed)
+        if "tags" in changed:
+            # First: on a server without tags this fails, naming its version, before other writes.
+            assign_tags(client, id_, news["tags"])
+        fields = changed - {"tags"}
+        return push_project(client, id_, news, fields) if fields else {}
 
     def delete(self, client: DokployClient, id_: str, olds: Props) -> None:
         delete_project(client, id_, bool(olds.get("force_destroy")))

@@ -24,6 +24,7 @@ from .providers import (
     ProjectDuplicateProvider,
     ProjectGuardProvider,
     ProjectProvider,
+    TagProvider,
 )
 
 EnvInput = Union[str, Mapping[str, Input[str]]]
@@ -115,7 +116,9 @@ class ProjectArgs:
     env: project-wide variables, a dict or dotenv text (secret). force_destroy: allow destroying a
     project that still holds services (Dokploy would delete them with it). connection: another
     Dokploy instance than the stack's `dokploy:url`. adopt_id: manage this existing project instead
-    of creating one (opt-in, by id only).
+    of creating one (opt-in, by id only). tags: the ids of the project's tags (Dokploy v0.29.0+),
+    owned as a whole set: tags added by hand are removed at the next `up`, `[]` removes them all;
+    omitted, the project's tags are not managed at all.
     """
 
     name: Input[str]
@@ -124,6 +127,7 @@ class ProjectArgs:
     force_destroy: Optional[Input[bool]] = None
     connection: Optional[Connection] = None
     adopt_id: Optional[Input[str]] = None
+    tags: Optional[Input[Sequence[Input[str]]]] = None
 
 
 class Project(_DokployResource, _ProjectOutputs, module=MODULE, name="Project"):
@@ -134,9 +138,41 @@ class Project(_DokployResource, _ProjectOutputs, module=MODULE, name="Project"):
     """
 
     env: Output[dict[str, str]]
+    #: The tag ids, sorted; None when `tags` is not managed.
+    tags: Output[Optional[list[str]]]
 
     _args_type = ProjectArgs
     _provider_type = ProjectProvider
+
+
+@dataclass
+class TagArgs:
+    """Arguments of a `Tag` (Dokploy v0.29.0+).
+
+    name: unique in the organization (Dokploy refuses a second tag of one name). color: optional
+    text, e.g. "#22c55e"; removing it clears it. connection, adopt_id: as for Project.
+    """
+
+    name: Input[str]
+    color: Optional[Input[str]] = None
+    connection: Optional[Connection] = None
+    adopt_id: Optional[Input[str]] = None
+
+
+class Tag(_DokployResource, module="dokploy", name="Tag"):
+    """A Dokploy tag, for grouping projects (`Project(tags=[tag.id])`). Its id is the `tagId`.
+
+    Destroying it also unlinks it from every project (Dokploy cascades), which a `Project` that
+    lists it shows as drift at the next refresh.
+    """
+
+    name: Output[str]
+    color: Output[str]
+    created_at: Output[Optional[str]]
+    organization_id: Output[str]
+
+    _args_type = TagArgs
+    _provider_type = TagProvider
 
 
 @dataclass
@@ -276,4 +312,6 @@ __all__ = [
     "ProjectDuplicateArgs",
     "ProjectGuard",
     "ProjectGuardArgs",
+    "Tag",
+    "TagArgs",
 ]

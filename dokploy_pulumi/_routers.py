@@ -1,5 +1,5 @@
-"""The `project.*` and `environment.*` procedures, one method each, on top of `DokployClient` (which
-they know only as a `Caller`).
+"""The `project.*`, `environment.*` and `tag.*` procedures, one method each, on top of `DokployClient`
+(which they know only as a `Caller`).
 
 Every method passes its arguments through unchanged: snake_case names become the API's camelCase
 keys (`project_id` -> `projectId`), `OMIT` leaves a key out (Dokploy tells absent from null), and the
@@ -18,7 +18,17 @@ from pydantic.alias_generators import to_camel
 
 from . import _exceptions as E
 from ._ilike import matches
-from ._models import EnvironmentDetail, EnvironmentRow, ProjectCreateResult, ProjectDetail, ProjectRow, SearchPage
+from ._models import (
+    EnvironmentDetail,
+    EnvironmentRow,
+    ProjectCreateResult,
+    ProjectDetail,
+    ProjectRow,
+    ProjectTag,
+    SearchPage,
+    Success,
+    TagRow,
+)
 from ._transport import OMIT, Transport
 
 SEARCH_PAGE_MAX = 100  # the largest `limit` project.search / environment.search accept
@@ -259,3 +269,41 @@ class EnvironmentAPI(_Router):
     def duplicate(self, environment_id: str, name: str, *, description: Any = OMIT) -> EnvironmentRow:
         return self._call("POST", "environment.duplicate", EnvironmentRow.model_validate,
                           environment_id=environment_id, name=name, description=description)  # fmt: skip
+
+
+class TagAPI(_Router):
+    """`tag.*` procedures (v0.29.0+; `apps/dokploy/server/api/routers/tag.ts`). A name used twice in
+    an organization is the server's CONFLICT (a unique index), on create and on update."""
+
+    def create(self, name: str, *, color: Any = OMIT) -> TagRow:
+        return self._call("POST", "tag.create", TagRow.model_validate, name=name, color=color)
+
+    def one(self, tag_id: str) -> TagRow:
+        return self._call("GET", "tag.one", TagRow.model_validate, tag_id=tag_id)
+
+    def all(self) -> list[TagRow]:
+        """The organization's tags, by name."""
+        return self._call("GET", "tag.all", _many(TagRow))
+
+    def update(self, tag_id: str, *, name: Any = OMIT, color: Any = OMIT) -> TagRow:
+        return self._call("POST", "tag.update", TagRow.model_validate, tag_id=tag_id, name=name, color=color)
+
+    def remove(self, tag_id: str) -> Success:
+        """Deletes the tag and (a database cascade) its links to projects."""
+        return self._call("POST", "tag.remove", Success.model_validate, tag_id=tag_id)
+
+    def assign_to_project(self, project_id: str, tag_id: str) -> ProjectTag:
+        """Adds one link (the server's CONFLICT when the project has that tag already)."""
+        return self._call(
+            "POST", "tag.assignToProject", ProjectTag.model_validate, project_id=project_id, tag_id=tag_id
+        )
+
+    def remove_from_project(self, project_id: str, tag_id: str) -> Success:
+        return self._call("POST", "tag.removeFromProject", Success.model_validate, project_id=project_id, tag_id=tag_id)
+
+    def bulk_assign(self, project_id: str, tag_ids: list[str]) -> Success:
+        """Replace the project's whole set of tags. The ids are sent once each: the server deletes
+        the old links before inserting the new ones, not in one transaction, so a repeated id (a
+        unique-index error) would leave the project with no tags at all."""
+        unique = list(dict.fromkeys(tag_ids))
+        return self._call("POST", "tag.bulkAssign", Success.model_validate, project_id=project_id, tag_ids=unique)

@@ -12,6 +12,7 @@ from ._environment import EnvironmentLifecycle
 from ._guard import ProjectGuardLifecycle
 from ._lifecycle import DokployProvider
 from ._project import ProjectLifecycle
+from ._tag import TagLifecycle
 
 
 class ProjectProvider(DokployProvider):
@@ -32,3 +33,7 @@ class ProjectDuplicateProvider(DokployProvider):
 
 class ProjectGuardProvider(DokployProvider):
     lifecycle = ProjectGuardLifecycle()
+
+
+class TagProvider(DokployProvider):
+    lifecycle = TagLifecycle()

@@ -34,8 +34,8 @@ def _get(call: Call, project_id: str, verb: str) -> dict[str, Any]:
     return project
 
 
-def _tags(call: Call) -> dict[str, Any]:
-    return {"projectTags": []} if call.release.tags else {}
+def _tags(call: Call, project_id: str) -> dict[str, Any]:
+    return {"projectTags": call.store.tags_of_project(project_id)} if call.release.tags else {}
 
 
 @procedure("project.one")
@@ -44,7 +44,7 @@ def one(call: Call, data: dict[str, Any]) -> Any:
     environments = [
         call.environment_row_with_services(env, "detail") for env in call.store.envs_of(project["projectId"])
     ]
-    return {**project, "environments": environments, **_tags(call)}
+    return {**project, "environments": environments, **_tags(call, project["projectId"])}
 
 
 @procedure("project.all")
@@ -56,7 +56,11 @@ def all_(call: Call, data: dict[str, Any]) -> Any:
         return {**short, **call.services(env["environmentId"], "short")}
 
     return [
-        {**project, "environments": [environment(e) for e in call.store.envs_of(project["projectId"])], **_tags(call)}
+        {
+            **project,
+            "environments": [environment(e) for e in call.store.envs_of(project["projectId"])],
+            **_tags(call, project["projectId"]),
+        }
         for project in call.store.projects_of(call.org)
     ]
 

@@ -26,6 +26,8 @@ QUERIES = frozenset(
         "environment.one",
         "environment.byProjectId",
         "environment.search",
+        "tag.all",
+        "tag.one",
     }
 )
 
@@ -92,6 +94,24 @@ def schemas_for(release: Release) -> dict[str, tuple[Field, ...]]:
             env_description,
         ),
     }
+    if release.tags:
+        # schema/tag.ts and routers/tag.ts. tag.update's input is the insert schema made partial
+        # (organizationId, createdAt... accepted), but the handler only sets name and color. A null
+        # color is accepted by both (v0.30.2: the nullable column's field stays nullable).
+        color = _S("color", required=False, nullable=True)
+        schemas["tag.create"] = (_S("name", min_length=1), color)
+        schemas["tag.all"] = ()
+        schemas["tag.one"] = (_S("tagId", min_length=1),)
+        schemas["tag.update"] = (
+            _S("tagId", min_length=1),
+            _S("name", required=False, min_length=1),
+            color,
+        )
+        schemas["tag.remove"] = (_S("tagId", min_length=1),)
+        link = (_S("projectId", min_length=1), _S("tagId", min_length=1))
+        schemas["tag.assignToProject"] = link
+        schemas["tag.removeFromProject"] = link
+        schemas["tag.bulkAssign"] = (_S("projectId", min_length=1), _S("tagIds", "strings", min_length=1))
     if release.all_for_permissions:
         schemas["project.allForPermissions"] = ()
     if release.search:

@@ -1,4 +1,4 @@
-"""The emulated database: organizations, projects, environments and service rows.
+"""The emulated database: organizations, projects, environments, service rows, tags and project tags.
 
 Rows are plain dicts with Dokploy's column names (``packages/server/src/db/schema/*.ts``). One
 re-entrant lock guards everything, so each procedure is atomic with respect to the others (the
@@ -19,10 +19,12 @@ from .._releases import DEFAULT_ENVIRONMENT_NAME
 from . import _persistence
 from ._clock import Clock, parse_iso
 
-__all__ = ["ENVIRONMENT_COLUMNS", "PROJECT_COLUMNS", "Store", "new_id"]
+__all__ = ["ENVIRONMENT_COLUMNS", "PROJECT_COLUMNS", "PROJECT_TAG_COLUMNS", "TAG_COLUMNS", "Store", "new_id"]
 
 PROJECT_COLUMNS = ("projectId", "name", "description", "createdAt", "organizationId", "env")
 ENVIRONMENT_COLUMNS = ("environmentId", "name", "description", "createdAt", "env", "projectId", "isDefault")
+TAG_COLUMNS = ("tagId", "name", "color", "createdAt", "organizationId")
+PROJECT_TAG_COLUMNS = ("id", "projectId", "tagId")
 
 _NANOID_ALPHABET = "useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict"
 
@@ -46,6 +48,8 @@ class Store:
         self.projects: dict[str, dict[str, Any]] = {}
         self.environments: dict[str, dict[str, Any]] = {}
         self.services: dict[str, dict[str, Any]] = {}
+        self.tags: dict[str, dict[str, Any]] = {}  # schema/tag.ts: unique (organizationId, name)
+        self.project_tags: dict[str, dict[str, Any]] = {}  # unique (projectId, tagId); cascades both ways
         self.seq: dict[str, int] = {}  # insertion order, to break createdAt ties
         self.counter = 0
         if self.path is not None and self.path.exists() and self.path.stat().st_size > 0:
@@ -68,6 +72,8 @@ class Store:
             "projects": list(self.projects.values()),
             "environments": list(self.environments.values()),
             "services": list(self.services.values()),
+            "tags": list(self.tags.values()),
+            "projectTags": list(self.project_tags.values()),
             "order": self.seq,
         }
 
@@ -79,11 +85,13 @@ class Store:
         self.projects = {p["projectId"]: p for p in document.get("projects", [])}
         self.environments = {e["environmentId"]: e for e in document.get("environments", [])}
         self.services = {s["id"]: s for s in document.get("services", [])}
+        self.tags = {t["tagId"]: t for t in document.get("tags", [])}
+        self.project_tags = {link["id"]: link for link in document.get("projectTags", [])}
         self.seq = {k: int(v) for k, v in document.get("order", {}).items()}
         self.counter = max(self.seq.values(), default=0)
         stamps = [
             parse_iso(row.get("createdAt"))
-            for table in (self.projects, self.environments, self.services)
+            for table in (self.projects, self.environments, self.services, self.tags)
             for row in table.values()
         ]
         newest = max((s for s in stamps if s is not None), default=None)
@@ -100,7 +108,7 @@ class Store:
 
     # -- inserts and deletes --------------------------------------------------------------------
 
-    def _track(self, key: str) -> None:
+    def track(self, key: str) -> None:
         self.counter += 1
         self.seq[key] = self.counter
 
@@ -118,7 +126,7 @@ class Store:
             "env": env,
         }
         self.projects[row["projectId"]] = row
-        self._track(row["projectId"])
+        self.track(row["projectId"])
         return dict(row)
 
     def insert_environment(
@@ -134,7 +142,7 @@ class Store:
             "isDefault": is_default,
         }
         self.environments[row["environmentId"]] = row
-        self._track(row["environmentId"])
+        self.track(row["environmentId"])
         return dict(row)
 
     def insert_default_environment(self, project_id: str) -> dict[str, Any]:
@@ -157,7 +165,7 @@ class Store:
         }
         row.update(extra)
         self.services[row["id"]] = row
-        self._track(row["id"])
+        self.track(row["id"])
         return row
 
     def delete_environment_rows(self, environment_id: str) -> dict[str, Any]:
@@ -167,10 +175,16 @@ class Store:
         return self.environments.pop(environment_id)
 
     def delete_project_rows(self, project_id: str) -> dict[str, Any]:
-        """Delete a project and (ON DELETE CASCADE) its environments and services."""
+        """Delete a project and (ON DELETE CASCADE) its environments, services and tag links."""
         for env in self.envs_of(project_id):
             self.delete_environment_rows(env["environmentId"])
+        self.unlink_tags(lambda link: link["projectId"] == project_id)
         return self.projects.pop(project_id)
+
+    def unlink_tags(self, which: Any) -> None:
+        """Delete the project_tag rows for which ``which(row)`` is true."""
+        for link_id in [k for k, link in self.project_tags.items() if which(link)]:
+            del self.project_tags[link_id]
 
     # -- lookups --------------------------------------------------------------------------------
 
@@ -193,8 +207,18 @@ class Store:
         project = self.projects.get(env["projectId"])
         return project["organizationId"] if project else None
 
+    def tags_of_project(self, project_id: str) -> list[dict[str, Any]]:
+        """``projectTags: {with: {tag: true}}``: the links (in insertion order), each with its tag row."""
+        links = sorted(
+            (link for link in self.project_tags.values() if link["projectId"] == project_id),
+            key=lambda link: self.seq.get(link["id"], 0),
+        )
+        return [{**link, "tag": dict(self.tags[link["tagId"]])} for link in links]
+
     def reset(self) -> None:
         with self.lock:
+            self.tags.clear()
+            self.project_tags.clear()
             self.projects.clear()
             self.environments.clear()
             self.services.clear()

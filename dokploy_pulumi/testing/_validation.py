@@ -45,8 +45,9 @@ class ValidationFailed(Exception):
 class Field:
     """One key of a ``z.object`` shape.
 
-    ``kind`` is ``string``, ``number``, ``boolean`` or ``services`` (``selectedServices``: an array
-    of ``{id, type}`` whose ``type`` is one of ``options``). ``required`` means "not optional";
+    ``kind`` is ``string``, ``number``, ``boolean``, ``strings`` (an array of strings, each of
+    ``min_length``) or ``services`` (``selectedServices``: an array of ``{id, type}`` whose ``type``
+    is one of ``options``). ``required`` means "not optional";
     ``nullable`` accepts JSON null; ``default`` is used when the key is absent.
     """
 
@@ -255,7 +256,9 @@ def validate(shape: tuple[Field, ...], data: dict[str, Any], zod: int = 4) -> di
             if field.default is not MISSING:
                 out[field.name] = field.default
             elif field.required:
-                issues.append(words.invalid_type("array" if field.kind == "services" else field.kind, value, path))
+                issues.append(
+                    words.invalid_type("array" if field.kind in ("services", "strings") else field.kind, value, path)
+                )
             continue
         if value is None and field.nullable:
             out[field.name] = None
@@ -267,6 +270,8 @@ def validate(shape: tuple[Field, ...], data: dict[str, Any], zod: int = 4) -> di
             checked = _number(field, value, path, issues, words)
         elif field.kind == "services":
             checked = _services(field, value, path, issues, words)
+        elif field.kind == "strings":
+            checked = _strings(field, value, path, issues, words)
         else:
             checked = _string(field, value, path, issues, words)
         if len(issues) == before:
@@ -313,3 +318,12 @@ def _services(field: Field, value: Any, path: list[Any], issues: list[dict[str, 
             issues.append(words.invalid_option(field.options, service_type, [*item_path, "type"]))
         result.append({"id": service_id, "type": service_type})  # unknown keys stripped
     return result
+
+
+def _strings(field: Field, value: Any, path: list[Any], issues: list[dict[str, Any]], words: Any) -> Any:
+    if not isinstance(value, list):
+        issues.append(words.invalid_type("array", value, path))
+        return value
+    for index, item in enumerate(value):
+        _string(field, item, [*path, index], issues, words)
+    return list(value)

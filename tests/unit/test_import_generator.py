@@ -150,7 +150,7 @@ def _generate(emu: DokployEmulator, selection: imp.Selection, module: bool = Fal
         inv = imp.read_server(client, selection)
     return imp.render(
         inv,
-        imp.assign_names(inv.listed),
+        imp.assign_names(inv.listed, None, inv.tags),
         command="python -m dokploy_pulumi import --all",
         url=emu.url,
         now=NOW,
@@ -553,3 +553,50 @@ def test_cli_warns_about_env_values_no_spelling_carries_back_and_preview_would_r
 
     failures = ProjectProvider().check({}, {"name": "legacy", "env": 'OK=1\nK="# s3cr3t\\"'}).failures
     assert [(f.property, "'K'" in f.reason) for f in failures] == [("env", True)]
+
+
+# -- tags ----------------------------------------------------------------------------------------------
+
+
+def test_tags_become_tag_resources_and_the_tags_of_tagged_projects(emu, tmp_path):
+    api = DokployClient(emu.url, KEY)
+    client_tag = api.tag.create("Client: ACME", color="#ef4444")
+    team_tag = api.tag.create("team")
+    api.tag.create("unused")
+    tagged = api.project.create("Tagged").project.project_id
+    api.project.create("Plain")
+    api.tag.bulk_assign(tagged, [team_tag.tag_id, client_tag.tag_id])
+    emu.reset_requests()
+    gen = _generate(emu, imp.Selection(all=True))
+    assert {r.procedure for r in emu.requests} <= {"project.all", "project.one", "settings.getDokployVersion"}
+    assert gen.tags == 2 and "unused" not in gen.code and "1 tag" not in gen.code and "2 tag(s)" in gen.code
+    assert gen.code.count("= Tag(") == 2 and gen.code.count("tags=[") == 1  # the untagged project owns none
+
+    mocks = _Mocks()
+    pulumi.runtime.set_mocks(mocks, project="imported", stack="dev", preview=False)
+
+    @pulumi.runtime.test
+    def run():
+        exec(compile(gen.code, "__main__.py", "exec"), {"__name__": "__main__", "__file__": str(tmp_path / "m.py")})
+        return pulumi.Output.from_input(None)
+
+    run()
+    by_name = {r.name: r for r in mocks.created}
+    acme = by_name["tag_client_acme"]
+    assert acme.typ == "pulumi-python:dynamic/dokploy:Tag"
+    assert (acme.inputs["name"], acme.inputs["color"], acme.inputs["adopt_id"]) == (
+        "Client: ACME",
+        "#ef4444",
+        client_tag.tag_id,
+    )
+    assert "color" not in by_name["tag_team"].inputs  # null color: not declared
+    assert sorted(by_name["tagged"].inputs["tags"]) == ["id-of-tag_client_acme", "id-of-tag_team"]
+    assert "tags" not in by_name["plain"].inputs
+
+    # Regenerating keeps the names the stack holds, also for a renamed tag.
+    held = imp.held_names([("pulumi-python:dynamic/dokploy:Tag", "acme", client_tag.tag_id)])
+    api.tag.update(client_tag.tag_id, name="Client: ACME Corp")
+    inv = imp.read_server(api, imp.Selection(all=True))
+    names = imp.assign_names(inv.listed, held, inv.tags)
+    assert names.tags[client_tag.tag_id] == "acme" and names.tags[team_tag.tag_id] == "tag_team"
+    api.close()
