@@ -159,7 +159,7 @@ class TagArgs:
     adopt_id: Optional[Input[str]] = None
 
 
-class Tag(_DokployResource, module="dokploy", name="Tag"):
+class Tag(_DokployResource, module=MODULE, name="Tag"):
     """A Dokploy tag, for grouping projects (`Project(tags=[tag.id])`). Its id is the `tagId`.
 
     Destroying it also unlinks it from every project (Dokploy cascades), which a `Project` that
