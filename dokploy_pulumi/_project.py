@@ -21,6 +21,7 @@ from ._exceptions import NotFoundError, RefusedError
 from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
 from ._models import ProjectDetail, ProjectRow
 from ._reconcile import adopting, create_or_find, remove_or_confirm
+from ._references import ALLOW_BREAKING_ATTR, guard_env_references
 
 # Inputs several resources declare alike.
 NAME_ATTR = Attr("name", NAME, required=True)
@@ -121,6 +122,7 @@ class ProjectLifecycle(Lifecycle):
         FORCE_DESTROY,
         CONNECTION_ATTR,
         Attr("adopt_id", ID, create_only=True),
+        ALLOW_BREAKING_ATTR,
     )
     computed = ("created_at", "organization_id", "default_environment_id")
 
@@ -160,6 +162,10 @@ class ProjectLifecycle(Lifecycle):
 
     def read(self, client: DokployClient, id_: str, olds: Props) -> Optional[Outputs]:
         return read_project(client, id_)
+
+    def before_update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> None:
+        if "env" in changed:
+            guard_env_references(client, "project", id_, olds, news)
 
     def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:
         return push_project(client, id_, news, changed)

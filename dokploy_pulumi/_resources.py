@@ -114,7 +114,8 @@ class ProjectArgs:
     env: project-wide variables, a dict or dotenv text (secret). force_destroy: allow destroying a
     project that still holds services (Dokploy would delete them with it). connection: another
     Dokploy instance than the stack's `dokploy:url`. adopt_id: manage this existing project instead
-    of creating one (opt-in, by id only).
+    of creating one (opt-in, by id only). allow_breaking_env_references: let an update remove env
+    keys that services of the project refer to as `${{project.KEY}}` (refused by default).
     """
 
     name: Input[str]
@@ -123,6 +124,7 @@ class ProjectArgs:
     force_destroy: Optional[Input[bool]] = None
     connection: Optional[Connection] = None
     adopt_id: Optional[Input[str]] = None
+    allow_breaking_env_references: Optional[Input[bool]] = None
 
 
 class Project(_DokployResource, _ProjectOutputs, module="dokploy", name="Project"):
@@ -144,7 +146,8 @@ class EnvironmentArgs:
 
     project_id: the project it belongs to (changing it replaces the environment). name: "production"
     adopts the project's default environment instead of creating one. description, env (secret):
-    as for Project. connection, adopt_id: as for Project.
+    as for Project. connection, adopt_id: as for Project. allow_breaking_env_references: let an
+    update remove env keys that services of the environment refer to as `${{environment.KEY}}`.
     """
 
     project_id: Input[str]
@@ -153,6 +156,7 @@ class EnvironmentArgs:
     env: Optional[Input[EnvInput]] = None
     connection: Optional[Connection] = None
     adopt_id: Optional[Input[str]] = None
+    allow_breaking_env_references: Optional[Input[bool]] = None
 
 
 class Environment(_DokployResource, _EnvironmentOutputs, module="dokploy", name="Environment"):

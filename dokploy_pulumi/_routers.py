@@ -17,7 +17,15 @@ from pydantic.alias_generators import to_camel
 
 from . import _exceptions as E
 from ._ilike import matches
-from ._models import EnvironmentDetail, EnvironmentRow, ProjectCreateResult, ProjectDetail, ProjectRow, SearchPage
+from ._models import (
+    EnvironmentDetail,
+    EnvironmentRow,
+    ProjectCreateResult,
+    ProjectDetail,
+    ProjectRow,
+    SearchPage,
+    ServiceEnv,
+)
 from ._transport import OMIT
 
 if TYPE_CHECKING:
@@ -240,3 +248,12 @@ class EnvironmentAPI(_Router):
     def duplicate(self, environment_id: str, name: str, *, description: Any = OMIT) -> EnvironmentRow:
         return self._call("POST", "environment.duplicate", EnvironmentRow.model_validate,
                           environment_id=environment_id, name=name, description=description)  # fmt: skip
+
+
+class ServiceAPI(_Router):
+    """`<type>.one` of the service routers (application, compose, the databases), for their variables."""
+
+    def env(self, kind: str, service_id: str) -> ServiceEnv:
+        """The variables of one service; `kind` is its `type` (`application`, `postgres`...), which
+        names both the router and the id field (`application.one {applicationId}`)."""
+        return self._call("GET", f"{kind}.one", ServiceEnv.model_validate, **{f"{kind}_id": service_id})

@@ -9,7 +9,7 @@ accept null and lets ``environment.update`` write any column but ``isDefault``.
 from __future__ import annotations
 
 from ._releases import Release
-from ._services import service_type_names
+from ._services import SERVICE_TYPES, service_type_names
 from ._validation import Field
 
 __all__ = ["QUERIES", "schemas_for"]
@@ -26,6 +26,7 @@ QUERIES = frozenset(
         "environment.one",
         "environment.byProjectId",
         "environment.search",
+        *(f"{kind}.one" for kind in SERVICE_TYPES),
     }
 )
 
@@ -92,6 +93,25 @@ def schemas_for(release: Release) -> dict[str, tuple[Field, ...]]:
             env_description,
         ),
     }
+    for kind in SERVICE_TYPES.values():
+        if kind.type != "libsql" or release.libsql:
+            schemas[f"{kind.type}.one"] = (_S(kind.id_key, min_length=1),)
+    schemas["application.create"] = (
+        _S("name", min_length=1),
+        _S("appName", required=False),
+        _S("description", required=False, nullable=legacy),
+        _S("environmentId"),
+        _S("serverId", required=False, nullable=True),
+    )
+    # `.required()` over the columns: the three texts must be sent. createEnvFile too from v0.26.7
+    # on; v0.25.11 has no such column. Not modelled: accepted either way (the unknown key is dropped).
+    schemas["application.saveEnvironment"] = (
+        _S("applicationId", min_length=1),
+        _S("env", nullable=legacy),
+        _S("buildArgs", nullable=legacy),
+        _S("buildSecrets", nullable=legacy),
+        _S("createEnvFile", "boolean", required=False),
+    )
     if release.all_for_permissions:
         schemas["project.allForPermissions"] = ()
     if release.search:
