@@ -100,12 +100,13 @@ def breakages(
     return found
 
 
-def _current_keys(read: Any) -> set[str]:
-    """The keys the server holds now (none when it answered ciphertext: the state's keys decide)."""
+def _readable_env(row: Any) -> dict[str, str]:
+    """A project's or environment's variables as the server holds them ({} when it answered
+    ciphertext: nothing is taken from it)."""
     try:
-        return set(parse_env(read.env))
+        return parse_env(row.env) if row is not None else {}
     except UndecryptableEnvError:
-        return set()
+        return {}
 
 
 def guard_env_references(
@@ -113,37 +114,27 @@ def guard_env_references(
 ) -> None:
     """Refuse (RefusedError) an env change of project or environment `id_` that removes keys a
     service refers to, unless the new inputs opt out. No request when no key is removed."""
-    if news.get(ALLOW_BREAKING_ATTR.name) is True or not removed_keys(olds, news):
+    removed = removed_keys(olds, news)
+    if news.get(ALLOW_BREAKING_ATTR.name) is True or not removed:
         return
-    new_keys = set(ENV.normalize(news.get("env")) or {})
     if scope == "project":
         project = client.project.one(id_)
-        environments, project_env = project.environments, {}
-        current = _current_keys(project)
+        environments, project_env, current = project.environments, {}, _readable_env(project)
     else:
         environment = client.environment.one(id_)
-        environments = [environment]
-        project_env = _project_env(environment.project)
-        current = _current_keys(environment)
+        environments, project_env = [environment], _readable_env(environment.project)
+        current = _readable_env(environment)
     # Keys added by hand since the last refresh would be removed by this update too.
-    keys = (removed_keys(olds, news) | current) - new_keys
+    keys = removed | (set(current) - set(ENV.normalize(news.get("env")) or {}))
     found = breakages(client, scope, environments, keys, project_env)
     if not found:
         return
-    named = sorted({k for b in found for k in b.keys})
+    # The keys a service uses; all removed ones when the only findings could not be read.
+    named = sorted({k for b in found for k in b.keys} or keys)
     listed = "; ".join(b.describe(scope) for b in found)
     raise RefusedError(
-        f"removing {scope} env key(s) {', '.join(named) or '(none readable)'} would break {len(found)} service(s) "
+        f"removing {scope} env key(s) {', '.join(named)} would break {len(found)} service(s) "
         f"that refer to them: {listed}. Dokploy refuses to deploy a service whose reference is gone, so nothing "
         "was changed. Change those services' env first, or set allow_breaking_env_references=True on this "
         "resource to remove the keys anyway."
     )
-
-
-def _project_env(project: Any) -> dict[str, str]:
-    if project is None:
-        return {}
-    try:
-        return parse_env(project.env)
-    except UndecryptableEnvError:
-        return {}

@@ -170,3 +170,18 @@ def test_every_service_type_is_read_with_the_fewest_requests(server, project_blo
     backend.set_service_variables(quiet, env=ciphertext)
     text = _refused(server, id_, outs, news)
     assert "application 'quiet'" in text and "could not decrypt" in text and ciphertext not in text
+
+
+def test_a_key_added_by_hand_counts_once_something_is_removed(server, project_blob, backend, api):
+    inputs, _ = server.check({}, _project(project_blob, env={"KEEP": "1", "GONE": "2"}))
+    id_, outs = server.create(inputs)
+    _app(backend, api, outs["default_environment_id"], "web", "H=${{project.HAND}}")
+    backend.set_project_fields(id_, env="KEEP=1\nGONE=2\nHAND=by-hand\n")  # not in the state yet
+
+    # GONE is removed, so the services are read: the update would remove HAND too, which web uses.
+    news, _ = server.check(outs, _project(project_blob, env={"KEEP": "1"}))
+    text = _refused(server, id_, outs, news)
+    assert "removing project env key(s) HAND would break 1 service(s)" in text and "application 'web'" in text
+    # Declaring HAND keeps it: nothing web uses goes.
+    kept, _ = server.check(outs, _project(project_blob, env={"KEEP": "1", "HAND": "by-hand"}))
+    assert diff_kind(server.diff(id_, outs, kept)) == "some"
