@@ -4,8 +4,8 @@ The emulator keeps one kind of service row for every table; the reads attach the
 environments as arrays (``applications``, ``compose``, ``libsql``, ...), each read with its own
 column selection. v0.30.2 selects columns (``packages/server/src/services/environment.ts``,
 ``apps/dokploy/server/api/routers/project.ts``); v0.26.7 returns whole rows. Services are made
-only through the emulator's ``add_service`` hook: the real API needs Docker for them, so what a
-whole v0.26.7 row holds is taken from its source, not from a live server.
+through the emulator's ``add_service`` hook, or ``application.create`` as on the real API (which
+inserts rows only, no Docker); what a whole v0.26.7 row holds is taken from its source.
 """
 
 from __future__ import annotations
