@@ -103,13 +103,13 @@ def schemas_for(release: Release) -> dict[str, tuple[Field, ...]]:
         _S("environmentId"),
         _S("serverId", required=False, nullable=True),
     )
-    # `.required()` over the columns: the three texts must be sent. createEnvFile too from v0.26.7
-    # on; v0.25.11 has no such column. Not modelled: accepted either way (the unknown key is dropped).
+    # `.required()` over the columns: on v0.30.2 the three texts must be sent; with the older
+    # framework (seen on v0.26.7, placed with the same upgrade) they may be left out or null, and an
+    # absent one is not written. createEnvFile: v0.25.11 has no such column; not modelled, accepted
+    # either way (an unknown key is dropped).
     schemas["application.saveEnvironment"] = (
         _S("applicationId", min_length=1),
-        _S("env", nullable=legacy),
-        _S("buildArgs", nullable=legacy),
-        _S("buildSecrets", nullable=legacy),
+        *(_S(column, required=not legacy, nullable=legacy) for column in ("env", "buildArgs", "buildSecrets")),
         _S("createEnvFile", "boolean", required=False),
     )
     if release.all_for_permissions:

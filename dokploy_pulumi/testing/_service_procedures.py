@@ -53,6 +53,5 @@ def create_application(call: Call, data: dict[str, Any]) -> Any:
 @procedure("application.saveEnvironment")
 def save_environment(call: Call, data: dict[str, Any]) -> Any:
     svc = _get(call, SERVICE_TYPES["application"], data["applicationId"])
-    for column in ("env", "buildArgs", "buildSecrets"):
-        svc[column] = data[column]
+    svc.update({k: data[k] for k in ("env", "buildArgs", "buildSecrets") if k in data})  # absent: not written
     return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from _contract import attempt
 
 from dokploy_pulumi import InputValidationError, NotFoundError
 
@@ -54,12 +55,24 @@ def test_an_application_keeps_its_variables_and_reads_show_them_by_release(clien
             assert {k: nested[k] for k in VARIABLES} == VARIABLES
 
 
-def test_save_environment_needs_every_text(client, make_project):
+def test_save_environment_needs_every_text_since_the_framework_upgrade(client, make_project, release):
     app = _application(client, make_project("svc-save").environment.environment_id, "web")
-    with pytest.raises(InputValidationError) as err:
-        client.post("application.saveEnvironment", {"applicationId": app, "env": "A=1", "createEnvFile": True})
-    assert err.value.status == 400
-    assert {"buildArgs", "buildSecrets"} <= set(err.value.field_errors)
+    client.post("application.saveEnvironment", {"applicationId": app, **VARIABLES, "createEnvFile": True})
+    saved = attempt(
+        lambda: client.post("application.saveEnvironment", {"applicationId": app, "env": "A=1", "createEnvFile": True})
+    )
+    after = client.service.env("application", app).columns()
+
+    def refused() -> None:
+        assert isinstance(saved.error, InputValidationError) and saved.error.status == 400
+        assert {"buildArgs", "buildSecrets"} <= set(saved.error.field_errors)
+        assert after == VARIABLES
+
+    def left_as_they_were() -> None:  # drizzle-zod's schema: optional, and an absent column is not written
+        assert saved.error is None and saved.value is True
+        assert after == {**VARIABLES, "env": "A=1"}
+
+    release.expect("hand_written_schemas", new=refused, old=left_as_they_were)
 
 
 def test_one_of_a_missing_service_is_404(client, missing_id):
