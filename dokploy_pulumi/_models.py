@@ -210,7 +210,7 @@ class ServiceEnv(_Model):
     preview_build_secrets: Optional[str] = None
 
     def columns(self) -> dict[str, str]:
-        """The non-empty columns by their API names."""
+        """The columns that hold text (not null), by their API names."""
         return {
             to_camel(name): value for name in type(self).model_fields if isinstance(value := getattr(self, name), str)
         }
