@@ -19,7 +19,7 @@ from . import _exceptions as E
 from ._ilike import like_literal
 from ._models import parse_timestamp
 from ._releases import OLDEST_SUPPORTED, parse_version, since
-from ._routers import SEARCH_PAGE_MAX, EnvironmentAPI, ProjectAPI, TagAPI
+from ._routers import SEARCH_PAGE_MAX, EnvironmentAPI, ProjectAPI, ServiceAPI, TagAPI
 from ._session import ServerClock, Session
 from ._transport import (
     DEFAULT_MAX_RETRIES,
@@ -85,6 +85,7 @@ class DokployClient:
         self.project = ProjectAPI(self)
         self.environment = EnvironmentAPI(self)
         self.tag = TagAPI(self)
+        self.service = ServiceAPI(self)
 
     def __repr__(self) -> str:
         return f"DokployClient({self.base_url!r})"

@@ -25,6 +25,7 @@ from ._ilike import like_literal
 from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
 from ._project import CONNECTION_ATTR, DESCRIPTION_ATTR, ENV_ATTR, NAME_ATTR
 from ._reconcile import create_or_find, remove_or_confirm
+from ._references import ALLOW_BREAKING_ATTR, guard_env_references
 from ._releases import DEFAULT_ENVIRONMENT_NAME, DEFAULT_ENVIRONMENT_SINCE, NO_DEFAULT_REASONS
 from ._wire import OMIT
 
@@ -172,6 +173,7 @@ class EnvironmentLifecycle(Lifecycle):
         ENV_ATTR,
         CONNECTION_ATTR,
         Attr("adopt_id", ID, create_only=True),
+        ALLOW_BREAKING_ATTR,
     )
     #: `adopted_default`: this resource took over the project's default environment, which destroy
     #: gives back (its defaults restored) rather than removes. Recorded at create and kept by every
@@ -267,6 +269,10 @@ class EnvironmentLifecycle(Lifecycle):
 
     def read(self, client: DokployClient, id_: str, olds: Props) -> Optional[Outputs]:
         return read_environment(client, id_, olds.get("project_id"))
+
+    def before_update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> None:
+        if "env" in changed:
+            guard_env_references(client, "environment", id_, olds, news)
 
     def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:
         return push_environment(client, id_, news, changed, is_default=bool(olds.get("is_default")))

@@ -106,6 +106,11 @@ class Lifecycle:
         old object's delete is going to be refused: the diff then fails at preview, and at `up`
         before anything is created or deleted. Called only for a replace that is certain."""
 
+    def before_update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> None:
+        """Raise (a `DokployError`) when an in-place update the diff plans must not happen: the diff
+        then fails at preview, and at `up` before any step. Called for every diff that changes
+        something without replacing; it must make no request unless the change calls for a look."""
+
     # -- helpers the generic provider uses ------------------------------------------------------------
     def attr(self, name: str) -> Attr:
         return next(a for a in self.inputs if a.name == name)
@@ -227,6 +232,10 @@ class DokployProvider(ResourceProvider):
             # that `up` makes once the value is known, still before any step.)
             self._run(
                 "replace", news, id_, lambda: lc.before_replace(self._client(olds), id_, olds, news, replaces), olds
+            )
+        elif changed and not replaces:
+            self._run(
+                "update", news, id_, lambda: lc.before_update(self._client(olds), id_, olds, news, set(changed)), olds
             )
         return DiffResult(
             changes=bool(changed), replaces=replaces, delete_before_replace=bool(replaces) and lc.delete_before_replace

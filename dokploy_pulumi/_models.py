@@ -159,12 +159,16 @@ class EnvironmentRow(_Model):
 
     def services(self) -> list[ServiceRef]:
         """Every service record in this environment, as (type, id, name)."""
-        found: list[ServiceRef] = []
+        return [ref for ref, _ in self.service_rows()]
+
+    def service_rows(self) -> list[tuple[ServiceRef, dict[str, Any]]]:
+        """Every service record with the columns the read gave for it."""
+        found: list[tuple[ServiceRef, dict[str, Any]]] = []
         for array in SERVICE_TYPES:
             kind = SERVICE_KIND[array]
             for svc in getattr(self, array):
                 sid = svc.get(f"{kind}Id") or svc.get("id") or ""
-                found.append(ServiceRef(type=kind, id=str(sid), name=str(svc.get("name") or "")))
+                found.append((ServiceRef(type=kind, id=str(sid), name=str(svc.get("name") or "")), svc))
         return found
 
 
@@ -191,6 +195,26 @@ class ProjectTag(_Model):
     project_id: Optional[str] = None
     tag_id: str
     tag: Optional[TagRow] = None
+
+
+class ServiceEnv(_Model):
+    """A service's variables: the columns in which Dokploy resolves `${{project.KEY}}` and
+    `${{environment.KEY}}` (every caller of `prepareEnvironmentVariables` in
+    packages/server/src/utils/builders and utils/databases: `env` of every service type; build args and
+    secrets, and their preview-deployment forms, of applications). Each is dotenv text, or null."""
+
+    env: Optional[str] = None
+    build_args: Optional[str] = None
+    build_secrets: Optional[str] = None
+    preview_env: Optional[str] = None
+    preview_build_args: Optional[str] = None
+    preview_build_secrets: Optional[str] = None
+
+    def columns(self) -> dict[str, str]:
+        """The columns that hold text (not null), by their API names."""
+        return {
+            to_camel(name): value for name in type(self).model_fields if isinstance(value := getattr(self, name), str)
+        }
 
 
 class ProjectDetail(ProjectRow):

@@ -24,6 +24,7 @@ from ._ilike import like_literal
 from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
 from ._project_tags import TAGS_ATTR, assign_tags, managed_tags, project_tag_ids, require_tags
 from ._reconcile import adopting, create_or_find, remove_or_confirm
+from ._references import ALLOW_BREAKING_ATTR, guard_env_references
 from ._wire import OMIT
 
 if TYPE_CHECKING:  # the HTTP stack and pydantic load in the provider process only (see `_wire`)
@@ -130,6 +131,7 @@ class ProjectLifecycle(Lifecycle):
         CONNECTION_ATTR,
         Attr("adopt_id", ID, create_only=True),
         TAGS_ATTR,
+        ALLOW_BREAKING_ATTR,
     )
     computed = ("created_at", "organization_id", "default_environment_id")
 
@@ -191,6 +193,10 @@ class ProjectLifecycle(Lifecycle):
         if detail is None:
             return None
         return {**detail_values(detail), "tags": project_tag_ids(client, detail)}
+
+    def before_update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> None:
+        if "env" in changed:
+            guard_env_references(client, "project", id_, olds, news)
 
     def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:
         if "tags" in changed:

@@ -119,6 +119,8 @@ class ProjectArgs:
     of creating one (opt-in, by id only). tags: the ids of the project's tags (Dokploy v0.29.0+),
     owned as a whole set: tags added by hand are removed at the next `up`, `[]` removes them all;
     omitted, the project's tags are not managed at all.
+    allow_breaking_env_references: let an update remove env
+    keys that services of the project refer to as `${{project.KEY}}` (refused by default).
     """
 
     name: Input[str]
@@ -128,6 +130,7 @@ class ProjectArgs:
     connection: Optional[Connection] = None
     adopt_id: Optional[Input[str]] = None
     tags: Optional[Input[Sequence[Input[str]]]] = None
+    allow_breaking_env_references: Optional[Input[bool]] = None
 
 
 class Project(_DokployResource, _ProjectOutputs, module=MODULE, name="Project"):
@@ -181,7 +184,8 @@ class EnvironmentArgs:
 
     project_id: the project it belongs to (changing it replaces the environment). name: "production"
     adopts the project's default environment instead of creating one. description, env (secret):
-    as for Project. connection, adopt_id: as for Project.
+    as for Project. connection, adopt_id: as for Project. allow_breaking_env_references: let an
+    update remove env keys that services of the environment refer to as `${{environment.KEY}}`.
     """
 
     project_id: Input[str]
@@ -190,6 +194,7 @@ class EnvironmentArgs:
     env: Optional[Input[EnvInput]] = None
     connection: Optional[Connection] = None
     adopt_id: Optional[Input[str]] = None
+    allow_breaking_env_references: Optional[Input[bool]] = None
 
 
 class Environment(_DokployResource, _EnvironmentOutputs, module=MODULE, name="Environment"):

@@ -26,6 +26,7 @@ from ._models import (
     ProjectRow,
     ProjectTag,
     SearchPage,
+    ServiceEnv,
     Success,
     TagRow,
 )
@@ -307,3 +308,12 @@ class TagAPI(_Router):
         unique-index error) would leave the project with no tags at all."""
         unique = list(dict.fromkeys(tag_ids))
         return self._call("POST", "tag.bulkAssign", Success.model_validate, project_id=project_id, tag_ids=unique)
+
+
+class ServiceAPI(_Router):
+    """`<type>.one` of the service routers (application, compose, the databases), for their variables."""
+
+    def env(self, kind: str, service_id: str) -> ServiceEnv:
+        """The variables of one service; `kind` is its `type` (`application`, `postgres`...), which
+        names both the router and the id field (`application.one {applicationId}`)."""
+        return self._call("GET", f"{kind}.one", ServiceEnv.model_validate, **{f"{kind}_id": service_id})

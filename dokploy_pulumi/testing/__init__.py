@@ -24,7 +24,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Optional
 
 from .._releases import has
 from ._clock import Clock
@@ -279,6 +279,19 @@ class DokployEmulator:
             service = store.insert_service(environment_id, type, name)
             store.save()
             return str(service["id"])
+
+    def set_service_variables(self, service_id: str, **columns: Optional[str]) -> None:
+        """Write a service's variable columns (``env`` on every type; ``buildArgs``, ``buildSecrets``,
+        ``previewEnv``... on applications), as its ``saveEnvironment`` or ``update`` would (KeyError if
+        missing, ValueError for a column the type does not have)."""
+        store = self._store
+        with store.lock:
+            service = store.services[service_id]
+            unknown = sorted(set(columns) - set(SERVICE_TYPES[service["type"]].variable_columns))
+            if unknown:
+                raise ValueError(f"{service['type']} has no column(s) {', '.join(unknown)}")
+            service.update(columns)
+            store.save()
 
     def remove_service(self, service_id: str, type: str = "application") -> None:
         """Delete a service record, as its `<type>.delete`/`.remove` does (KeyError if missing)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import _environments, _projects, _search, _tags  # noqa: F401  (they register their procedures)
+from . import _environments, _projects, _search, _service_procedures, _tags  # noqa: F401  (they register their procedures)
 from ._call import HANDLERS, Call, procedure
 from ._clock import iso
 from ._errors import DatabaseError, TRPCError

@@ -9,7 +9,7 @@ accept null and lets ``environment.update`` write any column but ``isDefault``.
 from __future__ import annotations
 
 from ._releases import Release
-from ._services import service_type_names
+from ._services import SERVICE_TYPES, service_type_names
 from ._validation import Field
 
 __all__ = ["QUERIES", "schemas_for"]
@@ -28,6 +28,7 @@ QUERIES = frozenset(
         "environment.search",
         "tag.all",
         "tag.one",
+        *(f"{kind}.one" for kind in SERVICE_TYPES),
     }
 )
 
@@ -112,6 +113,25 @@ def schemas_for(release: Release) -> dict[str, tuple[Field, ...]]:
         schemas["tag.assignToProject"] = link
         schemas["tag.removeFromProject"] = link
         schemas["tag.bulkAssign"] = (_S("projectId", min_length=1), _S("tagIds", "strings", min_length=1))
+    for kind in SERVICE_TYPES.values():
+        if kind.type != "libsql" or release.libsql:
+            schemas[f"{kind.type}.one"] = (_S(kind.id_key, min_length=1),)
+    schemas["application.create"] = (
+        _S("name", min_length=1),
+        _S("appName", required=False),
+        _S("description", required=False, nullable=legacy),
+        _S("environmentId"),
+        _S("serverId", required=False, nullable=True),
+    )
+    # `.required()` over the columns: on v0.30.2 the three texts must be sent; with the older
+    # framework (seen on v0.26.7, placed with the same upgrade) they may be left out or null, and an
+    # absent one is not written. createEnvFile: v0.25.11 has no such column; not modelled, accepted
+    # either way (an unknown key is dropped).
+    schemas["application.saveEnvironment"] = (
+        _S("applicationId", min_length=1),
+        *(_S(column, required=not legacy, nullable=legacy) for column in ("env", "buildArgs", "buildSecrets")),
+        _S("createEnvFile", "boolean", required=False),
+    )
     if release.all_for_permissions:
         schemas["project.allForPermissions"] = ()
     if release.search:

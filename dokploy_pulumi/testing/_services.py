@@ -4,8 +4,8 @@ The emulator keeps one kind of service row for every table; the reads attach the
 environments as arrays (``applications``, ``compose``, ``libsql``, ...), each read with its own
 column selection. v0.30.2 selects columns (``packages/server/src/services/environment.ts``,
 ``apps/dokploy/server/api/routers/project.ts``); v0.26.7 returns whole rows. Services are made
-only through the emulator's ``add_service`` hook: the real API needs Docker for them, so what a
-whole v0.26.7 row holds is taken from its source, not from a live server.
+through the emulator's ``add_service`` hook, or ``application.create`` as on the real API (which
+inserts rows only, no Docker); what a whole v0.26.7 row holds is taken from its source.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from ._releases import Release
 
-__all__ = ["SERVICE_TYPES", "ServiceType", "service_arrays", "service_type_names"]
+__all__ = ["SERVICE_TYPES", "ServiceType", "service_arrays", "service_one", "service_type_names", "variable_columns"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,14 @@ class ServiceType:
     @property
     def has_icon(self) -> bool:
         return self.type in ("application", "compose")
+
+    @property
+    def variable_columns(self) -> tuple[str, ...]:
+        """The columns holding dotenv text (nullable, null until saved): ``env`` on every table, and
+        build args and secrets with their preview forms on applications."""
+        if self.type == "application":
+            return ("env", "buildArgs", "buildSecrets", "previewEnv", "previewBuildArgs", "previewBuildSecrets")
+        return ("env",)
 
 
 SERVICE_TYPES: dict[str, ServiceType] = {
@@ -104,8 +112,19 @@ def _slim_view(svc: dict[str, Any], kind: ServiceType, style: str) -> dict[str, 
     return view
 
 
+def variable_columns(svc: dict[str, Any], kind: ServiceType) -> dict[str, Any]:
+    """The service's variable columns as a whole row has them (rows made before they were kept: null)."""
+    return {column: svc.get(column) for column in kind.variable_columns}
+
+
+def service_one(svc: dict[str, Any]) -> dict[str, Any]:
+    """``<type>.one``: the whole row (``find<Type>ById``; the relations it attaches are left out)."""
+    kind = SERVICE_TYPES[svc["type"]]
+    return _whole_row(svc, kind, "one")
+
+
 def _whole_row(svc: dict[str, Any], kind: ServiceType, style: str) -> dict[str, Any]:
-    """The columns every service table shares, plus the relations v0.26.7's query attaches."""
+    """The columns every service table shares and its variables, plus the relations v0.26.7's query attaches."""
     view: dict[str, Any] = {
         kind.id_key: svc["id"],
         "name": svc["name"],
@@ -115,6 +134,7 @@ def _whole_row(svc: dict[str, Any], kind: ServiceType, style: str) -> dict[str, 
         "createdAt": svc["createdAt"],
         "environmentId": svc["environmentId"],
         "serverId": svc["serverId"],
+        **variable_columns(svc, kind),
     }
     if style == "short" and kind.has_icon:
         view["domains"] = []  # project.all: `with: { domains: true }`
