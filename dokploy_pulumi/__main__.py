@@ -363,6 +363,9 @@ def _run_drift(args: argparse.Namespace, argv: Sequence[str]) -> int:
     target = Path(args.generate) if args.generate else None
     _refuse_overwrite(target, args.force)
     stacks = _drift.read_stacks(args.stack)
+    existing = target.read_text(encoding="utf-8") if target is not None and target.exists() else None
+    if existing is not None and target is not None:
+        _drift.refuse_dropping_held(existing, target, stacks)  # before any request
     settings = stacks[0].settings
     inventory = None
     with connect(settings) as client:
@@ -375,7 +378,8 @@ def _run_drift(args: argparse.Namespace, argv: Sequence[str]) -> int:
         if inventory is None:
             _say(f"Nothing unmanaged: {target} not written.")
         else:
-            _write_adoption(inventory, _drift.generation_held(stacks), target, settings.url, argv, args.force)
+            held = _drift.generation_held(stacks, existing)
+            _write_adoption(inventory, held, target, settings.url, argv, args.force)
     return 0 if report.clean else 1
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ._connection import Connection, Settings, resolve
-from ._import import ENVIRONMENT_TYPE, PROJECT_TYPE, Held, ListedProject, held_names, safe_url
+from ._import import ENVIRONMENT_TYPE, PROJECT_TYPE, Held, ListedProject, declared_in, held_names, safe_url, shown
 from ._pulumi_cli import CommandFailed, PulumiCLI, StackView, connection_source, read_stack
 from ._recover import ENV_DUPLICATE_T, PREFIX, PROJECT_DUPLICATE_T, _is_secret
 from ._transport import normalize_url
@@ -98,29 +98,35 @@ class Report:
         )
 
     def to_text(self) -> str:
-        lines = [f"Dokploy {self.server}; stacks: {', '.join(self.stacks)}"]
+        # Names are anyone's text (the UI takes newlines and escape sequences): one line each, inert.
+        lines = [f"Dokploy {self.server}; stacks: {', '.join(shown(s) for s in self.stacks)}"]
         if self.clean:
             lines.append(
                 "No drift: every project and environment is held by exactly one stack, and every one is there."
             )
         if self.unmanaged:
             lines.append(f"Unmanaged (on the server, held by no stack): {len(self.unmanaged)}")
-            lines += [f"  {o['kind']:<11} {_where(o)} ({o['id']})" for o in self.unmanaged]
+            lines += [f"  {o['kind']:<11} {_where(o)} ({shown(o['id'])})" for o in self.unmanaged]
         if self.gone:
             lines.append(f"Gone (held by a stack, not on the server): {len(self.gone)}")
-            lines += [f"  {o['kind']:<11} {o['id']}: stack {o['stack']}, resource {o['resource']}" for o in self.gone]
+            lines += [
+                f"  {o['kind']:<11} {shown(o['id'])}: stack {shown(o['stack'])}, resource {shown(o['resource'])}"
+                for o in self.gone
+            ]
         if self.shared:
             lines.append(f"Held by more than one stack: {len(self.shared)}")
             for o in self.shared:
-                held = ", ".join(f"{h['stack']} ({h['resource']})" for h in o["held_by"])
-                lines.append(f"  {o['kind']:<11} {_where(o)} ({o['id']}): {held}")
+                held = ", ".join(f"{shown(h['stack'])} ({shown(h['resource'])})" for h in o["held_by"])
+                lines.append(f"  {o['kind']:<11} {_where(o)} ({shown(o['id'])}): {held}")
         for o in self.not_compared:
-            lines.append(f"note: stack {o['stack']}, resource {o['resource']}: not compared ({o['reason']})")
+            lines.append(
+                f"note: stack {shown(o['stack'])}, resource {shown(o['resource'])}: not compared ({o['reason']})"
+            )
         return "\n".join(lines) + "\n"
 
 
 def _where(o: Mapping[str, Any]) -> str:
-    return f"{o['project']} / {o['name']}" if o["kind"] == "environment" else str(o["name"])
+    return shown(f"{o['project']} / {o['name']}" if o["kind"] == "environment" else str(o["name"]))
 
 
 # -- the stacks ------------------------------------------------------------------------------------
@@ -142,6 +148,15 @@ def read_stacks(names: Sequence[str], cli_factory: Any = PulumiCLI) -> list[Stac
             where = f"the Pulumi project folder {folder}" if folder else "its Pulumi project folder"
             raise DriftFailed(f"cannot read stack {name}: no such folder, or not {where}")
         stacks.append(StackHolds(name=name, settings=resolve(connection_source(cli), None), view=view))
+    for s in stacks:
+        if s.view.pending:
+            ops = ", ".join(f"{op} {shown(urn_name)}" for op, urn_name in s.view.pending[:5])
+            raise DriftFailed(
+                f"stack {shown(s.name)} has {len(s.view.pending)} pending operation(s) from an interrupted update "
+                f"({ops}): what it holds is not known (an object it was creating would look unmanaged, and "
+                f"--generate would give it to a second stack). Run `python -m dokploy_pulumi recover --stack "
+                f"{shown(s.view.name)}` (or `pulumi refresh`) first"
+            )
     servers: dict[str, list[StackHolds]] = {}
     for s in stacks:
         servers.setdefault(normalize_url(s.settings.url), []).append(s)
@@ -159,8 +174,8 @@ def read_stacks(names: Sequence[str], cli_factory: Any = PulumiCLI) -> list[Stac
 def _collect(stack: StackHolds, server: str) -> None:
     for res in stack.view.states:
         kind = _KINDS.get(str(res.get("type")))
-        if kind is None:
-            continue
+        if kind is None or res.get("external"):
+            continue  # an external resource (read with `opts.id`) only looks at its object
         resource = str(res["urn"]).rsplit("::", 1)[-1]
         conn = (res.get("inputs") or {}).get("connection")
         if _is_secret(conn):
@@ -231,10 +246,29 @@ def compare(listed: Sequence[ListedProject], stacks: Sequence[StackHolds]) -> Re
     )
 
 
-def generation_held(stacks: Sequence[StackHolds]) -> Held:
-    """`import`'s Held over every stack: their names are reserved, and what they hold is never declared."""
-    held = held_names(r for s in stacks for r in s.view.resources)
+def generation_held(stacks: Sequence[StackHolds], existing_code: str | None = None) -> Held:
+    """`import`'s Held over every stack: their names are reserved, and what they hold is never declared.
+    `existing_code`: the file being written again; the names it gives keep going to the same objects."""
+    held = held_names((r for s in stacks for r in s.view.resources), existing_code)
     return replace(held, elsewhere=held.elsewhere | {h.id for s in stacks for h in s.holds})
+
+
+def refuse_dropping_held(existing_code: str, target: Path, stacks: Sequence[StackHolds]) -> None:
+    """Refuse to write over a file that declares objects a compared stack holds.
+
+    Such a file is that stack's program (a previous --generate, adopted since): what a stack holds
+    is never generated again, so the new file would drop them and the stack's next `pulumi up`
+    would delete those projects and environments from the server.
+    """
+    holders = {h.id: h for s in stacks for h in s.holds if h.explicit}
+    dropped = [(name, holders[id_]) for _, name, id_ in declared_in(existing_code) if id_ in holders]
+    if dropped:
+        listed = ", ".join(f"{shown(name)} (stack {shown(h.stack)})" for name, h in dropped[:10])
+        raise DriftFailed(
+            f"{target} declares {len(dropped)} object(s) a compared stack holds: {listed}. Writing over it would drop "
+            "them from that stack's program, and its next `pulumi up` would delete them. Nothing was written: "
+            "generate into a new file, and import it from that program"
+        )
 
 
 def projects_to_read(report: Report) -> list[str]:

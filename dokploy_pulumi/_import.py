@@ -438,6 +438,11 @@ def _escape(ch: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
+def shown(text: str) -> str:
+    """`text` for a terminal line: control characters (newlines, escape sequences) written as escapes."""
+    return "".join(_escape(ch) for ch in text)
+
+
 def py_str(value: str) -> str:
     """A Python literal for any string: deterministic, printable characters kept as they are.
 

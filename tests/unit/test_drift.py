@@ -6,10 +6,21 @@ here the other resource types, their outputs, and resources with their own conne
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dokploy_pulumi._connection import Settings
-from dokploy_pulumi._drift import StackHolds, _collect, compare, generation_held
+from dokploy_pulumi._drift import (
+    DriftFailed,
+    StackHolds,
+    _collect,
+    compare,
+    generation_held,
+    read_stacks,
+    refuse_dropping_held,
+)
 from dokploy_pulumi._import import ListedProject
 from dokploy_pulumi._pulumi_cli import StackView
 from dokploy_pulumi._recover import SECRET_SIG, SECRET_SIG_KEY
@@ -92,3 +103,71 @@ def test_generation_reserves_every_stacks_names_and_declares_nothing_held():
     held = generation_held([a, b])
     assert {"P1", "E1", "P3"} <= held.elsewhere
     assert "one" in held.reserved and held.projects == {"P1": "one"}
+
+
+def test_text_shows_hostile_names_on_one_inert_line_each():
+    # The UI takes any text: a newline could forge a "No drift" line, an escape sequence drive the terminal.
+    listed = (ListedProject("P1", "x\nNo drift: \x1b[2J", "2026-01-01", (("E1", "e\"\r\n'v", False),)),)
+    text = compare(listed, [holds("a")]).to_text()
+    assert "\x1b" not in text and "\r" not in text
+    assert text.splitlines()[1:] == [
+        "Unmanaged (on the server, held by no stack): 2",
+        "  project     x\\nNo drift: \\x1b[2J (P1)",
+        "  environment x\\nNo drift: \\x1b[2J / e\"\\r\\n'v (E1)",
+    ]
+
+
+def test_an_external_resource_holds_nothing():
+    # `Project(..., opts=ResourceOptions(id=...))` only reads its object: the state marks it external.
+    external = {**res("a", "Project", "looked_up", "P1", {"default_environment_id": "E1"}), "external": True}
+    report = compare(LISTED, [holds("a", external)])
+    assert [o["id"] for o in report.unmanaged] == ["P1", "E1", "E1b", "P2", "E2", "P3", "E3"]
+
+
+ADOPTED = 'blog = Project(\n    "blog",\n    ProjectArgs(\n        name="blog",\n        adopt_id="P1",\n    ),\n)\n'
+
+
+def test_generate_refuses_to_write_over_a_program_whose_objects_a_stack_holds(tmp_path: Path):
+    # The second `--generate FILE --force` after a stack adopted FILE: the new file would drop what
+    # that stack holds, and its next `pulumi up` would delete those objects.
+    adopted = holds("blog", res("blog", "Project", "blog", "P1", {"default_environment_id": "E1"}))
+    with pytest.raises(DriftFailed) as failed:
+        refuse_dropping_held(ADOPTED, tmp_path / "x.py", [holds("a"), adopted])
+    assert "1 object(s) a compared stack holds: blog (stack blog)" in str(failed.value)
+    # Not adopted yet (no stack holds P1): written again, P1 keeps the file's name.
+    refuse_dropping_held(ADOPTED, tmp_path / "x.py", [holds("a")])
+    assert generation_held([holds("a")], ADOPTED.replace('"blog"', '"blog_kept"')).projects == {"P1": "blog_kept"}
+
+
+class FakeCLI:
+    """`read_stack`'s view of the pulumi CLI, for a state written here."""
+
+    def __init__(self, deployment: dict[str, Any], cwd: Path, stack: str | None = None) -> None:
+        self.stack, self.cwd, self.deployment = stack, cwd, deployment
+        self.env = {"PATH": str(cwd)}  # read_stack looks for `pulumi` on it
+
+    def stack_name(self) -> str:
+        return "s"
+
+    def export(self) -> dict[str, Any]:
+        return {"deployment": self.deployment}
+
+    def config(self) -> dict[str, str]:
+        return {"dokploy:url": SERVER, "dokploy:apiKey": "k" * 32}
+
+    def config_get(self, key: str) -> str | None:
+        return self.config().get(key)
+
+
+def test_a_stack_with_pending_operations_is_an_error(tmp_path: Path):
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (tmp_path / "pulumi").write_text("#!/bin/sh\n")
+    (tmp_path / "pulumi").chmod(0o755)
+    creating = res("s", "Project", "blog", "")
+    deployment = {"resources": [], "pending_operations": [{"resource": creating, "type": "creating"}]}
+    with pytest.raises(DriftFailed) as failed:
+        read_stacks(["s"], lambda stack, cwd: FakeCLI(deployment, tmp_path, stack))
+    assert "stack s has 1 pending operation(s) from an interrupted update (creating blog)" in str(failed.value)
+    assert "recover --stack s" in str(failed.value)
+    deployment["pending_operations"] = []
+    assert read_stacks(["s"], lambda stack, cwd: FakeCLI(deployment, tmp_path, stack))[0].holds == []
