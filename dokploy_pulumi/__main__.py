@@ -369,10 +369,11 @@ def _run_drift(args: argparse.Namespace, argv: Sequence[str]) -> int:
     settings = stacks[0].settings
     inventory = None
     with connect(settings) as client:
-        report = _drift.compare(imp.list_projects(client), stacks)
+        listed = imp.list_projects(client)
+        report = _drift.compare(listed, stacks)
         wanted = _drift.projects_to_read(report)
         if target is not None and wanted:
-            inventory = imp.read_server(client, imp.Selection(project_ids=tuple(wanted)))
+            inventory = imp.read_server(client, imp.Selection(project_ids=tuple(wanted)), listed=listed)
     sys.stdout.write(report.to_json() + "\n" if args.json else report.to_text())
     if target is not None:
         if inventory is None:

@@ -147,6 +147,8 @@ def read_stacks(names: Sequence[str], cli_factory: Any = PulumiCLI) -> list[Stac
         if view is None:
             where = f"the Pulumi project folder {folder}" if folder else "its Pulumi project folder"
             raise DriftFailed(f"cannot read stack {name}: no such folder, or not {where}")
+        if any(_same_stack(view, s.view) for s in stacks):
+            continue  # one stack named twice ("a" and "org/project/a"): not a stack sharing with itself
         stacks.append(StackHolds(name=name, settings=resolve(connection_source(cli), None), view=view))
     for s in stacks:
         if s.view.pending:
@@ -169,6 +171,11 @@ def read_stacks(names: Sequence[str], cli_factory: Any = PulumiCLI) -> list[Stac
     for s in stacks:
         _collect(s, server)
     return stacks
+
+
+def _same_stack(a: StackView, b: StackView) -> bool:
+    """Whether two views are one stack: the same resources, whose URNs name the same project and stack."""
+    return bool(a.states) and a.states == b.states
 
 
 def _collect(stack: StackHolds, server: str) -> None:

@@ -168,13 +168,19 @@ def list_projects(client: DokployClient) -> tuple[ListedProject, ...]:
     )
 
 
-def read_server(client: DokployClient, selection: Selection, also: Iterable[str] = ()) -> Inventory:
+def read_server(
+    client: DokployClient,
+    selection: Selection,
+    also: Iterable[str] = (),
+    listed: Optional[tuple[ListedProject, ...]] = None,
+) -> Inventory:
     """`project.all` once, then `project.one` per selected project (reads only).
 
     `also`: ids of objects to read as well (their projects, in full) when the server still has
     them: those the stack already manages, so that a regenerated program drops none of them.
+    `listed`: the `project.all` the caller has just read (then not read again).
     """
-    listed = list_projects(client)
+    listed = list_projects(client) if listed is None else listed
     wanted: list[str] = []
     if selection.all:
         wanted = [p.project_id for p in listed]

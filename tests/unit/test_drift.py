@@ -159,10 +159,15 @@ class FakeCLI:
         return self.config().get(key)
 
 
+def project_folder(path: Path) -> None:
+    """A Pulumi project folder with a `pulumi` on FakeCLI's PATH, as `read_stack` checks for."""
+    (path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
+    (path / "pulumi").write_text("#!/bin/sh\n")
+    (path / "pulumi").chmod(0o755)
+
+
 def test_a_stack_with_pending_operations_is_an_error(tmp_path: Path):
-    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\n")
-    (tmp_path / "pulumi").write_text("#!/bin/sh\n")
-    (tmp_path / "pulumi").chmod(0o755)
+    project_folder(tmp_path)
     creating = res("s", "Project", "blog", "")
     deployment = {"resources": [], "pending_operations": [{"resource": creating, "type": "creating"}]}
     with pytest.raises(DriftFailed) as failed:
@@ -171,3 +176,12 @@ def test_a_stack_with_pending_operations_is_an_error(tmp_path: Path):
     assert "recover --stack s" in str(failed.value)
     deployment["pending_operations"] = []
     assert read_stacks(["s"], lambda stack, cwd: FakeCLI(deployment, tmp_path, stack))[0].holds == []
+
+
+def test_one_stack_named_twice_is_compared_once(tmp_path: Path):
+    # "a" and "organization/project/a" are one stack: it must not share its objects with itself.
+    project_folder(tmp_path)
+    deployment = {"resources": [res("a", "Project", "blog", "P1", {"default_environment_id": "E1"})]}
+    stacks = read_stacks(["a", "organization/p/a"], lambda stack, cwd: FakeCLI(deployment, tmp_path, stack))
+    assert [s.name for s in stacks] == ["a"]
+    assert compare(LISTED, stacks).shared == ()
