@@ -181,7 +181,7 @@ Stacks: --stack (repeatable), else every stack of the current Pulumi project (`p
 --stack FOLDER:STACK is a stack of the project in FOLDER (same backend), e.g. ../payments:prod.
 Each stack's connection is resolved as the providers do (README, "Configuration"); the stacks must
 all point at one Dokploy, else nothing is compared. A resource with its own Connection to another
-Dokploy is listed as not compared.
+Dokploy, or with another API key, is listed as not compared.
 
 --generate FILE writes the Pulumi program adopting the unmanaged objects, as `import` writes it
 (same names, sealed env beside it, a 0600 script storing its key): for a new stack, or to merge

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ._connection import Connection, Settings, resolve
+from ._connection import ConfigSource, Connection, Settings, resolve
+from ._exceptions import CredentialError
 from ._import import ENVIRONMENT_TYPE, PROJECT_TYPE, Held, ListedProject, declared_in, held_names, safe_url, shown
 from ._pulumi_cli import CommandFailed, PulumiCLI, StackView, connection_source, read_stack
 from ._recover import ENV_DUPLICATE_T, PREFIX, PROJECT_DUPLICATE_T, _is_secret
@@ -189,7 +190,7 @@ def _collect(stack: StackHolds, server: str) -> None:
             stack.elsewhere.append(resource)
             continue
         own = Connection.from_input(conn) if isinstance(conn, Mapping) else None
-        if own is not None and _server_of(own) != server:
+        if own is not None and not _same_account(own, stack, server):
             stack.elsewhere.append(resource)
             continue
         stack.holds.append(Hold(stack.name, kind, str(res["id"]), resource))
@@ -198,11 +199,15 @@ def _collect(stack: StackHolds, server: str) -> None:
             stack.holds.append(Hold(stack.name, "environment", default, resource, explicit=False))
 
 
-def _server_of(connection: Connection) -> str:
+def _same_account(connection: Connection, stack: StackHolds, server: str) -> bool:
+    """Whether a resource's own connection reaches what `project.all` lists: this server, and the
+    stack's API key (another key may belong to another user or organization, which sees other
+    projects: compared, its objects would all look gone)."""
     try:
-        return normalize_url(connection.url)
-    except ValueError:  # a URL the provider would refuse: not this server, and no crash
-        return ""
+        own = resolve(ConfigSource(stack.view.config), connection)
+        return normalize_url(own.url) == server and own.api_key == stack.settings.api_key
+    except (CredentialError, ValueError, TypeError):  # a URL or key the provider would refuse: no crash
+        return False
 
 
 # -- the comparison --------------------------------------------------------------------------------
@@ -239,7 +244,11 @@ def compare(listed: Sequence[ListedProject], stacks: Sequence[StackHolds]) -> Re
         if id_ in on_server and len({h.stack for h in explicit}) > 1:
             shared.append({**on_server[id_], "held_by": [{"stack": h.stack, "resource": h.resource} for h in explicit]})
     not_compared = tuple(
-        {"stack": s.name, "resource": r, "reason": "its own connection: another Dokploy, or kept secret in the state"}
+        {
+            "stack": s.name,
+            "resource": r,
+            "reason": "its own connection: another Dokploy or API key, or kept secret in the state",
+        }
         for s in stacks
         for r in s.elsewhere
     )

@@ -43,7 +43,7 @@ def holds(name: str, *states: dict[str, Any]) -> StackHolds:
     view = StackView(
         name=name,
         resources=tuple((s["type"], s["urn"].rsplit("::", 1)[-1], s["id"]) for s in states),
-        config={},
+        config={"dokploy:apiKey": "k", "team:apiKey": "another key"},
         states=states,
     )
     stack = StackHolds(name=name, settings=Settings(SERVER, "k", True, 30.0), view=view)
@@ -82,18 +82,36 @@ def test_a_default_environment_is_covered_but_never_gone_or_shared():
     assert report.shared == ()  # E3: c declares it, b's Project only covers it
 
 
-def test_resources_on_another_server_or_with_a_secret_connection_are_not_compared():
+def test_resources_on_another_server_or_key_or_with_a_secret_connection_are_not_compared():
     secret = {SECRET_SIG_KEY: SECRET_SIG, "ciphertext": "x"}
     a = holds(
         "a",
         res("a", "Project", "elsewhere", "P1", inputs={"connection": {"url": "https://other.example"}}),
         res("a", "Project", "hidden", "P2", inputs={"connection": secret}),
         res("a", "Environment", "bad_url", "E2", inputs={"connection": {"url": "not a url"}}),
-        res("a", "Project", "here", "P3", inputs={"connection": {"url": SERVER + "/api"}}),
+        res(
+            "a",
+            "Project",
+            "here",
+            "P3",
+            inputs={"connection": {"url": SERVER + "/api", "api_key_config": "dokploy:apiKey"}},
+        ),
+        # Same server, another key (another user or organization: project.all would not list its objects).
+        res(
+            "a",
+            "Environment",
+            "other_key",
+            "E3",
+            inputs={"connection": {"url": SERVER, "api_key_config": "team:apiKey"}},
+        ),
+        res(
+            "a", "Environment", "no_key", "E1b", inputs={"connection": {"url": SERVER, "api_key_env": "NO_SUCH_VAR_X"}}
+        ),
     )
     report = compare(LISTED, [a])
     assert [o["id"] for o in report.unmanaged] == ["P1", "E1", "E1b", "P2", "E2", "E3"]
-    assert [o["resource"] for o in report.not_compared] == ["elsewhere", "hidden", "bad_url"]
+    assert report.gone == ()
+    assert [o["resource"] for o in report.not_compared] == ["elsewhere", "hidden", "bad_url", "other_key", "no_key"]
     assert "not compared" in report.to_text()
 
 
