@@ -139,7 +139,7 @@ def read_stacks(names: Sequence[str], cli_factory: Any = PulumiCLI) -> list[Stac
         names = cli_factory().stack_names()
         if not names:
             raise DriftFailed("no stack to compare: run in a Pulumi project folder with stacks, or pass --stack")
-    stacks = []
+    stacks: list[StackHolds] = []
     for name in dict.fromkeys(names):
         # FOLDER:STACK names a stack of the project in FOLDER (stack names hold no ":").
         folder, _, stack = name.rpartition(":")
