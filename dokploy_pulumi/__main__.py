@@ -386,8 +386,8 @@ def _run_drift(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def _write_adoption(inventory: Inventory, held: Held, target: Path, url: str, argv: Sequence[str], force: bool) -> None:
     """`import`'s program for the unmanaged objects, its sealed env and the 0600 script storing the key."""
+    from . import _drift, _sealed
     from . import _import as imp
-    from . import _sealed
     from ._pulumi_cli import secrets_script, write_private
 
     names = imp.assign_names(inventory.listed, held)
@@ -403,6 +403,7 @@ def _write_adoption(inventory: Inventory, held: Held, target: Path, url: str, ar
     for problem in imp.preflight(generated):
         _say(f"warning: `pulumi preview` will refuse {problem}")
     sealed_path = target.parent / imp.SEALED_FILE
+    _drift.refuse_foreign_sealed(sealed_path, existing)
     if generated.secrets:
         _refuse_overwrite(sealed_path, force)
     target.parent.mkdir(parents=True, exist_ok=True)  # a new program's folder, typically

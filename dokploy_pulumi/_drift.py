@@ -29,7 +29,18 @@ from typing import Any
 
 from ._connection import ConfigSource, Connection, Settings, resolve
 from ._exceptions import CredentialError
-from ._import import ENVIRONMENT_TYPE, PROJECT_TYPE, Held, ListedProject, declared_in, held_names, safe_url, shown
+from ._import import (
+    ENVIRONMENT_TYPE,
+    PROJECT_TYPE,
+    Held,
+    ListedProject,
+    _previous_sealed,
+    declared_in,
+    held_names,
+    safe_url,
+    sealed_entries_in,
+    shown,
+)
 from ._pulumi_cli import CommandFailed, PulumiCLI, StackView, connection_source, read_stack
 from ._recover import ENV_DUPLICATE_T, PREFIX, PROJECT_DUPLICATE_T, _is_secret
 from ._transport import normalize_url
@@ -284,6 +295,23 @@ def refuse_dropping_held(existing_code: str, target: Path, stacks: Sequence[Stac
             f"{target} declares {len(dropped)} object(s) a compared stack holds: {listed}. Writing over it would drop "
             "them from that stack's program, and its next `pulumi up` would delete them. Nothing was written: "
             "generate into a new file, and import it from that program"
+        )
+
+
+def refuse_foreign_sealed(sealed_path: Path, existing_code: str | None) -> None:
+    """Refuse when the sealed env file beside the target holds entries other code opens.
+
+    They are sealed under that code's stack key, which drift cannot know: the adopting stack gets
+    a new key, and sealing under it would drop them (the other program's preview then fails).
+    """
+    previous = _previous_sealed(sealed_path)
+    ours = sealed_entries_in(existing_code) if existing_code else set()
+    others = sorted(n for n in (previous.entries if previous else {}) if n not in ours)
+    if others:
+        raise DriftFailed(
+            f"{sealed_path} holds {len(others)} sealed env entries other code opens ({', '.join(others[:5])}), "
+            "under its stack's key: the new key --generate makes could not keep them. Nothing was written: "
+            "generate into a folder of its own"
         )
 
 

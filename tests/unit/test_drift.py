@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+from dokploy_pulumi import _import as imp
+from dokploy_pulumi import _sealed
+from dokploy_pulumi.__main__ import _write_adoption
 from dokploy_pulumi._connection import Settings
 from dokploy_pulumi._drift import (
     DriftFailed,
@@ -203,3 +206,19 @@ def test_one_stack_named_twice_is_compared_once(tmp_path: Path):
     stacks = read_stacks(["a", "organization/p/a"], lambda stack, cwd: FakeCLI(deployment, tmp_path, stack))
     assert [s.name for s in stacks] == ["a"]
     assert compare(LISTED, stacks).shared == ()
+
+
+def test_generate_beside_another_programs_sealed_env_leaves_it_alone(tmp_path: Path):
+    # An `import` program's folder: its sealed file holds entries under that stack's key. A new
+    # file beside it, even for objects with no env, would have resealed it under a new key: empty.
+    key = _sealed.new_key()
+    sealed = tmp_path / imp.SEALED_FILE
+    sealed.write_text(_sealed.seal({"blog_env": "TOKEN=x\n"}, key).render())
+    before = sealed.read_text()
+    env = imp.EnvironmentSnapshot("E1", "production", None, "", True, None, 0)
+    project = imp.ProjectSnapshot("P1", "new", None, "", "2026-01-01", (env,))
+    inventory = imp.Inventory(listed=(LISTED[0],), selected=(project,))
+    with pytest.raises(DriftFailed) as failed:
+        _write_adoption(inventory, imp.Held(), tmp_path / "drift.py", SERVER, ["drift"], True)
+    assert "holds 1 sealed env entries other code opens (blog_env)" in str(failed.value)
+    assert sealed.read_text() == before and not (tmp_path / "drift.py").exists()
