@@ -148,6 +148,12 @@ def test_drift_two_stacks_categories_generate_and_clean(emu: DokployEmulator, pu
         "No drift: every project and environment is held by exactly one stack, and every one is there.\n"
     )
 
+    # The header's "regenerate with --force", once a stack holds what the file declares: refused (the
+    # new file would drop them and that stack's next up delete them), nothing written.
+    again = drift(a, "--stack", "a", "--stack", other_project, "--generate", "adopt/__main__.py", "--force")
+    assert again.returncode == 2 and "3 object(s) a compared stack holds" in again.stderr, again.stderr
+    assert (folder / "__main__.py").read_text() == code
+
     # Stacks on two servers: nothing is compared, exit 2, every stack named.
     elsewhere = PulumiStack(PROGRAM, work, pulumi_bin_dir, stack="elsewhere", env=env)
     elsewhere.init()
@@ -199,8 +205,7 @@ def test_drift_hostile_names_and_generate_twice(emu: DokployEmulator, pulumi_bin
     for out in (code, first.stdout + first.stderr, (a.program_dir / "adopt" / "dokploy-env.sealed").read_text()):
         assert SECRET_VALUE not in out and API_KEY not in out
 
-    again = drift(a, "--generate", "adopt/__main__.py")  # refused without --force, file unchanged
-    assert again.returncode == 2 and "Traceback" not in again.stderr
     forced = drift(a, "--generate", "adopt/__main__.py", "--force")
     assert forced.returncode == 1, forced.stderr
-    assert declared_in((a.program_dir / "adopt" / "__main__.py").read_text()) == declared  # same names
+    # Not adopted yet: written again, every object under the name it had.
+    assert declared_in((a.program_dir / "adopt" / "__main__.py").read_text()) == declared
