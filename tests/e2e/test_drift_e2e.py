@@ -149,7 +149,10 @@ def test_drift_two_stacks_categories_generate_and_clean(emu: DokployEmulator, pu
     )
 
     # The header's "regenerate with --force", once a stack holds what the file declares: refused (the
-    # new file would drop them and that stack's next up delete them), nothing written.
+    # new file would drop them and that stack's next up delete them), nothing written. Something new
+    # by hand makes it a real regeneration.
+    with DokployClient(emu.url, API_KEY) as c:
+        c.project.create("later")
     again = drift(a, "--stack", "a", "--stack", other_project, "--generate", "adopt/__main__.py", "--force")
     assert again.returncode == 2 and "3 object(s) a compared stack holds" in again.stderr, again.stderr
     assert (folder / "__main__.py").read_text() == code
