@@ -170,7 +170,8 @@ Compare what Dokploy holds with what the stacks hold, and list:
 
   unmanaged  projects and environments on the server that no stack holds (made in the UI, say);
   gone       objects a stack holds that are no longer on the server (`pulumi refresh` drops them);
-  shared     objects held by more than one stack (each stack would change or delete the other's).
+  shared     objects held by more than one stack, or by two resources of one stack (each would
+             change or delete the other's).
 
 A resource holds the object its id names: Project, Environment, ProjectDuplicate,
 EnvironmentDuplicate, and ProjectGuard (the project it guards). A project's default environment

@@ -5,7 +5,7 @@ for each stack `pulumi stack export` and its config. Three findings:
 
   unmanaged  projects and environments on the server that no stack holds;
   gone       objects a stack holds (by id) that the server no longer has;
-  shared     objects held by more than one stack (each would change or delete the other's).
+  shared     objects held by more than one stack, or by two resources of one stack.
 
 What "holds" means: a resource's id is its object (Project, Environment, EnvironmentDuplicate,
 ProjectDuplicate, and ProjectGuard, whose id is the project it guards). A project also comes with
@@ -69,6 +69,8 @@ class Hold:
     id: str
     resource: str  # the URN name
     explicit: bool = True
+    # A ProjectGuard changes nothing on its object: beside its stack's Project it is no second holder.
+    guard: bool = False
 
 
 @dataclass
@@ -126,7 +128,7 @@ class Report:
                 for o in self.gone
             ]
         if self.shared:
-            lines.append(f"Held by more than one stack: {len(self.shared)}")
+            lines.append(f"Held by more than one stack or resource: {len(self.shared)}")
             for o in self.shared:
                 held = ", ".join(f"{shown(h['stack'])} ({shown(h['resource'])})" for h in o["held_by"])
                 lines.append(f"  {o['kind']:<11} {_where(o)} ({shown(o['id'])}): {held}")
@@ -204,7 +206,7 @@ def _collect(stack: StackHolds, server: str) -> None:
         if own is not None and not _same_account(own, stack, server):
             stack.elsewhere.append(resource)
             continue
-        stack.holds.append(Hold(stack.name, kind, str(res["id"]), resource))
+        stack.holds.append(Hold(stack.name, kind, str(res["id"]), resource, guard=res.get("type") == PROJECT_GUARD_T))
         default = (res.get("outputs") or {}).get("default_environment_id")
         if kind == "project" and isinstance(default, str) and default:
             stack.holds.append(Hold(stack.name, "environment", default, resource, explicit=False))
@@ -252,7 +254,9 @@ def compare(listed: Sequence[ListedProject], stacks: Sequence[StackHolds]) -> Re
     shared = []
     for id_, hs in holds.items():
         explicit = [h for h in hs if h.explicit]
-        if id_ in on_server and len({h.stack for h in explicit}) > 1:
+        # Two stacks, or two resources of one stack (adopted twice): each would change the other's.
+        writers = [h for h in explicit if not h.guard]
+        if id_ in on_server and (len({h.stack for h in explicit}) > 1 or len(writers) > 1):
             shared.append({**on_server[id_], "held_by": [{"stack": h.stack, "resource": h.resource} for h in explicit]})
     not_compared = tuple(
         {

@@ -91,7 +91,7 @@ def test_drift_two_stacks_categories_generate_and_clean(emu: DokployEmulator, pu
         f"  environment beta / hotfix ({hotfix})\n"
         "Gone (held by a stack, not on the server): 1\n"
         f"  environment {staging}: stack a, resource alpha_staging\n"
-        "Held by more than one stack: 1\n"
+        "Held by more than one stack or resource: 1\n"
         f"  project     alpha ({alpha}): a (alpha), b (alpha_too)\n"
     )
 

@@ -222,3 +222,17 @@ def test_generate_beside_another_programs_sealed_env_leaves_it_alone(tmp_path: P
         _write_adoption(inventory, imp.Held(), tmp_path / "drift.py", SERVER, ["drift"], True)
     assert "holds 1 sealed env entries other code opens (blog_env)" in str(failed.value)
     assert sealed.read_text() == before and not (tmp_path / "drift.py").exists()
+
+
+def test_an_object_two_resources_of_one_stack_hold_is_shared_but_not_a_project_and_its_guard():
+    a = holds(
+        "a",
+        res("a", "Project", "one", "P1", {"default_environment_id": "E1"}),
+        res("a", "ProjectGuard", "one_guard", "P1"),
+        res("a", "Environment", "dev", "E1b"),
+        res("a", "Environment", "dev_again", "E1b"),  # adopt_id of the same environment, twice
+    )
+    report = compare(LISTED, [a])
+    assert [(o["id"], o["held_by"]) for o in report.shared] == [
+        ("E1b", [{"stack": "a", "resource": "dev"}, {"stack": "a", "resource": "dev_again"}])
+    ]
