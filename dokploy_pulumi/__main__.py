@@ -188,7 +188,7 @@ Dokploy, or with another API key, is listed as not compared.
 (same names, sealed env beside it, a 0600 script storing its key): for a new stack, or to merge
 into a program by hand. Names any stack holds are never given to another object.
 
-Exit status: 0 no drift, 1 drift found, 2 error (stacks on different servers, a stack with pending
+Exit status: 0 no drift, 1 drift found, 2 error (stacks on different servers or keys, a stack with pending
 operations from an interrupted update, a server that cannot be read, a FILE --generate refuses).
 """
 

@@ -182,6 +182,17 @@ def read_stacks(names: Sequence[str], cli_factory: Any = PulumiCLI) -> list[Stac
         )
         raise DriftFailed(f"the stacks point at different Dokploy servers ({which}): compare them one server at a time")
     server = next(iter(servers))
+    keys: dict[str, list[str]] = {}
+    for s in stacks:
+        keys.setdefault(s.settings.api_key, []).append(s.name)
+    if len(keys) > 1:
+        # project.all is read with one key; another (user or organization) may see other projects,
+        # and every object of its stacks would look gone.
+        which = "; ".join(", ".join(shown(n) for n in group) for group in keys.values())
+        raise DriftFailed(
+            f"the stacks use {len(keys)} different API keys for {safe_url(stacks[0].settings.url)} (stacks by key: "
+            f"{which}): another user or organization may see other projects; compare them one key at a time"
+        )
     for s in stacks:
         _collect(s, server)
     return stacks

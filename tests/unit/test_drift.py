@@ -163,8 +163,8 @@ def test_generate_refuses_to_write_over_a_program_whose_objects_a_stack_holds(tm
 class FakeCLI:
     """`read_stack`'s view of the pulumi CLI, for a state written here."""
 
-    def __init__(self, deployment: dict[str, Any], cwd: Path, stack: str | None = None) -> None:
-        self.stack, self.cwd, self.deployment = stack, cwd, deployment
+    def __init__(self, deployment: dict[str, Any], cwd: Path, stack: str | None = None, key: str = "k" * 32) -> None:
+        self.stack, self.cwd, self.deployment, self.key = stack, cwd, deployment, key
         self.env = {"PATH": str(cwd)}  # read_stack looks for `pulumi` on it
 
     def stack_name(self) -> str:
@@ -174,7 +174,7 @@ class FakeCLI:
         return {"deployment": self.deployment}
 
     def config(self) -> dict[str, str]:
-        return {"dokploy:url": SERVER, "dokploy:apiKey": "k" * 32}
+        return {"dokploy:url": SERVER, "dokploy:apiKey": self.key}
 
     def config_get(self, key: str) -> str | None:
         return self.config().get(key)
@@ -236,3 +236,14 @@ def test_an_object_two_resources_of_one_stack_hold_is_shared_but_not_a_project_a
     assert [(o["id"], o["held_by"]) for o in report.shared] == [
         ("E1b", [{"stack": "a", "resource": "dev"}, {"stack": "a", "resource": "dev_again"}])
     ]
+
+
+def test_stacks_with_different_api_keys_for_one_server_are_an_error(tmp_path: Path):
+    # Another key may be another organization's: project.all would not list its stacks' objects.
+    project_folder(tmp_path)
+    deployment: dict[str, Any] = {"resources": []}
+    keys = {"a": "a" * 32, "b": "b" * 32, "c": "a" * 32}
+    with pytest.raises(DriftFailed) as failed:
+        read_stacks(["a", "b", "c"], lambda stack, cwd: FakeCLI(deployment, tmp_path, stack, keys[stack]))
+    assert "the stacks use 2 different API keys for http://127.0.0.1:3000 (stacks by key: a, c; b)" in str(failed.value)
+    assert "a" * 32 not in str(failed.value) and "b" * 32 not in str(failed.value)
