@@ -170,7 +170,8 @@ Compare what Dokploy holds with what the stacks hold, and list:
 
   unmanaged  projects and environments on the server that no stack holds (made in the UI, say);
   gone       objects a stack holds that are no longer on the server (`pulumi refresh` drops them);
-  shared     objects held by more than one stack (each stack would change or delete the other's).
+  shared     objects held by more than one stack, or by two resources of one stack (each would
+             change or delete the other's).
 
 A resource holds the object its id names: Project, Environment, ProjectDuplicate,
 EnvironmentDuplicate, and ProjectGuard (the project it guards). A project's default environment
@@ -181,13 +182,14 @@ Stacks: --stack (repeatable), else every stack of the current Pulumi project (`p
 --stack FOLDER:STACK is a stack of the project in FOLDER (same backend), e.g. ../payments:prod.
 Each stack's connection is resolved as the providers do (README, "Configuration"); the stacks must
 all point at one Dokploy, else nothing is compared. A resource with its own Connection to another
-Dokploy is listed as not compared.
+Dokploy, or with another API key, is listed as not compared.
 
 --generate FILE writes the Pulumi program adopting the unmanaged objects, as `import` writes it
 (same names, sealed env beside it, a 0600 script storing its key): for a new stack, or to merge
 into a program by hand. Names any stack holds are never given to another object.
 
-Exit status: 0 no drift, 1 drift found, 2 error.
+Exit status: 0 no drift, 1 drift found, 2 error (stacks on different servers or keys, a stack with pending
+operations from an interrupted update, a server that cannot be read, a FILE --generate refuses).
 """
 
 
@@ -364,26 +366,31 @@ def _run_drift(args: argparse.Namespace, argv: Sequence[str]) -> int:
     target = Path(args.generate) if args.generate else None
     _refuse_overwrite(target, args.force)
     stacks = _drift.read_stacks(args.stack)
+    existing = target.read_text(encoding="utf-8") if target is not None and target.exists() else None
+    if existing is not None and target is not None:
+        _drift.refuse_dropping_held(existing, target, stacks)  # before any request
     settings = stacks[0].settings
     inventory = None
     with connect(settings) as client:
-        report = _drift.compare(imp.list_projects(client), stacks)
+        listed = imp.list_projects(client)
+        report = _drift.compare(listed, stacks)
         wanted = _drift.projects_to_read(report)
         if target is not None and wanted:
-            inventory = imp.read_server(client, imp.Selection(project_ids=tuple(wanted)))
+            inventory = imp.read_server(client, imp.Selection(project_ids=tuple(wanted)), listed=listed)
     sys.stdout.write(report.to_json() + "\n" if args.json else report.to_text())
     if target is not None:
         if inventory is None:
             _say(f"Nothing unmanaged: {target} not written.")
         else:
-            _write_adoption(inventory, _drift.generation_held(stacks), target, settings.url, argv, args.force)
+            held = _drift.generation_held(stacks, existing)
+            _write_adoption(inventory, held, target, settings.url, argv, args.force)
     return 0 if report.clean else 1
 
 
 def _write_adoption(inventory: Inventory, held: Held, target: Path, url: str, argv: Sequence[str], force: bool) -> None:
     """`import`'s program for the unmanaged objects, its sealed env and the 0600 script storing the key."""
+    from . import _drift, _sealed
     from . import _import as imp
-    from . import _sealed
     from ._pulumi_cli import secrets_script, write_private
 
     names = imp.assign_names(inventory.listed, held)
@@ -399,6 +406,7 @@ def _write_adoption(inventory: Inventory, held: Held, target: Path, url: str, ar
     for problem in imp.preflight(generated):
         _say(f"warning: `pulumi preview` will refuse {problem}")
     sealed_path = target.parent / imp.SEALED_FILE
+    _drift.refuse_foreign_sealed(sealed_path, existing)
     if generated.secrets:
         _refuse_overwrite(sealed_path, force)
     target.parent.mkdir(parents=True, exist_ok=True)  # a new program's folder, typically

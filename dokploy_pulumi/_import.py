@@ -181,13 +181,19 @@ def list_projects(client: DokployClient) -> tuple[ListedProject, ...]:
     )
 
 
-def read_server(client: DokployClient, selection: Selection, also: Iterable[str] = ()) -> Inventory:
+def read_server(
+    client: DokployClient,
+    selection: Selection,
+    also: Iterable[str] = (),
+    listed: Optional[tuple[ListedProject, ...]] = None,
+) -> Inventory:
     """`project.all` once, then `project.one` per selected project (reads only).
 
     `also`: ids of objects to read as well (their projects, in full) when the server still has
     them: those the stack already manages, so that a regenerated program drops none of them.
+    `listed`: the `project.all` the caller has just read (then not read again).
     """
-    listed = list_projects(client)
+    listed = list_projects(client) if listed is None else listed
     wanted: list[str] = []
     if selection.all:
         wanted = [p.project_id for p in listed]
@@ -474,6 +480,11 @@ def _escape(ch: str) -> str:
         return ch
     code = ord(ch)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def shown(text: str) -> str:
+    """`text` for a terminal line: control characters (newlines, escape sequences) written as escapes."""
+    return "".join(_escape(ch) for ch in text)
 
 
 def py_str(value: str) -> str:

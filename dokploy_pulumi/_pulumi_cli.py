@@ -289,6 +289,8 @@ class StackView:
     config: Mapping[str, str] = field(repr=False)
     # The same resources as the state holds them (inputs, outputs; secrets still encrypted), in order.
     states: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
+    # (type, URN name) of each operation an interrupted update left pending (`pending_operations`).
+    pending: tuple[tuple[str, str], ...] = ()
 
 
 def read_stack(cli: PulumiCLI) -> Optional[StackView]:
@@ -307,4 +309,9 @@ def read_stack(cli: PulumiCLI) -> Optional[StackView]:
     deployment = cli.export().get("deployment") or {}
     states = tuple(r for r in deployment.get("resources") or [] if r.get("id") and r.get("urn") and not r.get("delete"))
     resources = tuple((str(r.get("type", "")), str(r["urn"]).rsplit("::", 1)[-1], str(r["id"])) for r in states)
-    return StackView(name=name, resources=resources, config=cli.config(), states=states)
+    pending = tuple(
+        (str(op.get("type", "")), str((op.get("resource") or {}).get("urn", "")).rsplit("::", 1)[-1])
+        for op in deployment.get("pending_operations") or []
+        if isinstance(op, dict)
+    )
+    return StackView(name=name, resources=resources, config=cli.config(), states=states, pending=pending)

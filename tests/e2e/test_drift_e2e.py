@@ -22,6 +22,7 @@ import pytest
 from _pulumi import PulumiStack
 
 from dokploy_pulumi import DokployClient
+from dokploy_pulumi._import import declared_in
 from dokploy_pulumi.testing import DokployEmulator
 
 PROGRAM = Path(__file__).parent / "programs" / "drift"
@@ -90,7 +91,7 @@ def test_drift_two_stacks_categories_generate_and_clean(emu: DokployEmulator, pu
         f"  environment beta / hotfix ({hotfix})\n"
         "Gone (held by a stack, not on the server): 1\n"
         f"  environment {staging}: stack a, resource alpha_staging\n"
-        "Held by more than one stack: 1\n"
+        "Held by more than one stack or resource: 1\n"
         f"  project     alpha ({alpha}): a (alpha), b (alpha_too)\n"
     )
 
@@ -147,6 +148,15 @@ def test_drift_two_stacks_categories_generate_and_clean(emu: DokployEmulator, pu
         "No drift: every project and environment is held by exactly one stack, and every one is there.\n"
     )
 
+    # The header's "regenerate with --force", once a stack holds what the file declares: refused (the
+    # new file would drop them and that stack's next up delete them), nothing written. Something new
+    # by hand makes it a real regeneration.
+    with DokployClient(emu.url, API_KEY) as c:
+        c.project.create("later")
+    again = drift(a, "--stack", "a", "--stack", other_project, "--generate", "adopt/__main__.py", "--force")
+    assert again.returncode == 2 and "3 object(s) a compared stack holds" in again.stderr, again.stderr
+    assert (folder / "__main__.py").read_text() == code
+
     # Stacks on two servers: nothing is compared, exit 2, every stack named.
     elsewhere = PulumiStack(PROGRAM, work, pulumi_bin_dir, stack="elsewhere", env=env)
     elsewhere.init()
@@ -161,3 +171,44 @@ def test_drift_two_stacks_categories_generate_and_clean(emu: DokployEmulator, pu
     assert emu.requests == []
     missing = drift(a, "--stack", "nope")
     assert missing.returncode == 2 and "nope" in missing.stderr and "Traceback" not in missing.stderr
+
+
+HOSTILE = ("a\"b'c", "x\nNo drift: fake", "\x1b[2Jünï 💥", "import os")
+
+
+def test_drift_hostile_names_and_generate_twice(emu: DokployEmulator, pulumi_bin_dir: Path, tmp_path: Path):
+    """No `pulumi up`: an empty stack, objects made by hand with names the UI accepts."""
+    env: dict[str, Any] = {k: None for k in os.environ if k.startswith("DOKPLOY_")}
+    env.update({"DOKPLOY_URL": emu.url, "DOKPLOY_API_KEY": API_KEY})
+    a = PulumiStack(PROGRAM, tmp_path / "project", pulumi_bin_dir, stack="a", env=env)
+    a.init()
+    ids: set[str] = set()
+    with DokployClient(emu.url, API_KEY) as c:
+        for name in HOSTILE:
+            made = c.project.create(name, env=f"TOKEN={SECRET_VALUE}\n")
+            ids |= {made.project.project_id, made.environment.environment_id}
+            ids.add(c.environment.create(made.project.project_id, name + "\n'env\"").environment_id)
+
+    text = drift(a)
+    assert text.returncode == 1, text.stderr
+    lines = text.stdout.splitlines()
+    assert len(lines) == 2 + len(ids) and "\x1b" not in text.stdout  # one line per object, inert
+    assert lines[1] == f"Unmanaged (on the server, held by no stack): {len(ids)}"
+
+    emu.reset_requests()
+    first = drift(a, "--generate", "adopt/__main__.py")
+    assert first.returncode == 1, first.stderr
+    assert sorted(r.procedure for r in emu.requests) == sorted(
+        ["project.all", "settings.getDokployVersion"] + ["project.one"] * len(HOSTILE)
+    )
+    code = (a.program_dir / "adopt" / "__main__.py").read_text()
+    compile(code, "adopt/__main__.py", "exec")
+    declared = declared_in(code)
+    assert {id_ for _, _, id_ in declared} == ids and len(declared) == len(ids)
+    for out in (code, first.stdout + first.stderr, (a.program_dir / "adopt" / "dokploy-env.sealed").read_text()):
+        assert SECRET_VALUE not in out and API_KEY not in out
+
+    forced = drift(a, "--generate", "adopt/__main__.py", "--force")
+    assert forced.returncode == 1, forced.stderr
+    # Not adopted yet: written again, every object under the name it had.
+    assert declared_in((a.program_dir / "adopt" / "__main__.py").read_text()) == declared
