@@ -157,7 +157,15 @@ else
     fi
     log "bringing up Dokploy $version (bash $recipe/start.sh $version)"
     up_start="$(date +%s)"
+    # One bring-up per release at a time: `--prepare` in the background and the tier that follows
+    # (or two runs) would otherwise both sign up the admin, and the recipe deletes a half-made
+    # admin it finds (another run's, still signing up), so both fail. The lock is held until start.sh
+    # ends: a second caller waits, then finds the server up in seconds.
+    mkdir -p "$root/.test-logs"
+    exec {up_lock}>"$root/.test-logs/real-$version.lock"
+    flock "$up_lock"
     env_file="$(bash "$recipe/start.sh" "$version" | tail -n 1)" || die "Dokploy $version could not be brought up (see the output above)"
+    exec {up_lock}>&-
     [ -f "$env_file" ] || die "Dokploy $version: start.sh printed no env file ($env_file)"
     log "Dokploy $version up in $(($(date +%s) - up_start)) s"
     # shellcheck disable=SC1090
