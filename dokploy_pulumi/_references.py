@@ -117,9 +117,12 @@ def guard_env_references(
     client: DokployClient, scope: str, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]
 ) -> None:
     """Refuse (RefusedError) an env change of project or environment `id_` that removes keys a
-    service refers to, unless the new inputs opt out. No request when no key is removed."""
+    service refers to, unless the new inputs opt out. No request when no key is removed. `olds`
+    is the state at an update, and what the server holds when a create adopts an existing object."""
     removed = removed_keys(olds, news)
-    if news.get(ALLOW_BREAKING_ATTR.name) is True or not removed:
+    opt_out = news.get(ALLOW_BREAKING_ATTR.name)
+    # An opt-out unknown at preview (another resource's output) is decided by the diff of `up`.
+    if opt_out is True or is_unknown(opt_out) or not removed:
         return
     if scope == "project":
         project = client.project.one(id_)
