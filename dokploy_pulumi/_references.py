@@ -19,8 +19,10 @@ rows, variables included, and need nothing more.
 
 from __future__ import annotations
 
+import contextvars
 import re
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -31,6 +33,10 @@ from ._exceptions import RefusedError, UndecryptableEnvError
 if TYPE_CHECKING:  # the HTTP stack and pydantic load in the provider process only (see `_wire`)
     from ._client import DokployClient
     from ._models import EnvironmentRow, ServiceRef
+
+#: Service reads in flight at once: measured on a real v0.30.2 (load 6 on 2 cores), 16
+#: `application.one` took 19.5 s one by one, 11.2 s four at once, 14.1 s eight at once.
+_READS_AT_ONCE = 4
 
 #: The opt-out, on `Project` and `Environment`: a change of it needs no request.
 ALLOW_BREAKING_ATTR = Attr("allow_breaking_env_references", BOOL, state_only=True)
@@ -94,13 +100,18 @@ def breakages(
     keys: set[str],
     project_env: Mapping[str, str],
 ) -> list[Breakage]:
+    rows = [(env.name, ref, nested) for env in environments for ref, nested in env.service_rows()]
+    # On slim releases each service is one `<type>.one`, a heavy read (~1 s on a loaded server):
+    # a few at once (the client's pool is shared by threads), each in a copy of this context, so
+    # that its errors redact the secrets the caller registered (`_redact.more_secrets`).
+    with ThreadPoolExecutor(max_workers=_READS_AT_ONCE) as pool:
+        reads = [pool.submit(contextvars.copy_context().run, _variables, client, ref, row) for _, ref, row in rows]
+        variables = [read.result() for read in reads]
     found: list[Breakage] = []
-    for env in environments:
-        for ref, nested in env.service_rows():
-            values = _variables(client, ref, nested)
-            hit = None if values is None else referenced(values, scope, keys, project_env)
-            if hit is None or hit:
-                found.append(Breakage(ref, env.name, tuple(sorted(hit or ()))))
+    for (env_name, ref, _), values in zip(rows, variables, strict=True):
+        hit = None if values is None else referenced(values, scope, keys, project_env)
+        if hit is None or hit:
+            found.append(Breakage(ref, env_name, tuple(sorted(hit or ()))))
     return found
 
 
