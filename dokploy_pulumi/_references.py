@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from ._attrs import BOOL, ENV, Attr, is_unknown
 from ._dotenv import _DOT, parse_env
 from ._exceptions import RefusedError, UndecryptableEnvError
+from ._lifecycle import gone_as_none
 
 if TYPE_CHECKING:  # the HTTP stack and pydantic load in the provider process only (see `_wire`)
     from ._client import DokployClient
@@ -84,7 +85,14 @@ def _variables(client: DokployClient, ref: ServiceRef, nested: Mapping[str, Any]
     # Whole rows (before v0.29.14) carry the columns; slim ones do not: ask the service's router.
     from ._models import ServiceEnv, is_ciphertext  # provider process only (see the imports)
 
-    row = ServiceEnv.model_validate(nested) if "env" in nested else client.service.env(ref.type, ref.id)
+    if "env" in nested:
+        row = ServiceEnv.model_validate(nested)
+    else:
+        # Deleted since the environment's read (its own NOT_FOUND): it refers to nothing any more.
+        found = gone_as_none(lambda: client.service.env(ref.type, ref.id))
+        if found is None:
+            return []
+        row = found
     values: list[str] = []
     for text in row.columns().values():
         if is_ciphertext(text):

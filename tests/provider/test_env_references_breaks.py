@@ -126,3 +126,23 @@ def test_an_opt_out_unknown_at_preview_is_not_refused_yet(server, project_blob, 
     backend.reset_requests()
     assert diff_kind(server.diff(id_, outs, {**news, "allow_breaking_env_references": UNKNOWN})) == "some"
     assert backend.requests == []
+
+
+@pytest.mark.hook("inject_fault")
+def test_a_service_deleted_while_the_guard_reads_is_not_a_failure(server, project_blob, backend, api):
+    inputs, _ = server.check({}, _project(project_blob, env={"DATABASE_URL": "pg", "LOG": "info"}))
+    id_, outs = server.create(inputs)
+    production = outs["default_environment_id"]
+    _app(backend, api, production, "web", "DB=${{project.DATABASE_URL}}")
+    _app(backend, api, production, "gone", "DB=${{project.DATABASE_URL}}")
+    # One service's own read answers its NOT_FOUND (deleted between project.one and its read; on
+    # releases that nest whole rows there is no such read, and both are named).
+    gone = {"message": "Application not found", "code": "NOT_FOUND"}
+    gone["data"] = {"code": "NOT_FOUND", "httpStatus": 404, "path": "application.one"}
+    backend.inject_fault("application.one", status=404, body=gone)
+    news, _ = server.check(outs, _project(project_blob, env={"LOG": "info"}))
+    with pytest.raises(grpc.RpcError) as err:
+        server.diff(id_, outs, news)
+    text = _details(err)
+    count = 1 if backend.release.slim_reads else 2
+    assert f"removing project env key(s) DATABASE_URL would break {count} service(s)" in text, text
