@@ -55,6 +55,7 @@ from ._project import (
     read_project,
 )
 from ._reconcile import adopting, create_or_find
+from ._references import ALLOW_BREAKING_ATTR, guard_env_references
 from ._wire import OMIT
 
 if TYPE_CHECKING:  # the HTTP stack and pydantic load in the provider process only (see `_wire`)
@@ -80,6 +81,7 @@ class EnvironmentDuplicateLifecycle(Lifecycle):
         DESCRIPTION_ATTR,
         ENV_ATTR,
         CONNECTION_ATTR,
+        ALLOW_BREAKING_ATTR,
     )
     computed = ("project_id", "is_default", "created_at")
 
@@ -152,6 +154,12 @@ class EnvironmentDuplicateLifecycle(Lifecycle):
     def read(self, client: DokployClient, id_: str, olds: Props) -> Optional[Outputs]:
         out = read_environment(client, id_, olds.get("project_id"))
         return None if out is None else self._tracked(out, olds)
+
+    def before_update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> None:
+        # Services added to the copy since (Dokploy copies none) may use the keys; an env no longer
+        # declared is left alone, so it removes nothing.
+        if "env" in changed and news.get("env"):
+            guard_env_references(client, "environment", id_, olds, news)
 
     def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:
         if not news.get("env"):

@@ -159,6 +159,9 @@ def converge(client: DokployClient, row: EnvironmentRow, inputs: Mapping[str, An
     something differs)."""
     out = environment_values(row)
     changed = {k for k in fields if out[k] != inputs[k]}
+    if "env" in changed:
+        # Adopting writes the declared env over what the server holds: the same hazard as an update.
+        guard_env_references(client, "environment", row.environment_id, out, inputs)
     if changed:
         out.update(push_environment(client, row.environment_id, inputs, changed, is_default=row.is_default))
     return out

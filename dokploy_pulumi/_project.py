@@ -179,6 +179,10 @@ class ProjectLifecycle(Lifecycle):
     def _adopt(self, client: DokployClient, id_: str, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         detail = client.project.one(id_)
         out = detail_values(detail)
+        if out["env"] != inputs["env"]:
+            # Adopting writes the declared env over what the server holds: the same hazard as an
+            # update, checked before any write (the tags' too).
+            guard_env_references(client, "project", id_, out, inputs)
         if managed_tags(inputs) and project_tag_ids(client, detail) != inputs["tags"]:
             assign_tags(client, id_, inputs["tags"])
         changed = {k for k in ("name", "description", "env") if out[k] != inputs[k]}

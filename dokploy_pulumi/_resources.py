@@ -215,7 +215,8 @@ class EnvironmentDuplicateArgs:
     source_environment_id: the environment to copy (changing it replaces the copy). name: the copy's
     name (never "production"). description: as for Environment (the server would otherwise copy the
     source's). env (secret): variables that replace the copied ones; omitted or empty, the copied
-    variables are kept and not tracked. connection: as for Project.
+    variables are kept and not tracked. connection: as for Project. allow_breaking_env_references:
+    as for Environment (for services added to the copy since).
     """
 
     source_environment_id: Input[str]
@@ -223,6 +224,7 @@ class EnvironmentDuplicateArgs:
     description: Optional[Input[str]] = None
     env: Optional[Input[EnvInput]] = None
     connection: Optional[Connection] = None
+    allow_breaking_env_references: Optional[Input[bool]] = None
 
 
 class EnvironmentDuplicate(_DokployResource, _EnvironmentOutputs, module=MODULE, name="EnvironmentDuplicate"):

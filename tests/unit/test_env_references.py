@@ -32,3 +32,34 @@ def test_removed_keys_are_the_states_keys_the_new_env_lacks():
     assert removed_keys({"env": {"A": "1"}}, {"env": None}) == {"A"}
     assert removed_keys({"env": {"A": "1"}}, {"env": UNKNOWN}) == set()
     assert removed_keys({"env": {"A": "1"}}, {"env": {"B": UNKNOWN}}) == {"A"}  # keys known, values not
+
+
+def test_service_reads_run_a_few_at_once_in_the_callers_redaction_context():
+    import threading
+
+    from dokploy_pulumi._models import EnvironmentRow, ServiceEnv
+    from dokploy_pulumi._redact import _EXTRA, more_secrets
+    from dokploy_pulumi._references import _READS_AT_ONCE, breakages
+
+    seen: list[tuple[str, tuple[str, ...]]] = []
+    # Every worker waits here until all of them are in flight: the reads overlap, or this times out.
+    together = threading.Barrier(_READS_AT_ONCE, timeout=10)
+
+    class Services:
+        def env(self, kind: str, service_id: str) -> ServiceEnv:
+            together.wait()
+            seen.append((service_id, _EXTRA.get()))
+            return ServiceEnv(env=f"X=${{{{project.{service_id}}}}}")
+
+    class Client:
+        service = Services()
+
+    ids = [f"K{i}" for i in range(_READS_AT_ONCE * 2)]
+    row = EnvironmentRow.model_validate(
+        {"environmentId": "e", "name": "production", "applications": [{"applicationId": i, "name": i} for i in ids]}
+    )
+    with more_secrets(["old-secret-value"]):
+        found = breakages(Client(), "project", [row], set(ids), {})  # type: ignore[arg-type]
+    assert [b.service.id for b in found] == ids and [b.keys for b in found] == [(i,) for i in ids]  # listed order
+    assert sorted(s for s, _ in seen) == sorted(ids)
+    assert all(extra == ("old-secret-value",) for _, extra in seen)
