@@ -343,8 +343,10 @@ InvokeOpts = Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]
 
 def _ready(resource: Any) -> Output[Any]:
     """What says `resource` is done: a custom resource's id (known once it exists, unknown in a
-    preview that creates it), else its urn (a remote component's registration waits for its children)."""
-    return resource.id if isinstance(resource, pulumi.CustomResource) else resource.urn
+    preview that creates it), else its urn (a remote component's registration waits for its children;
+    a `DependencyResource` is a custom resource known by its urn only, and has no id)."""
+    done: Output[Any] = resource.id if "id" in vars(resource) else resource.urn
+    return done
 
 
 def _after(opts: Optional[InvokeOpts]) -> Output[Any]:

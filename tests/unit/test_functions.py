@@ -8,6 +8,7 @@ import time
 
 import pulumi
 import pytest
+from pulumi.resource import DependencyResource
 
 from dokploy_pulumi import (
     AuthenticationError,
@@ -649,3 +650,23 @@ def test_depends_on_a_component_whose_child_is_created_in_preview_is_unknown(emu
     program()
     assert known == {"waiting": False}
     assert procedures(emu) == []
+
+
+def test_depends_on_a_dependency_resource_runs_the_look_up(emu):
+    # pulumi.DependencyResource (a resource known by its urn only) has no id: its urn says it is done.
+    _set_mocks(Mocks(), preview=False)
+    pid = project(emu, "app")
+    found: dict[str, object] = {}
+
+    @pulumi.runtime.test
+    def program():
+        known = DependencyResource("urn:pulumi:stack::project::test:index:Thing::made")
+        out = get_project_output(project_id=pid, opts=pulumi.InvokeOutputOptions(depends_on=[known]))
+
+        async def check():
+            found["id"] = await out.id.future()
+
+        return pulumi.Output.from_input(check())
+
+    program()
+    assert found == {"id": pid}
