@@ -220,4 +220,7 @@ class ClientPool:
 
     def client(self, connection: Optional[Connection]) -> DokployClient:
         settings = self.resolve(connection)
-        return self.session.client(settings, lambda: connect(settings, self.session), lambda c: c.closed)
+        # Keyed by the base URL the client will use: `https://host`, `https://host/` and
+        # `https://host/api` are one server, so one client (one pool, one version probe).
+        same_server = settings._replace(url=normalize_url(settings.url))
+        return self.session.client(same_server, lambda: connect(settings, self.session), lambda c: c.closed)

@@ -26,7 +26,12 @@ from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
 from ._project import CONNECTION_ATTR, DESCRIPTION_ATTR, ENV_ATTR, NAME_ATTR
 from ._reconcile import create_or_find, remove_or_confirm
 from ._references import ALLOW_BREAKING_ATTR, guard_env_references
-from ._releases import DEFAULT_ENVIRONMENT_NAME, DEFAULT_ENVIRONMENT_SINCE, NO_DEFAULT_REASONS
+from ._releases import (
+    DEFAULT_ENVIRONMENT_DESCRIPTION,
+    DEFAULT_ENVIRONMENT_NAME,
+    DEFAULT_ENVIRONMENT_SINCE,
+    NO_DEFAULT_REASONS,
+)
 from ._wire import OMIT
 
 if TYPE_CHECKING:  # the HTTP stack and pydantic load in the provider process only (see `_wire`)
@@ -34,7 +39,7 @@ if TYPE_CHECKING:  # the HTTP stack and pydantic load in the provider process on
     from ._models import EnvironmentRow
 
 DEFAULT_NAME = DEFAULT_ENVIRONMENT_NAME
-DEFAULT_DESCRIPTION = "Production environment"
+DEFAULT_DESCRIPTION = DEFAULT_ENVIRONMENT_DESCRIPTION
 
 
 def environment_values(row: EnvironmentRow) -> dict[str, Any]:
@@ -197,13 +202,15 @@ class EnvironmentLifecycle(Lifecycle):
         if is_unknown(new) or not olds:
             return []
         if old == DEFAULT_NAME and new != DEFAULT_NAME:
-            return [CheckFailure("name", "the default 'production' environment cannot be renamed (Dokploy refuses)")]
+            return [
+                CheckFailure("name", f"the default {DEFAULT_NAME!r} environment cannot be renamed (Dokploy refuses)")
+            ]
         if new == DEFAULT_NAME and old != DEFAULT_NAME:
             return [
                 CheckFailure(
                     "name",
-                    "'production' is not a name you can give an environment: it is the name that adopts "
-                    "the project's default environment. Declare a new Environment named 'production' instead.",
+                    f"{DEFAULT_NAME!r} is not a name you can give an environment: it is the name that adopts "
+                    f"the project's default environment. Declare a new Environment named {DEFAULT_NAME!r} instead.",
                 )
             ]
         return []

@@ -343,22 +343,36 @@ InvokeOpts = Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]
 
 def _ready(resource: Any) -> Output[Any]:
     """What says `resource` is done: a custom resource's id (known once it exists, unknown in a
-    preview that creates it), a component's urn (its registration)."""
-    return resource.id if isinstance(resource, pulumi.CustomResource) else resource.urn
+    preview that creates it), else its urn (a remote component's registration waits for its children;
+    a `DependencyResource` is a custom resource known by its urn only, and has no id)."""
+    done: Output[Any] = resource.id if "id" in vars(resource) else resource.urn
+    return done
 
 
 def _after(opts: Optional[InvokeOpts]) -> Output[Any]:
     """An Output that resolves once every resource in `opts.depends_on` is done, and carries them
-    as dependencies (so what uses the look-up's result also depends on them)."""
+    as dependencies (so what uses the look-up's result also depends on them).
+
+    A local ComponentResource stands for its children, as in any Pulumi depends_on (its own urn is
+    known long before they exist): expanded by the SDK's own rule, the one its invokes use."""
     depends_on = getattr(opts, "depends_on", None)
     if depends_on is None:
         return Output.from_input(None)
 
-    def each(resources: Any) -> Output[Any]:
-        listed = resources if isinstance(resources, (list, tuple)) else [resources]
-        return Output.all(*[_ready(r) for r in listed if r is not None])
+    async def expanded(resources: Any) -> Any:  # (a list of resources; Any for `apply`)
+        from pulumi.runtime.rpc import _expand_dependencies  # the SDK's: components -> their children
 
-    return Output.from_input(depends_on).apply(each)
+        listed: list[Any] = [
+            r for r in (resources if isinstance(resources, (list, tuple)) else [resources]) if r is not None
+        ]
+        found = await _expand_dependencies(listed, None)
+        # Older SDKs answer the children's urns only (awaited, i.e. registered): wait on what was listed.
+        return list(found.values()) if isinstance(found, dict) else listed
+
+    def each(done: Any) -> Output[Any]:
+        return Output.all(*[_ready(r) for r in done])
+
+    return Output.from_input(depends_on).apply(expanded).apply(each)
 
 
 def _lifted(

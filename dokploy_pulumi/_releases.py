@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 __all__ = [
+    "DEFAULT_ENVIRONMENT_DESCRIPTION",
     "DEFAULT_ENVIRONMENT_NAME",
     "DEFAULT_ENVIRONMENT_SINCE",
     "DIFFERENCES",
@@ -257,6 +258,8 @@ DEFAULT_ENVIRONMENT_SINCE = _BY_NAME["is_default"].since
 #: DEFAULT_ENVIRONMENT_SINCE it is what makes an environment the default. Here, not in `_models`,
 #: because the emulator and the program side follow the same rule and must not import pydantic.
 DEFAULT_ENVIRONMENT_NAME = "production"
+#: Its description as `project.create` writes it; the provider writes it back when it lets go of one.
+DEFAULT_ENVIRONMENT_DESCRIPTION = "Production environment"
 #: Why a project can have no default environment (for errors that find none).
 NO_DEFAULT_REASONS = (
     f"servers before {OLDEST_SUPPORTED} have no environments, a project.create may have been interrupted, "

@@ -24,7 +24,7 @@ def create(call: Call, data: dict[str, Any]) -> Any:
         if data["name"] == DEFAULT_ENVIRONMENT_NAME:
             raise TRPCError(
                 "BAD_REQUEST",
-                "You cannot create a environment with the name 'production'"
+                f"You cannot create a environment with the name {DEFAULT_ENVIRONMENT_NAME!r}"
                 if call.release.is_default_column
                 else "Environment name cannot be production",  # v0.25.x
             )

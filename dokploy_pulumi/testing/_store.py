@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .._releases import DEFAULT_ENVIRONMENT_NAME
+from .._releases import DEFAULT_ENVIRONMENT_DESCRIPTION, DEFAULT_ENVIRONMENT_NAME
 from . import _persistence
 from ._clock import Clock, parse_iso
 
@@ -147,7 +147,7 @@ class Store:
 
     def insert_default_environment(self, project_id: str) -> dict[str, Any]:
         """``createProductionEnvironment()``: fixed name and description, env "", isDefault."""
-        return self.insert_environment(project_id, DEFAULT_ENVIRONMENT_NAME, "Production environment", "", True)
+        return self.insert_environment(project_id, DEFAULT_ENVIRONMENT_NAME, DEFAULT_ENVIRONMENT_DESCRIPTION, "", True)
 
     def insert_service(self, environment_id: str, type_: str, name: str, **extra: Any) -> dict[str, Any]:
         base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or type_

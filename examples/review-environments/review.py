@@ -42,6 +42,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Optional
+from urllib.parse import urlsplit
 
 import pulumi
 from pulumi import automation as auto
@@ -130,8 +131,9 @@ def backend_workarounds(backend: str) -> dict[str, str]:
     holds a connection while it waits for a second one. Reading one stack at a time
     (PULUMI_DIY_BACKEND_PARALLEL=1) needs at most two, which every pool has. Forced, not a default:
     a value meant for an S3 backend would bring the hang back. Upstream's bug; see the README.
+    The scheme is compared as Pulumi reads it, case-insensitively (`POSTGRES://` is that backend too).
     """
-    if backend.startswith("postgres://"):
+    if urlsplit(backend).scheme == "postgres":  # urlsplit lowers the scheme, as Go's url.Parse
         return {"PULUMI_DIY_BACKEND_PARALLEL": "1"}
     return {}
 

@@ -10,6 +10,7 @@ The server is our own child process, stopped by its PID.
 from __future__ import annotations
 
 import base64
+import ctypes
 import os
 import pwd
 import shutil
@@ -28,12 +29,21 @@ USER = "pulumi"
 # Bounded waits (seconds): a server that is not up by then is a failure, not a hang.
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
+#: Starts tried, each on a new port, when the server exits before it is ready (its port was taken).
+START_ATTEMPTS = 5
 
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """In the server's child: SIGINT (PostgreSQL's fast shutdown) when the test process dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_PDEATHSIG = 1
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)
 
 
 class PostgresServer:
@@ -59,13 +69,33 @@ class PostgresServer:
 
     def start(self) -> PostgresServer:
         self.dir = Path(tempfile.mkdtemp(prefix="pulumi-postgres-"))
-        if self._user:
-            entry = pwd.getpwnam(self._user)
-            os.chown(self.dir, entry.pw_uid, entry.pw_gid)
-        data = self.dir / "data"
-        init = self._run(str(PG_BIN / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8", "--no-sync")
-        if init.returncode != 0:
-            raise RuntimeError(f"initdb failed ({init.returncode}):\n{init.stdout}\n{init.stderr}")
+        try:
+            if self._user:
+                entry = pwd.getpwnam(self._user)
+                os.chown(self.dir, entry.pw_uid, entry.pw_gid)
+            data = self.dir / "data"
+            init = self._run(
+                str(PG_BIN / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8", "--no-sync"
+            )
+            if init.returncode != 0:
+                raise RuntimeError(f"initdb failed ({init.returncode}):\n{init.stdout}\n{init.stderr}")
+            # The port is free when chosen, not necessarily when the server binds it (another
+            # process, another test's PostgreSQL, may take it meanwhile): a server that exits
+            # before it is ready tries again on another port.
+            for _ in range(START_ATTEMPTS):
+                if self._serve(data):
+                    return self
+            raise RuntimeError(
+                f"PostgreSQL did not start in {START_ATTEMPTS} attempts:\n"
+                + (self.dir / "server.log").read_text(errors="replace")
+            )
+        except BaseException:
+            self.stop()  # nothing left behind: no server, no folder
+            raise
+
+    def _serve(self, data: Path) -> bool:
+        """Start the server on a new port; True once it accepts connections, False if it exited first."""
+        assert self.dir is not None
         self.port = _free_port()
         log = open(self.dir / "server.log", "wb")  # the child keeps its own copy
         self.proc = subprocess.Popen(
@@ -91,19 +121,27 @@ class PostgresServer:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # Stopped with the test process even when that is killed (a timeout, SIGKILL), when
+            # `stop` never runs. Set after the child took the postgres user, which would clear it.
+            preexec_fn=_die_with_parent,
         )
         log.close()
         # pg_isready answers at once while the server is still starting: ask until it accepts
-        # connections (exit 0), the server has died, or the bounded wait is over.
+        # connections (exit 0), the server has died, or the bounded wait is over. Asked through
+        # the Unix socket in our own folder: whatever else listens on the TCP port is not ours.
         deadline = time.monotonic() + START_TIMEOUT
         while True:
-            ready = self._run(str(PG_BIN / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port))
+            ready = self._run(str(PG_BIN / "pg_isready"), "-q", "-h", str(self.dir), "-p", str(self.port))
             if ready.returncode == 0:
-                return self
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                text = (self.dir / "server.log").read_text(errors="replace")
-                self.stop()
-                raise RuntimeError(f"PostgreSQL did not start (pg_isready exit {ready.returncode}):\n{text}")
+                return True
+            if self.proc.poll() is not None:
+                self.proc = None
+                return False
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"PostgreSQL did not start (pg_isready exit {ready.returncode}):\n"
+                    + (self.dir / "server.log").read_text(errors="replace")
+                )
             time.sleep(0.05)
 
     def backend_url(self, table: Optional[str] = None) -> str:

@@ -88,3 +88,15 @@ def test_a_closed_client_is_made_again(made) -> None:
     again = ClientPool(ConfigSource({"dokploy:url": URL, "dokploy:apiKey": KEY})).client(None)
     assert again is not first and not again.closed
     assert len(made) == 2
+
+
+def test_one_server_written_several_ways_has_one_client(made, monkeypatch) -> None:
+    # The stack config says `http://host`, a resource's Connection `http://host/api/`: one server,
+    # one base URL once normalised, so one client (one pool, one version probe).
+    monkeypatch.setenv("KEY_ENV", KEY)
+    pool = ClientPool(ConfigSource({"dokploy:url": URL, "dokploy:apiKey": KEY}))
+    clients = [pool.client(None)] + [
+        pool.client(Connection(url, api_key_env="KEY_ENV")) for url in (URL + "/", URL + "/api", URL + "/api/")
+    ]
+    assert all(c is clients[0] for c in clients)
+    assert len(made) == 1

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pulumi
 import pytest
+from pulumi.resource import DependencyResource
 
 from dokploy_pulumi import (
     AuthenticationError,
@@ -506,6 +508,8 @@ class _CreatingMocks(Mocks):
         self.emu, self.unknown_id = emu, unknown_id
 
     def new_resource(self, args):
+        if args.typ != "test:index:Thing":  # a component: nothing to create
+            return [None, {}]
         if self.unknown_id:  # a preview of a create: the id is not known yet
             return [None, dict(args.inputs)]
         made = self.emu.create_project(args.inputs["projectName"])
@@ -585,3 +589,84 @@ def test_parent_and_provider_options_are_accepted_and_change_nothing(emu):
     program()
     assert seen == {"id": pid, "deps": set()}
     assert get_project(project_id=pid, opts=pulumi.InvokeOptions(version="9.9.9")).id == pid
+
+
+class _Stack(pulumi.ComponentResource):
+    """A component whose child creates the project (as a user's component wrapping a `Project`)."""
+
+    def __init__(self, name: str, project_name: str) -> None:
+        super().__init__("test:index:Stack", name)
+        self.thing = _Thing(f"{name}-thing", project_name, pulumi.ResourceOptions(parent=self))
+        self.register_outputs({})
+
+
+class _SlowCreatingMocks(_CreatingMocks):
+    def new_resource(self, args):
+        # The child's create takes a while: a look-up that does not wait for it runs first.
+        if args.typ == "test:index:Thing":
+            time.sleep(0.3)
+        return super().new_resource(args)
+
+
+def test_depends_on_a_component_waits_for_its_children(emu):
+    # Pulumi's depends_on a (local) ComponentResource means "on its children": the component's own
+    # registration is done long before they are.
+    _set_mocks(_SlowCreatingMocks(emu), preview=False)
+    found: dict[str, object] = {}
+
+    @pulumi.runtime.test
+    def program():
+        stack = _Stack("comp", "made-by-a-child")
+        by_name = get_project_output(name="made-by-a-child", opts=pulumi.InvokeOutputOptions(depends_on=[stack]))
+
+        async def check():
+            found["by_name"] = await by_name.id.future()
+            found["thing_id"] = await stack.thing.id.future()
+            found["deps"] = stack.thing in await by_name.resources()
+
+        return pulumi.Output.from_input(check())
+
+    program()
+    assert found["by_name"] == found["thing_id"]
+    assert found["deps"] is True
+
+
+def test_depends_on_a_component_whose_child_is_created_in_preview_is_unknown(emu):
+    _set_mocks(_CreatingMocks(emu, unknown_id=True), preview=True)
+    project(emu, "app")
+    emu.reset_requests()
+    known: dict[str, bool] = {}
+
+    @pulumi.runtime.test
+    def program():
+        stack = _Stack("comp", "not-yet")
+        waiting = get_project_output(name="app", opts=pulumi.InvokeOutputOptions(depends_on=stack))
+
+        async def check():
+            known["waiting"] = await waiting.id.is_known()
+
+        return pulumi.Output.from_input(check())
+
+    program()
+    assert known == {"waiting": False}
+    assert procedures(emu) == []
+
+
+def test_depends_on_a_dependency_resource_runs_the_look_up(emu):
+    # pulumi.DependencyResource (a resource known by its urn only) has no id: its urn says it is done.
+    _set_mocks(Mocks(), preview=False)
+    pid = project(emu, "app")
+    found: dict[str, object] = {}
+
+    @pulumi.runtime.test
+    def program():
+        known = DependencyResource("urn:pulumi:stack::project::test:index:Thing::made")
+        out = get_project_output(project_id=pid, opts=pulumi.InvokeOutputOptions(depends_on=[known]))
+
+        async def check():
+            found["id"] = await out.id.future()
+
+        return pulumi.Output.from_input(check())
+
+    program()
+    assert found == {"id": pid}

@@ -31,15 +31,20 @@ def _modules() -> dict[str, Path]:
 
 
 def _module_level(tree: ast.Module) -> Iterator[ast.stmt]:
-    """Top-level statements, descending into `if`/`try` blocks (TYPE_CHECKING, fallbacks), not defs."""
+    """The statements that run when the module loads: every block but a function's body (`if`
+    TYPE_CHECKING and `try` fallbacks, `with`, loops, `match`, and class bodies, which run then too)."""
     pending: list[ast.stmt] = list(tree.body)
     while pending:
         node = pending.pop(0)
         yield node
-        if isinstance(node, ast.If):
-            pending += [*node.body, *node.orelse]
-        elif isinstance(node, ast.Try):
-            pending += [*node.body, *node.orelse, *node.finalbody, *(s for h in node.handlers for s in h.body)]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            pending += [s for s in getattr(node, field, []) if isinstance(s, ast.stmt)]
+        for handler in getattr(node, "handlers", []):
+            pending += handler.body
+        for case in getattr(node, "cases", []):
+            pending += case.body
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -101,6 +106,26 @@ def test_the_walk_sees_the_imports() -> None:
     assert "dokploy_pulumi.testing._persistence" in graph["dokploy_pulumi.testing._store"]
     assert "dokploy_pulumi._functions" in graph["dokploy_pulumi"]
     assert "dokploy_pulumi._releases" in graph["dokploy_pulumi.testing._releases"]
+
+
+def test_the_walk_sees_imports_in_every_block_that_runs_at_load() -> None:
+    source = (
+        "import a0\n"
+        "with open('x'):\n    import a1\n"
+        "class C:\n    import a2\n    class D:\n        from . import a3\n"
+        "for _ in ():\n    import a4\n"
+        "try:\n    import a5\nexcept ImportError:\n    import a6\n"
+        "match 1:\n    case 1:\n        import a7\n"
+        "def f():\n    import not_at_load\n"
+        "class E:\n    def g(self):\n        import not_at_load_either\n"
+    )
+    names = {
+        a.name
+        for node in _module_level(ast.parse(source))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for a in node.names
+    }
+    assert names == {f"a{i}" for i in range(8)}
 
 
 def test_cycles_finds_a_circle() -> None:
