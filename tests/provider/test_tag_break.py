@@ -1,0 +1,86 @@
+"""`Tag` and `Project.tags` when a step fails halfway, or the input is odd (the break-it pass).
+
+Through the SDK's provider server behind a `RecordingProxy` (no emulator hook): the emulator, and the
+real releases in the real tier (where a release without tags asserts the refusal instead).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import pytest
+from _backend import AGAINST_REAL, n
+from _recording_proxy import RecordingProxy
+
+from dokploy_pulumi import DokployClient, DokployError
+from dokploy_pulumi.providers import TagProvider
+from dokploy_pulumi.testing.provider_server import ProviderServer, blob_of
+
+P = "__provider"
+#: How long the search after a lost create waits (see test_lost_create_behind_proxy.py).
+TIMEOUT = "30" if AGAINST_REAL else "2"
+
+
+@pytest.fixture
+def proxy(backend) -> Iterator[RecordingProxy]:
+    p = RecordingProxy(backend.url).start()
+    try:
+        yield p
+    finally:
+        p.stop()
+
+
+@pytest.fixture
+def behind(backend, proxy, clean_env) -> Iterator[ProviderServer]:
+    with ProviderServer(env=clean_env) as srv:
+        srv.configure({"dokploy:url": proxy.url, "dokploy:apiKey": backend.api_key, "dokploy:timeout": TIMEOUT})
+        yield srv
+
+
+@pytest.fixture
+def api(backend) -> Iterator[DokployClient]:
+    with DokployClient(getattr(backend, "upstream", backend.url), backend.api_key, timeout=120.0) as client:
+        yield client
+
+
+@pytest.fixture
+def cleanup_tags(api) -> Iterator[str]:
+    """A name prefix; every tag whose name starts with it is removed when the test ends."""
+    prefix = n("brk")
+    yield prefix
+    if _has_tags(api):
+        for tag in api.tag.all():
+            if tag.name.startswith(prefix):
+                with contextlib.suppress(DokployError):
+                    api.tag.remove(tag.tag_id)
+
+
+def _has_tags(api: DokployClient) -> bool:
+    try:
+        api.require("tags", "tags")
+    except DokployError:
+        return False
+    return True
+
+
+def _create(server: ProviderServer, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    inputs, failures = server.check({}, props)
+    assert failures == []
+    return server.create(inputs)
+
+
+def test_a_lost_tag_create_answer_adopts_the_tag_it_made(behind, backend, api, proxy, cleanup_tags):
+    name = cleanup_tags + "-lost"
+    props = {P: blob_of(TagProvider()), "name": name, "color": "#ff0000"}
+    proxy.lose_answer("tag.create")  # forwarded: the server makes the tag; its answer is lost
+    if not _has_tags(api):
+        with pytest.raises(grpc.RpcError):
+            _create(behind, props)
+        return
+    id_, outs = _create(behind, props)
+    assert [t.tag_id for t in api.tag.all() if t.name == name] == [id_]
+    assert outs["name"] == name and outs["color"] == "#ff0000"
+    assert proxy.count("tag.create", "POST") == 1  # not repeated
