@@ -17,7 +17,7 @@ from _recording_proxy import RecordingProxy
 
 from dokploy_pulumi import DokployClient, DokployError
 from dokploy_pulumi.providers import TagProvider
-from dokploy_pulumi.testing.provider_server import ProviderServer, blob_of
+from dokploy_pulumi.testing.provider_server import ProviderServer, blob_of, diff_kind
 
 P = "__provider"
 #: How long the search after a lost create waits (see test_lost_create_behind_proxy.py).
@@ -84,3 +84,28 @@ def test_a_lost_tag_create_answer_adopts_the_tag_it_made(behind, backend, api, p
     assert [t.tag_id for t in api.tag.all() if t.name == name] == [id_]
     assert outs["name"] == name and outs["color"] == "#ff0000"
     assert proxy.count("tag.create", "POST") == 1  # not repeated
+
+
+def _project(blob: str, name: str, tags: Any) -> dict[str, Any]:
+    return {P: blob, "name": name, "description": None, "env": None, "tags": tags}
+
+
+def test_a_program_that_stops_setting_tags_stops_seeing_them(server, project_blob, backend, api, cleanup_tags):
+    """`tags` removed from the program: the stack no longer owns the set, so a later hand change to it
+    is no drift (refresh neither reads nor shows it), and nothing is sent to the server."""
+    if not _has_tags(api):
+        return
+    a = api.tag.create(cleanup_tags + "-a").tag_id
+    b = api.tag.create(cleanup_tags + "-b").tag_id
+    inputs, _ = server.check({}, _project(project_blob, n("owned"), [a]))
+    pid, outs = server.create(inputs)
+    news, _ = server.check(outs, _project(project_blob, n("owned"), None))
+    if diff_kind(server.diff(pid, outs, news)) != "none":  # Pulumi keeps the old outputs otherwise
+        backend.reset_requests()
+        outs = server.update(pid, outs, news)
+        assert [r.procedure for r in backend.requests if r.method == "POST"] == []  # a state-only change
+    api.tag.assign_to_project(pid, b)  # by hand, after the program let go of the set
+    _, read_outs, read_inputs = server.read(pid, outs, news)
+    assert read_outs.get("tags") is None and read_inputs.get("tags") is None
+    assert diff_kind(server.diff(pid, read_outs, news)) == "none"
+    assert sorted(api.project.one(pid).tag_ids() or []) == sorted([a, b])  # the server's set is untouched
