@@ -109,3 +109,31 @@ def test_a_program_that_stops_setting_tags_stops_seeing_them(server, project_blo
     assert read_outs.get("tags") is None and read_inputs.get("tags") is None
     assert diff_kind(server.diff(pid, read_outs, news)) == "none"
     assert sorted(api.project.one(pid).tag_ids() or []) == sorted([a, b])  # the server's set is untouched
+
+
+def test_a_nul_in_a_name_is_refused_at_check(server, project_blob):
+    """Postgres text cannot hold U+0000: the real v0.30.2 answers tag.create 400 "Failed query" (the
+    same shape as a duplicate name). Refused at preview instead, for every name and text input."""
+    _, failures = server.check({}, {P: blob_of(TagProvider()), "name": "a\x00b", "color": "#f\x00"})
+    assert sorted(f[0] for f in failures) == ["color", "name"]
+    _, failures = server.check({}, _project(project_blob, "p\x00", None))
+    assert [f[0] for f in failures] == ["name"]
+
+
+def test_a_tag_deleted_by_hand_is_named_when_the_set_is_refused(server, project_blob, api, cleanup_tags):
+    """`up` without a refresh after a tag was deleted by hand: bulkAssign refuses the whole set with
+    "One or more tags not found"; the error names the id and what to do, and nothing changed."""
+    if not _has_tags(api):
+        return
+    a = api.tag.create(cleanup_tags + "-keep").tag_id
+    b = api.tag.create(cleanup_tags + "-gone").tag_id
+    inputs, _ = server.check({}, _project(project_blob, n("stale"), [a]))
+    pid, outs = server.create(inputs)
+    api.tag.remove(b)
+    news, _ = server.check(outs, _project(project_blob, n("stale"), [a, b]))
+    with pytest.raises(grpc.RpcError) as info:
+        server.update(pid, outs, news)
+    details = info.value.details()
+    assert "tag.bulkAssign" in details and repr(b) in details and repr(a) not in details
+    assert "pulumi refresh" in details
+    assert api.project.one(pid).tag_ids() == [a]  # refused whole: the set is as it was
