@@ -63,10 +63,18 @@ def _explain_conflict(client: DokployClient, name: str, action: Callable[[], T],
                 f"{refused.message} (a tag named {name!r} already exists in this organization)", **refused.context()
             ) from None
         raise refused
+    if client.session.is_managed(held.tag_id):
+        # Another Tag of this stack (declared twice, or two tags swapping names in one run):
+        # adopting it would make two resources hold one tag.
+        advice = (
+            "That tag is another resource of this stack: two Tags cannot have one name (to swap two "
+            "names, rename one of them to a third name first, in a run of its own)."
+        )
+    else:
+        advice = f"To manage that one, declare it with adopt_id={held.tag_id!r}."
     raise ConflictError(
         f"a tag named {name!r} already exists in this organization (tag {held.tag_id}): Dokploy allows one tag "
-        f"per name in an organization. To manage that one, declare it with adopt_id={held.tag_id!r}. "
-        f"(The server answered {refused.status}: {refused.server_message}.)",
+        f"per name in an organization. {advice} (The server answered {refused.status}: {refused.server_message}.)",
         **refused.context(),
     ) from None
 

@@ -137,3 +137,24 @@ def test_a_tag_deleted_by_hand_is_named_when_the_set_is_refused(server, project_
     assert "tag.bulkAssign" in details and repr(b) in details and repr(a) not in details
     assert "pulumi refresh" in details
     assert api.project.one(pid).tag_ids() == [a]  # refused whole: the set is as it was
+
+
+def test_two_tags_of_one_stack_swapping_names_are_not_told_to_adopt_each_other(server, api, cleanup_tags):
+    if not _has_tags(api):
+        return
+    blob = blob_of(TagProvider())
+    x, y = cleanup_tags + "-x", cleanup_tags + "-y"
+    first, first_outs = _create(server, {P: blob, "name": x, "color": None})
+    second, _ = _create(server, {P: blob, "name": y, "color": None})
+    news, _ = server.check(first_outs, {P: blob, "name": y, "color": None})
+    with pytest.raises(grpc.RpcError) as info:
+        server.update(first, first_outs, news)
+    details = info.value.details()
+    assert second in details and "adopt_id" not in details and "another resource of this stack" in details
+    assert [t.name for t in api.tag.all() if t.tag_id in (first, second)] == [x, y]  # nothing renamed
+    # A tag made by hand holds the name: that one may be adopted.
+    hand = api.tag.create(cleanup_tags + "-z").tag_id
+    news, _ = server.check(first_outs, {P: blob, "name": cleanup_tags + "-z", "color": None})
+    with pytest.raises(grpc.RpcError) as info:
+        server.update(first, first_outs, news)
+    assert f"adopt_id={hand!r}" in info.value.details()
