@@ -65,6 +65,9 @@ class _Str(AttrType):
             return f"{name} must be a string, got {type(value).__name__}"
         if self._non_empty and value == "":
             return f"{name} must not be empty"
+        if "\x00" in value:
+            # Postgres text cannot hold it: Dokploy answers a 400 "Failed query" at apply time.
+            return f"{name} must not contain a NUL character (U+0000): Dokploy's database cannot store it"
         return None
 
 

@@ -88,6 +88,12 @@ class Lifecycle:
         diffed and never sent, so the server's value stays and shows in the outputs."""
         return frozenset()
 
+    #: Unmanaged inputs whose outputs exist only while the program sets them (a project's `tags`):
+    #: when the program stops setting one, the old value leaves the state in a change that sends
+    #: nothing, because reads go by the stored outputs and would go on reading (and showing as
+    #: drift) what the stack no longer owns.
+    let_go: frozenset[str] = frozenset()
+
     def create(self, client: DokployClient, inputs: Props) -> tuple[str, Outputs]:
         raise NotImplementedError
 
@@ -211,6 +217,9 @@ class DokployProvider(ResourceProvider):
         replaces: list[str] = []
         unmanaged = self.lifecycle.unmanaged(news)
         for attr in self.lifecycle.inputs:
+            if attr.name in unmanaged and attr.name in self.lifecycle.let_go and olds.get(attr.name) is not None:
+                changed.append(attr.name)  # no longer managed: only the state changes (see `let_go`)
+                continue
             if attr.create_only or attr.name in unmanaged:
                 continue
             old, new = attr.normalize(olds.get(attr.name)), attr.normalize(news.get(attr.name))
@@ -277,7 +286,7 @@ class DokployProvider(ResourceProvider):
         lc = self.lifecycle
         inputs = self._normalized(news)
         changed, _ = self.changed_inputs(olds, inputs)
-        api_fields = {n for n in changed if not lc.attr(n).state_only}
+        api_fields = {n for n in changed if not lc.attr(n).state_only} - lc.unmanaged(inputs)
         self._clients().session.remember(id_)
         server: dict[str, Any] = {k: olds.get(k) for k in lc.computed}
         if api_fields:

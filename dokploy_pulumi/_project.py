@@ -135,6 +135,8 @@ class ProjectLifecycle(Lifecycle):
     )
     computed = ("created_at", "organization_id", "default_environment_id")
 
+    let_go = frozenset({"tags"})
+
     def unmanaged(self, news: Mapping[str, Any]) -> frozenset[str]:
         # Tags are touched only when the program sets them.
         return frozenset() if managed_tags(news) else frozenset({"tags"})

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._attrs import TAG_IDS, Attr
+from ._exceptions import DokployError, NotFoundError
 
 if TYPE_CHECKING:  # the HTTP stack and pydantic load in the provider process only (see `_wire`)
     from ._client import DokployClient
@@ -41,5 +42,27 @@ def project_tag_ids(client: DokployClient, detail: ProjectDetail) -> list[str]:
 
 
 def assign_tags(client: DokployClient, project_id: str, tag_ids: list[str]) -> None:
-    """Make `tag_ids` the project's whole set of tags: one `tag.bulkAssign` (it replaces the set)."""
-    client.tag.bulk_assign(project_id, tag_ids)
+    """Make `tag_ids` the project's whole set of tags: one `tag.bulkAssign` (it replaces the set).
+
+    The server refuses the whole set, changing nothing, when one of the ids is no tag of the
+    organization, without saying which: then one `tag.all` names them (a tag deleted by hand, whose
+    Tag resource still holds its id until a refresh)."""
+    try:
+        client.tag.bulk_assign(project_id, tag_ids)
+    except NotFoundError as exc:
+        refused = exc
+    else:
+        return
+    try:
+        known = {t.tag_id for t in client.tag.all()}
+    except DokployError:
+        raise refused from None
+    missing = [t for t in tag_ids if t not in known]
+    if not missing:
+        raise refused  # the project itself is gone
+    raise NotFoundError(
+        f"{refused.message}: {', '.join(map(repr, missing))} is no tag of this organization (deleted "
+        "by hand?). If it was a Tag of this stack, `pulumi refresh` finds it gone and the next `pulumi up` "
+        "creates it again; otherwise take the id out of tags.",
+        **refused.context(),
+    ) from None

@@ -1,7 +1,8 @@
 """The Dokploy tag (v0.29.0+), declared for the shared lifecycle engine (a project's set of tags is
 `_project_tags.py`).
 
-Requests per operation: create 1 (`tag.create`); read 1 (`tag.one`); update 1 (`tag.update`);
+Requests per operation: create 1 (`tag.create`; after a lost answer, `tag.all` and the server's
+clock find the tag it made, as for a project); read 1 (`tag.one`); update 1 (`tag.update`);
 delete 1 (`tag.remove`, which also unlinks it from every project). Adoption by id adds a `tag.one`
 and skips the update when nothing differs.
 
@@ -24,7 +25,7 @@ from ._attrs import ID, NAME, TEXT, Attr
 from ._exceptions import APIStatusError, BadRequestError, ConflictError, DokployError, InputValidationError
 from ._lifecycle import Lifecycle, Outputs, Props, gone_as_none
 from ._project import CONNECTION_ATTR
-from ._reconcile import remove_or_confirm
+from ._reconcile import adopting, create_or_find, remove_or_confirm
 from ._wire import OMIT
 
 if TYPE_CHECKING:  # the HTTP stack and pydantic load in the provider process only (see `_wire`)
@@ -62,10 +63,18 @@ def _explain_conflict(client: DokployClient, name: str, action: Callable[[], T],
                 f"{refused.message} (a tag named {name!r} already exists in this organization)", **refused.context()
             ) from None
         raise refused
+    if client.session.is_managed(held.tag_id):
+        # Another Tag of this stack (declared twice, or two tags swapping names in one run):
+        # adopting it would make two resources hold one tag.
+        advice = (
+            "That tag is another resource of this stack: two Tags cannot have one name (to swap two "
+            "names, rename one of them to a third name first, in a run of its own)."
+        )
+    else:
+        advice = f"To manage that one, declare it with adopt_id={held.tag_id!r}."
     raise ConflictError(
         f"a tag named {name!r} already exists in this organization (tag {held.tag_id}): Dokploy allows one tag "
-        f"per name in an organization. To manage that one, declare it with adopt_id={held.tag_id!r}. "
-        f"(The server answered {refused.status}: {refused.server_message}.)",
+        f"per name in an organization. {advice} (The server answered {refused.status}: {refused.server_message}.)",
         **refused.context(),
     ) from None
 
@@ -83,11 +92,27 @@ class TagLifecycle(Lifecycle):
     def create(self, client: DokployClient, inputs: Props) -> tuple[str, Outputs]:
         if inputs.get("adopt_id"):
             return self._adopt(client, inputs["adopt_id"], inputs)
-        # No color: the column stays null (it reads as "").
-        row = _explain_conflict(
-            client, inputs["name"], lambda: client.tag.create(inputs["name"], color=inputs["color"] or OMIT)
+        # No color: the column stays null (it reads as ""). A lost answer is looked for by name and
+        # by the server's clock, as a project's is: a tag made by hand before is never taken.
+        outcome = _explain_conflict(
+            client,
+            inputs["name"],
+            lambda: create_or_find(
+                "tag",
+                inputs["name"],
+                client,
+                lambda: client.tag.create(inputs["name"], color=inputs["color"] or OMIT),
+                client.tag.all,
+                id_of=lambda r: r.tag_id,
+                created_of=lambda r: r.created_at,
+                stamp_of=lambda made: made.created_at,
+            ),
         )
-        return row.tag_id, tag_values(row)
+        if outcome.found is not None:
+            with adopting("tag", outcome.found.tag_id):
+                return self._adopt(client, outcome.found.tag_id, inputs)
+        assert outcome.created is not None
+        return outcome.created.tag_id, tag_values(outcome.created)
 
     def _adopt(self, client: DokployClient, id_: str, inputs: Mapping[str, Any]) -> tuple[str, Outputs]:
         out = tag_values(client.tag.one(id_))

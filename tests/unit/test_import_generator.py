@@ -600,3 +600,28 @@ def test_tags_become_tag_resources_and_the_tags_of_tagged_projects(emu, tmp_path
     names = imp.assign_names(inv.listed, held, inv.tags)
     assert names.tags[client_tag.tag_id] == "acme" and names.tags[team_tag.tag_id] == "tag_team"
     api.close()
+
+
+def test_hostile_tag_names_give_valid_code_and_distinct_names(emu, tmp_path):
+    api = DokployClient(emu.url, KEY)
+    names = ['say "hi"\nbye\\', "日本語", "a-b", "a_b", "team", "tag team", "'''", "x" * 300]
+    tags = [api.tag.create(name) for name in names]
+    project = api.project.create("tag team").project.project_id  # its slug is tag_team too
+    api.tag.bulk_assign(project, [t.tag_id for t in tags])
+    gen = _generate(emu, imp.Selection(all=True))
+    ast.parse(gen.code)
+    mocks = _Mocks()
+    pulumi.runtime.set_mocks(mocks, project="imported", stack="dev", preview=False)
+
+    @pulumi.runtime.test
+    def run():
+        exec(compile(gen.code, "__main__.py", "exec"), {"__name__": "__main__", "__file__": str(tmp_path / "m.py")})
+        return pulumi.Output.from_input(None)
+
+    run()
+    made = [r for r in mocks.created if r.typ == "pulumi-python:dynamic/dokploy:Tag"]
+    assert sorted(r.inputs["name"] for r in made) == sorted(names)
+    assert len({r.name for r in mocks.created}) == len(mocks.created)  # no two resources share a name
+    (tagged,) = [r for r in mocks.created if r.typ == "pulumi-python:dynamic/dokploy:Project"]
+    assert sorted(tagged.inputs["tags"]) == sorted(f"id-of-{r.name}" for r in made)
+    api.close()

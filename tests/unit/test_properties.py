@@ -98,8 +98,10 @@ env_values = st.one_of(
 env_dicts = st.dictionaries(env_keys, env_values, max_size=8)
 #: The dicts Node's dotenv can carry unchanged (what check accepts).
 carriable_env_dicts = env_dicts.filter(lambda d: not unrepresentable_env_keys(d))
-names = st.text(min_size=1)
-descriptions = st.one_of(st.none(), st.text())
+#: Text Dokploy's database can store (Postgres text holds no NUL, which check refuses).
+storable = st.text().map(lambda s: s.replace("\x00", "_"))
+names = st.text(min_size=1).map(lambda s: s.replace("\x00", "_"))
+descriptions = st.one_of(st.none(), storable)
 unknowns = st.sampled_from([Unknown(), rpc.UNKNOWN])
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True), st.text(), unknowns
@@ -237,7 +239,7 @@ def _checked(provider: Any, olds: dict[str, Any], news: dict[str, Any]) -> dict[
 
 
 @SETTINGS
-@given(names, st.text(), carriable_env_dicts, st.randoms(use_true_random=False), st.booleans())
+@given(names, storable, carriable_env_dicts, st.randoms(use_true_random=False), st.booleans())
 def test_project_diff_has_no_change_for_equivalent_inputs(name, description, env, rnd, force_destroy) -> None:
     provider = ProjectProvider()
     as_dict = {"name": name, "description": description or None, "env": env, "force_destroy": force_destroy}
@@ -260,7 +262,7 @@ def test_project_diff_has_no_change_for_equivalent_inputs(name, description, env
 
 
 @SETTINGS
-@given(names.filter(lambda n: n != "production"), st.text(), carriable_env_dicts, st.text(min_size=1))
+@given(names.filter(lambda n: n != "production"), storable, carriable_env_dicts, names)
 def test_environment_diff_has_no_change_for_equivalent_inputs(name, description, env, project_id) -> None:
     provider = EnvironmentProvider()
     first = _checked(
