@@ -26,7 +26,7 @@ is certain and force_destroy is not set) and refuses at preview, naming the two 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
 from pulumi.dynamic import CheckFailure
@@ -155,11 +155,13 @@ class EnvironmentDuplicateLifecycle(Lifecycle):
         out = read_environment(client, id_, olds.get("project_id"))
         return None if out is None else self._tracked(out, olds)
 
-    def before_update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> None:
+    def before_update(
+        self, connect: Callable[[], DokployClient], id_: str, olds: Props, news: Props, changed: set[str]
+    ) -> None:
         # Services added to the copy since (Dokploy copies none) may use the keys; an env no longer
         # declared is left alone, so it removes nothing.
         if "env" in changed and news.get("env"):
-            guard_env_references(client, "environment", id_, olds, news)
+            guard_env_references(connect, "environment", id_, olds, news)
 
     def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:
         if not news.get("env"):
@@ -260,7 +262,10 @@ class ProjectDuplicateLifecycle(Lifecycle):
     def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:
         return self._shaped(push_project(client, id_, news, changed), id_)
 
-    def before_replace(self, client: DokployClient, id_: str, olds: Props, news: Props, replaces: list[str]) -> None:
+    def before_replace(
+        self, connect: Callable[[], DokployClient], id_: str, olds: Props, news: Props, replaces: list[str]
+    ) -> None:
+        client = connect()
         # The replace deletes the old copy first: a new copy that cannot be made (a mistyped source,
         # a service it does not hold) must be refused now, not after the old copy and its services
         # are gone.

@@ -13,7 +13,7 @@ so that `EnvironmentDuplicate` (`_duplicates.py`) is made of the same parts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
 from pulumi.dynamic import CheckFailure
@@ -166,7 +166,7 @@ def converge(client: DokployClient, row: EnvironmentRow, inputs: Mapping[str, An
     changed = {k for k in fields if out[k] != inputs[k]}
     if "env" in changed:
         # Adopting writes the declared env over what the server holds: the same hazard as an update.
-        guard_env_references(client, "environment", row.environment_id, out, inputs)
+        guard_env_references(lambda: client, "environment", row.environment_id, out, inputs)
     if changed:
         out.update(push_environment(client, row.environment_id, inputs, changed, is_default=row.is_default))
     return out
@@ -280,9 +280,11 @@ class EnvironmentLifecycle(Lifecycle):
     def read(self, client: DokployClient, id_: str, olds: Props) -> Optional[Outputs]:
         return read_environment(client, id_, olds.get("project_id"))
 
-    def before_update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> None:
+    def before_update(
+        self, connect: Callable[[], DokployClient], id_: str, olds: Props, news: Props, changed: set[str]
+    ) -> None:
         if "env" in changed:
-            guard_env_references(client, "environment", id_, olds, news)
+            guard_env_references(connect, "environment", id_, olds, news)
 
     def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:
         return push_environment(client, id_, news, changed, is_default=bool(olds.get("is_default")))

@@ -107,12 +107,20 @@ class Lifecycle:
     def delete(self, client: DokployClient, id_: str, olds: Props) -> None:
         raise NotImplementedError
 
-    def before_replace(self, client: DokployClient, id_: str, olds: Props, news: Props, replaces: list[str]) -> None:
+    # The diff hooks get `connect`, which makes the client, instead of a client: the diff of an
+    # update that needs no look must not even resolve the connection (which fails when it is, say,
+    # unknown at preview).
+
+    def before_replace(
+        self, connect: Callable[[], DokployClient], id_: str, olds: Props, news: Props, replaces: list[str]
+    ) -> None:
         """Raise (a `DokployError`) when a replace the diff plans could not finish, e.g. because the
         old object's delete is going to be refused: the diff then fails at preview, and at `up`
         before anything is created or deleted. Called only for a replace that is certain."""
 
-    def before_update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> None:
+    def before_update(
+        self, connect: Callable[[], DokployClient], id_: str, olds: Props, news: Props, changed: set[str]
+    ) -> None:
         """Raise (a `DokployError`) when an in-place update the diff plans must not happen: the diff
         then fails at preview, and at `up` before any step. Called for every diff that changes
         something without replacing; it must make no request unless the change calls for a look."""
@@ -240,11 +248,19 @@ class DokployProvider(ResourceProvider):
             # A certain replace. (One that only an unknown value may cause is checked by the diff
             # that `up` makes once the value is known, still before any step.)
             self._run(
-                "replace", news, id_, lambda: lc.before_replace(self._client(olds), id_, olds, news, replaces), olds
+                "replace",
+                news,
+                id_,
+                lambda: lc.before_replace(lambda: self._client(olds), id_, olds, news, replaces),
+                olds,
             )
         elif changed and not replaces:
             self._run(
-                "update", news, id_, lambda: lc.before_update(self._client(olds), id_, olds, news, set(changed)), olds
+                "update",
+                news,
+                id_,
+                lambda: lc.before_update(lambda: self._client(olds), id_, olds, news, set(changed)),
+                olds,
             )
         return DiffResult(
             changes=bool(changed), replaces=replaces, delete_before_replace=bool(replaces) and lc.delete_before_replace

@@ -14,7 +14,7 @@ The operations on a project that exists (read, push, delete) are module function
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
 from ._attrs import BOOL, CONNECTION, ENV, ID, NAME, TEXT, Attr
@@ -184,7 +184,7 @@ class ProjectLifecycle(Lifecycle):
         if out["env"] != inputs["env"]:
             # Adopting writes the declared env over what the server holds: the same hazard as an
             # update, checked before any write (the tags' too).
-            guard_env_references(client, "project", id_, out, inputs)
+            guard_env_references(lambda: client, "project", id_, out, inputs)
         if managed_tags(inputs) and project_tag_ids(client, detail) != inputs["tags"]:
             assign_tags(client, id_, inputs["tags"])
         changed = {k for k in ("name", "description", "env") if out[k] != inputs[k]}
@@ -200,9 +200,11 @@ class ProjectLifecycle(Lifecycle):
             return None
         return {**detail_values(detail), "tags": project_tag_ids(client, detail)}
 
-    def before_update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> None:
+    def before_update(
+        self, connect: Callable[[], DokployClient], id_: str, olds: Props, news: Props, changed: set[str]
+    ) -> None:
         if "env" in changed:
-            guard_env_references(client, "project", id_, olds, news)
+            guard_env_references(connect, "project", id_, olds, news)
 
     def update(self, client: DokployClient, id_: str, olds: Props, news: Props, changed: set[str]) -> Outputs:
         if "tags" in changed:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextvars
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
@@ -133,7 +133,7 @@ def _readable_env(row: Any) -> dict[str, str]:
 
 
 def guard_env_references(
-    client: DokployClient, scope: str, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]
+    connect: Callable[[], DokployClient], scope: str, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]
 ) -> None:
     """Refuse (RefusedError) an env change of project or environment `id_` that removes keys a
     service refers to, unless the new inputs opt out. No request when no key is removed. `olds`
@@ -143,6 +143,7 @@ def guard_env_references(
     # An opt-out unknown at preview (another resource's output) is decided by the diff of `up`.
     if opt_out is True or is_unknown(opt_out) or not removed:
         return
+    client = connect()
     if scope == "project":
         project = client.project.one(id_)
         environments, project_env, current = project.environments, {}, _readable_env(project)
