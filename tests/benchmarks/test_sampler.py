@@ -77,9 +77,15 @@ def test_tree_watcher_follows_the_tree_by_role() -> None:
         seen: list[tuple[int, str]] = []
         watcher = TreeWatcher(proc.pid, on_process=lambda pid, role: seen.append((pid, role))).start()
         assert proc.stdout.readline().strip() == "burnt"
-        # The watcher polls: wait until it has sampled the provider after its burn (pytest's timeout
-        # ends the test if it never does; nothing is asserted about how long it took).
-        while not any(role == "provider" for _, role in seen) or watcher.by_role()["provider"]["cpu_s"] < 0.28:
+
+        # The watcher polls: wait until it has sampled the provider after its burn and its 20 MB
+        # (the CPU reading can come before the allocation; pytest's timeout ends the test if the
+        # readings never come; nothing is asserted about how long they took).
+        def sampled() -> bool:
+            provider = watcher.by_role().get("provider")
+            return provider is not None and provider["cpu_s"] >= 0.28 and (provider["peak_rss_mb"] or 0) >= 20
+
+        while not any(role == "provider" for _, role in seen) or not sampled():
             time.sleep(0.02)
         proc.stdin.write("done\n")
         proc.stdin.close()
