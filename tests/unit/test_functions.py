@@ -14,7 +14,6 @@ from dokploy_pulumi import (
     AuthenticationError,
     Connection,
     CredentialError,
-    DokployClient,
     DokployLookupError,
     EnvironmentInfo,
     InputValidationError,
@@ -38,21 +37,6 @@ from dokploy_pulumi import (
 )
 
 # -- fixtures ------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def emu(dokploy_emulator, monkeypatch):
-    """The emulator, reachable through DOKPLOY_URL / DOKPLOY_API_KEY (and no stack config)."""
-    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
-    monkeypatch.setenv("DOKPLOY_URL", dokploy_emulator.url)
-    monkeypatch.setenv("DOKPLOY_API_KEY", dokploy_emulator.api_key)
-    return dokploy_emulator
-
-
-@pytest.fixture
-def api(emu):
-    with DokployClient(emu.url, emu.api_key) as client:
-        yield client
 
 
 def project(emu, name, **fields):

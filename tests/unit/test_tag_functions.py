@@ -27,21 +27,6 @@ class Mocks(pulumi.runtime.Mocks):
         return {}
 
 
-@pytest.fixture
-def emu(dokploy_emulator, monkeypatch):
-    """The emulator, reachable through DOKPLOY_URL / DOKPLOY_API_KEY (and no stack config)."""
-    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
-    monkeypatch.setenv("DOKPLOY_URL", dokploy_emulator.url)
-    monkeypatch.setenv("DOKPLOY_API_KEY", dokploy_emulator.api_key)
-    return dokploy_emulator
-
-
-@pytest.fixture
-def api(emu):
-    with DokployClient(emu.url, emu.api_key) as client:
-        yield client
-
-
 def test_get_tag_by_id_and_by_exact_name(emu, api):
     acme = api.tag.create("client: ACME", color="#ef4444")
     api.tag.create("client: Globex")
