@@ -163,8 +163,15 @@ else
     # ends: a second caller waits, then finds the server up in seconds.
     mkdir -p "$root/.test-logs"
     exec {up_lock}>"$root/.test-logs/real-$version.lock"
-    flock "$up_lock"
-    env_file="$(bash "$recipe/start.sh" "$version" | tail -n 1)" || die "Dokploy $version could not be brought up (see the output above)"
+    if ! flock -n "$up_lock"; then
+      log "Dokploy $version is being brought up by another run (scripts/test.sh's background --prepare: .test-logs/real-prepare.log); waiting for it"
+      flock -w "${REAL_DOKPLOY_UP_WAIT:-3600}" "$up_lock" ||
+        die "Dokploy $version: still being brought up by another run after ${REAL_DOKPLOY_UP_WAIT:-3600} s"
+    fi
+    # The lock's descriptor is closed for start.sh: the servers it starts detached (Dokploy, Postgres,
+    # Redis) would inherit it and hold the lock for as long as they run, and every later caller
+    # (the tier after `--prepare`) would wait on it forever.
+    env_file="$(bash "$recipe/start.sh" "$version" {up_lock}>&- | tail -n 1)" || die "Dokploy $version could not be brought up (see the output above)"
     exec {up_lock}>&-
     [ -f "$env_file" ] || die "Dokploy $version: start.sh printed no env file ($env_file)"
     log "Dokploy $version up in $(($(date +%s) - up_start)) s"
