@@ -49,7 +49,7 @@ for cell in "${cells[@]}"; do
     echo "$want" > "$venv/.installed"
   fi
   echo "== matrix cell $cell: $("$venv/bin/python" -c 'import sys, importlib.metadata as m; print("Python", sys.version.split()[0], "with pulumi SDK", m.version("pulumi"))')"
-  if ! "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/unit tests/provider; then
+  if ! "$venv/bin/python" -m pytest -q -p no:cacheprovider --durations=15 tests/unit tests/provider; then
     status=1
   fi
 done

@@ -5,11 +5,12 @@ error's details) or into the provider process's stderr. The rule is `_redact.py`
 from __future__ import annotations
 
 import os
+import re
 
 import grpc
 import pytest
 from _echo_server import FORMS, EchoServer, Shape, leaked
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dokploy_pulumi._dotenv import unrepresentable_env_keys
@@ -17,6 +18,20 @@ from dokploy_pulumi._redact import RUN
 from dokploy_pulumi.testing.provider_server import ProviderServer
 
 P = "__provider"
+
+# Our own words that redaction keeps by its documented rule (`_lifecycle._run`'s `keep` and
+# `_exceptions.context_words`): the resource's label and operation, the procedure, its path and the
+# status. A value "Proj" shows inside "Project 'app'" by that rule, not as a leak.
+PUBLIC_WORDS = re.compile(
+    r"Exception calling application: |Project 'app'( \([^)]*\))?: (create|update|read|delete) failed:"
+    r"|(project|environment|tag|settings)\.[A-Za-z]+( \([A-Z]+ /api/[A-Za-z.]+\))?|/api/[A-Za-z.]+|failed with \d{3}"
+)
+
+
+def without_public_words(text: str) -> str:
+    """`text` with the words redaction keeps cut out (each replaced by a NUL, so no new run forms)."""
+    return PUBLIC_WORDS.sub("\0", text)
+
 
 values = st.text(
     st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from("\n '\"`#\\"),
@@ -55,6 +70,8 @@ def provider(echo):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(key=keys, old=envs, new=envs, shape=shapes)
+# Found by the py3.10 matrix cell: a value that is the start of our label's word.
+@example(key="0" * 16, old={"A": "0"}, new={"A": "Proj"}, shape=Shape("json-message", 200, None, 0, None))
 def test_no_key_or_env_value_in_provider_errors(echo, provider, project_blob, key, old, new, shape):
     if unrepresentable_env_keys(old) or unrepresentable_env_keys(new):
         return  # refused at check: never sent
@@ -80,7 +97,7 @@ def test_no_key_or_env_value_in_provider_errors(echo, provider, project_blob, ke
             text = exc.details() or ""
         failed += 1
         for secret in (key, *secrets):
-            assert not leaked(text, secret), (secret, text)
+            assert not leaked(without_public_words(text), secret), (secret, text)
     assert failed, "the echoing server made no call fail"
     stderr = provider.stderr_text()
     for secret in (key, *old_values, *new_values):
