@@ -14,8 +14,10 @@
 #       the tier against it.
 #
 #   bash scripts/test-real.sh --prepare
-#       only brings those servers up (scripts/test.sh starts this early, in the background, so the
-#       build overlaps the other tiers); a later run finds them up in seconds.
+#       only brings those servers up (all at once); a later run finds them up in seconds.
+#
+# Each release's bring-up and tier run at once with the others' (REAL_DOKPLOY_SERIAL=1: one after
+# another); scripts/test.sh starts this script in the background, beside its other tiers.
 #
 # A server that cannot be brought up is a failure (exit 1, with the reason), never a skip. Ends
 # with one summary line per server: passed / failed / skipped, and the time taken.
@@ -52,10 +54,12 @@ summaries=()
 failed=0
 tiers=0
 tier_pids=()
+mkdir -p "$root/.test-logs"
 logs="$(mktemp -d "${TMPDIR:-/tmp}/test-real.XXXXXX")"
 trap 'rm -rf "$logs"' EXIT
 
-# counts LOGFILE: "N passed, N failed, N skipped" (errors counted as failed) from pytest's last line.
+# counts LOGFILE: "N passed, N failed, N skipped, N deselected" (errors counted as failed) from
+# pytest's last line.
 counts() {
   local line passed failed skipped errors
   line="$(grep -E '(passed|failed|skipped|errors?|no tests ran).* in [0-9.]+s' "$1" | tail -n 1 || true)"
@@ -64,7 +68,7 @@ counts() {
   failed="$(num failed)"
   skipped="$(num skipped)"
   errors="$(num 'errors?')"
-  echo "$passed passed, $((failed + errors)) failed, $skipped skipped"
+  echo "$passed passed, $((failed + errors)) failed, $skipped skipped, $(num deselected) deselected"
 }
 
 # run_tier N LABEL URL KEY [pytest args...]: the tier against one server, its output in
@@ -142,6 +146,60 @@ ensure_redis() {
   command -v redis-server >/dev/null || die "redis-server still missing after apt-get install"
 }
 
+# up_and_test N VERSION [pytest args...]: brings Dokploy VERSION up with the recipe, then (unless
+# --prepare) runs the tier against it. Its result goes where run_tier puts it ($logs/summary-N,
+# $logs/rc-N), also when the server cannot be brought up.
+up_and_test() {
+  local n="$1" version="$2" up_start env_file up_lock
+  shift 2
+  failed_up() {
+    log "error: Dokploy $version: $1"
+    echo "Dokploy $version: $1  FAILED" > "$logs/summary-$n"
+    echo 1 > "$logs/rc-$n"
+  }
+  log "bringing up Dokploy $version (bash $recipe/start.sh $version)"
+  up_start="$(date +%s)"
+  # One bring-up per release at a time: `--prepare` in the background and the tier that follows
+  # (or two runs) would otherwise both sign up the admin, and the recipe deletes a half-made
+  # admin it finds (another run's, still signing up), so both fail. The lock is held until start.sh
+  # ends: a second caller waits, then finds the server up in seconds.
+  exec {up_lock}>"$root/.test-logs/real-$version.lock"
+  if ! flock -n "$up_lock"; then
+    log "Dokploy $version is being brought up by another run (scripts/test.sh's background --prepare: .test-logs/real-prepare.log); waiting for it"
+    if ! flock -w "${REAL_DOKPLOY_UP_WAIT:-3600}" "$up_lock"; then
+      failed_up "still being brought up by another run after ${REAL_DOKPLOY_UP_WAIT:-3600} s"
+      return
+    fi
+  fi
+  # The lock's descriptor is closed for start.sh: the servers it starts detached (Dokploy, Postgres,
+  # Redis) would inherit it and hold the lock for as long as they run, and every later caller
+  # (the tier after `--prepare`) would wait on it forever.
+  if ! env_file="$(bash "$recipe/start.sh" "$version" {up_lock}>&- | tail -n 1)"; then
+    exec {up_lock}>&-
+    failed_up "could not be brought up (see the output above)"
+    return
+  fi
+  exec {up_lock}>&-
+  if [ ! -f "$env_file" ]; then
+    failed_up "start.sh printed no env file ($env_file)"
+    return
+  fi
+  log "Dokploy $version up in $(($(date +%s) - up_start)) s"
+  local REAL_DOKPLOY_URL="" REAL_DOKPLOY_API_KEY=""
+  # shellcheck disable=SC1090
+  source "$env_file"
+  if [ -z "$REAL_DOKPLOY_URL" ] || [ -z "$REAL_DOKPLOY_API_KEY" ]; then
+    failed_up "$env_file sets no URL or key"
+    return
+  fi
+  if [ "$prepare" = 1 ]; then
+    echo "Dokploy $version is up at $REAL_DOKPLOY_URL" > "$logs/summary-$n"
+    echo 0 > "$logs/rc-$n"
+    return
+  fi
+  run_tier "$n" "Dokploy $version ($REAL_DOKPLOY_URL)" "$REAL_DOKPLOY_URL" "$REAL_DOKPLOY_API_KEY" "$@"
+}
+
 if [ -n "${DOKPLOY_URL:-}" ] && [ -n "${DOKPLOY_API_KEY:-}" ]; then
   [ "$prepare" = 0 ] || exit 0  # the user's own server: nothing to bring up
   # Never print credentials: only scheme, host and port.
@@ -151,39 +209,22 @@ if [ -n "${DOKPLOY_URL:-}" ] && [ -n "${DOKPLOY_API_KEY:-}" ]; then
 else
   [ -z "${DOKPLOY_URL:-}${DOKPLOY_API_KEY:-}" ] || die "set both DOKPLOY_URL and DOKPLOY_API_KEY (or neither, to use the recipe's servers)"
   [ -f "$recipe/start.sh" ] || die "no Dokploy recipe at $recipe (set REAL_DOKPLOY_RECIPE, or DOKPLOY_URL and DOKPLOY_API_KEY)"
+  # Redis first, one release at a time (two apt-get runs at once would fight over dpkg's lock).
   for version in $versions; do
     if needs_redis "$version"; then
       ensure_redis "$version"
     fi
-    log "bringing up Dokploy $version (bash $recipe/start.sh $version)"
-    up_start="$(date +%s)"
-    # One bring-up per release at a time: `--prepare` in the background and the tier that follows
-    # (or two runs) would otherwise both sign up the admin, and the recipe deletes a half-made
-    # admin it finds (another run's, still signing up), so both fail. The lock is held until start.sh
-    # ends: a second caller waits, then finds the server up in seconds.
-    mkdir -p "$root/.test-logs"
-    exec {up_lock}>"$root/.test-logs/real-$version.lock"
-    if ! flock -n "$up_lock"; then
-      log "Dokploy $version is being brought up by another run (scripts/test.sh's background --prepare: .test-logs/real-prepare.log); waiting for it"
-      flock -w "${REAL_DOKPLOY_UP_WAIT:-3600}" "$up_lock" ||
-        die "Dokploy $version: still being brought up by another run after ${REAL_DOKPLOY_UP_WAIT:-3600} s"
+  done
+  for version in $versions; do
+    if [ "$parallel" = 1 ]; then
+      # Each release is brought up and tested on its own: a tier starts as soon as its own server
+      # is up, whatever the others are doing (a cold v0.30.2 takes longest to build).
+      up_and_test "$tiers" "$version" "$@" &
+      tier_pids+=("$!")
+    else
+      up_and_test "$tiers" "$version" "$@"
     fi
-    # The lock's descriptor is closed for start.sh: the servers it starts detached (Dokploy, Postgres,
-    # Redis) would inherit it and hold the lock for as long as they run, and every later caller
-    # (the tier after `--prepare`) would wait on it forever.
-    env_file="$(bash "$recipe/start.sh" "$version" {up_lock}>&- | tail -n 1)" || die "Dokploy $version could not be brought up (see the output above)"
-    exec {up_lock}>&-
-    [ -f "$env_file" ] || die "Dokploy $version: start.sh printed no env file ($env_file)"
-    log "Dokploy $version up in $(($(date +%s) - up_start)) s"
-    # shellcheck disable=SC1090
-    REAL_DOKPLOY_URL="" REAL_DOKPLOY_API_KEY=""
-    source "$env_file"
-    [ -n "$REAL_DOKPLOY_URL" ] && [ -n "$REAL_DOKPLOY_API_KEY" ] || die "Dokploy $version: $env_file sets no URL or key"
-    if [ "$prepare" = 1 ]; then
-      summaries+=("Dokploy $version is up at $REAL_DOKPLOY_URL")
-      continue
-    fi
-    start_tier "Dokploy $version ($REAL_DOKPLOY_URL)" "$REAL_DOKPLOY_URL" "$REAL_DOKPLOY_API_KEY" "$@"
+    tiers=$((tiers + 1))
   done
   finish_tiers
 fi

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine (CI runs exactly this, through .ci/run):
 #
-#   bash scripts/test.sh           every tier, in this order, each timed in the summary at the end:
-#     1. setup: .venv at the pinned versions (scripts/setup.sh); the real Dokploy servers start
-#        building in the background (scripts/test-real.sh --prepare), to overlap what follows;
+#   bash scripts/test.sh           every tier, each timed in the summary at the end:
+#     1. setup: .venv at the pinned versions (scripts/setup.sh);
 #     2. the real Pulumi CLI and its Python language host (scripts/install-pulumi.sh);
-#     3. static checks: ruff check, ruff format --check, mypy --strict;
-#     4. the emulator tiers: pytest over tests/ (unit, emulator, conformance on both emulated
-#        releases, provider, faults, oracle, e2e, package, benchmarks);
-#     5. the matrix: unit and provider tiers on Python 3.10 + Pulumi SDK 3.216.0 and Python 3.13 +
-#        SDK 3.272.0 (scripts/test-matrix.sh), in the background beside step 6;
-#     6. the real tier against Dokploy v0.30.2, v0.26.7 and v0.25.11 built from source, the three
-#        servers' tiers at the same time (scripts/test-real.sh; with DOKPLOY_URL and DOKPLOY_API_KEY, against that server instead).
-#        Without ../shared/real-dokploy (and no DOKPLOY_URL) it cannot run: the summary says so,
-#        and with DOKPLOY_PULUMI_REQUIRE_REAL=1 (as .ci/run sets) the run fails.
+#     3. the real tier, in the background from here on (log: .test-logs/real.log, shown when it
+#        ends): Dokploy v0.30.2, v0.26.7 and v0.25.11 built from source and brought up at once, each
+#        server's tier starting as soon as that server is up (scripts/test-real.sh; with DOKPLOY_URL
+#        and DOKPLOY_API_KEY, against that server instead). Without ../shared/real-dokploy (and no
+#        DOKPLOY_URL) it cannot run: the summary says so, and with DOKPLOY_PULUMI_REQUIRE_REAL=1
+#        (as .ci/run sets) the run fails;
+#     4. static checks: ruff check, ruff format --check, mypy --strict;
+#     5. the emulator tiers: pytest over tests/ (unit, emulator, conformance on the emulated
+#        releases, provider, faults, oracle, e2e, package, benchmarks), except the real tier's own
+#        e2e files when the real tier runs them;
+#     6. the matrix: unit and provider tiers on Python 3.10 + Pulumi SDK 3.216.0 and Python 3.13 +
+#        SDK 3.272.0 (scripts/test-matrix.sh), in the background beside the rest of the real tier.
 #   bash scripts/test.sh ARGS...   only pytest, with ARGS (a quick loop while working).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,14 +44,10 @@ run() {  # run LABEL CMD...: a phase whose failure fails the run but not the pha
 }
 
 recipe="${REAL_DOKPLOY_RECIPE:-$root/../shared/real-dokploy}"
-real_pid=""
 if [ -n "${DOKPLOY_URL:-}" ] && [ -n "${DOKPLOY_API_KEY:-}" ]; then
   real_mode="your Dokploy (DOKPLOY_URL)"
 elif [ -f "$recipe/start.sh" ]; then
   real_mode="Dokploy ${REAL_DOKPLOY_VERSIONS:-v0.30.2 v0.26.7 v0.25.11} built from source"
-  bash scripts/test-real.sh --prepare > "$logs/real-prepare.log" 2>&1 &
-  real_pid=$!
-  echo "real Dokploy servers: being brought up in the background (log: .test-logs/real-prepare.log)"
 else
   real_mode=""
 fi
@@ -59,14 +57,35 @@ pulumi_dir="$(bash scripts/install-pulumi.sh | tail -n 1)"
 export PATH="$pulumi_dir:$PATH"
 note "ok      Pulumi CLI and language host"
 
+# The real tier runs beside everything that follows: most of its time is a cold server's build
+# and a dev-mode server's answers, so the other tiers fill the cores meanwhile.
+real_label="real tier against $real_mode"
+real_pid=""
+if [ -n "$real_mode" ]; then
+  echo
+  echo "=== $real_label (in the background, log: .test-logs/real.log)"
+  real_start=$SECONDS
+  # Stopped (with every test process it started) REAL_DEADLINE s after this script began, so that a
+  # hung server ends in a failure with its log shown here, before a CI runner's own time limit.
+  real_budget=$((${REAL_DEADLINE:-4800} - SECONDS))
+  timeout --kill-after=60 "$real_budget" bash scripts/test-real.sh > "$logs/real.log" 2>&1 &
+  real_pid=$!
+fi
+
 run "ruff check" .venv/bin/ruff check .
 run "ruff format --check" .venv/bin/ruff format --check .
 run "mypy --strict dokploy_pulumi benchmarks" .venv/bin/mypy dokploy_pulumi benchmarks
 # One pytest worker per core (at most 4), each taking a whole test file at a time: the files keep
 # their session fixtures (one emulator per file set) and their order.
-run "emulator tiers (pytest tests/, one worker per core)" .venv/bin/python -m pytest -n auto --maxprocesses 4 --dist loadfile --durations=25
-# The matrix runs beside the real tier (its log is shown when it ends): the real tier is mostly
-# waiting on the servers and the clock, the matrix mostly CPU.
+emulator_args=(-n auto --maxprocesses 4 --dist loadfile --durations=25)
+if [ -n "$real_mode" ]; then
+  # The real tier's own e2e files (tests/e2e/test_real_*.py) run there, against each real server
+  # through the same CLI path; here they would only repeat that against the emulator.
+  emulator_args+=(--ignore-glob='tests/e2e/test_real_*.py')
+  echo "tests/e2e/test_real_*.py: run by the real tier below, against $real_mode"
+fi
+run "emulator tiers (pytest tests/, one worker per core)" .venv/bin/python -m pytest "${emulator_args[@]}"
+# The matrix runs beside the rest of the real tier (its log is shown when it ends).
 matrix_label="matrix: Python 3.10 + SDK 3.216.0, Python 3.13 + SDK 3.272.0"
 echo
 echo "=== $matrix_label (in the background, log: .test-logs/matrix.log)"
@@ -74,23 +93,24 @@ matrix_start=$SECONDS
 bash scripts/test-matrix.sh > "$logs/matrix.log" 2>&1 &
 matrix_pid=$!
 
-if [ -n "$real_mode" ]; then
-  # Each server's tier starts as soon as that server is up: test-real.sh waits (on a lock) for the
-  # background bring-up of a release still being built, instead of for all three.
-  run "real tier against $real_mode" bash scripts/test-real.sh
-  if [ -n "$real_pid" ] && ! wait "$real_pid"; then
-    cat "$logs/real-prepare.log"
-    echo "the background bring-up of the real Dokploy servers failed (see above; the real tier tried again)"
-  fi
-elif [ -z "$real_pid" ]; then
+if [ -n "$real_pid" ]; then
+  real_rc=0
+  wait "$real_pid" || real_rc=$?
+  echo
+  echo "=== $real_label (ended; its log follows)"
+  cat "$logs/real.log"
+  if [ "$real_rc" = 0 ]; then real_result="ok     "; else real_result="FAILED "; failed=1; fi
+  [ "$real_rc" != 124 ] || echo "the real tier was stopped at REAL_DEADLINE (${REAL_DEADLINE:-4800} s into the run)"
+  summary+=("$(printf '%-58s %5d s' "$real_result $real_label" $((SECONDS - real_start))) (beside the tiers above)")
+else
   summary+=("NOT RUN real tier: no ../shared/real-dokploy recipe and no DOKPLOY_URL/DOKPLOY_API_KEY")
   # CI (.ci/run) must not pass without it; on a newcomer's machine the line above says it clearly.
   if [ "${DOKPLOY_PULUMI_REQUIRE_REAL:-0}" = 1 ]; then failed=1; fi
 fi
 
+if wait "$matrix_pid"; then matrix_result="ok     "; else matrix_result="FAILED "; failed=1; fi
 echo
 echo "=== $matrix_label (ended; its log follows)"
-if wait "$matrix_pid"; then matrix_result="ok     "; else matrix_result="FAILED "; failed=1; fi
 cat "$logs/matrix.log"
 summary+=("$(printf '%-58s %5d s' "$matrix_result $matrix_label" $((SECONDS - matrix_start))) (beside the real tier)")
 

@@ -5,7 +5,8 @@ when set; v0.30.2 otherwise), or, when DOKPLOY_URL and DOKPLOY_API_KEY are set
 (the real tier, `bash scripts/test-real.sh`), the real server behind a recording proxy (see
 _backend.py). Tests name what they create with `_backend.n("app")` (the run's and the test's
 prefix on a real server, nothing on the emulator), so that on a shared real server a test finds
-only its own objects, and what it made is removed when it ends.
+only its own objects, and what it made is removed when it ends. Against a real server, tests that
+never reach the server under test are deselected (they run in the emulator tier).
 """
 
 from __future__ import annotations
@@ -22,9 +23,19 @@ pytest_plugins = ["dokploy_pulumi.testing.pytest_plugin"]
 _test_numbers = itertools.count(1)
 
 
+#: The fixtures through which a test reaches the server under test (tests/conformance's `target`).
+SERVER_FIXTURES = frozenset({"backend", "real_backend", "target"})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not AGAINST_REAL:
         return
+    # Against a real server, a test that never reaches it (an echo server, the SDK's hooks, pure
+    # tables) would only repeat its emulator-tier run: it is deselected, and pytest counts it so.
+    free = [item for item in items if not SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))]
+    if free:
+        config.hook.pytest_deselected(items=free)
+        items[:] = [item for item in items if item not in free]
     for item in items:
         hook = item.get_closest_marker("hook")
         # A suite with its own skip for hooks (tests/conformance) keeps its own reason.
