@@ -58,6 +58,31 @@ mkdir -p "$root/.test-logs"
 logs="$(mktemp -d "${TMPDIR:-/tmp}/test-real.XXXXXX")"
 trap 'rm -rf "$logs"' EXIT
 
+# stopped SIGNAL: this run was stopped (scripts/test.sh's REAL_DEADLINE `timeout`, which signals
+# this script's whole process group; Ctrl-C). Without this it ended without a word on which server
+# was still being brought up or tested, and the summaries of the tiers that had ended were lost
+# with $logs. The tiers got the same signal: a tier's pytest that turns it into KeyboardInterrupt
+# (SIGINT) ends its tests and writes its summary, so the tiers are waited for (a second signal ends
+# the wait: the trap is reset first).
+stopped() {
+  trap - INT TERM HUP
+  local pid i
+  log "stopped by SIG$1"
+  for pid in "${tier_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo
+  for ((i = 0; i < tiers; i++)); do
+    if [ -f "$logs/summary-$i" ]; then
+      cat "$logs/summary-$i"
+    elif [ -f "$logs/state-$i" ]; then
+      echo "$(cat "$logs/state-$i") when stopped by SIG$1  FAILED"
+    fi
+  done
+  exit "$2"
+}
+trap 'stopped INT 130' INT
+trap 'stopped TERM 143' TERM
+trap 'stopped HUP 129' HUP
+
 # counts LOGFILE: "N passed, N failed, N skipped, N deselected" (errors counted as failed) from
 # pytest's last line.
 counts() {
@@ -80,6 +105,7 @@ run_tier() {
   local out start rc
   out="$logs/run-$n.log"
   start="$(date +%s)"
+  echo "real tier against $label: still running" > "$logs/state-$n"
   log "running ${suites[*]} against $label"
   set +e
   if [ "$parallel" = 1 ]; then
@@ -158,6 +184,7 @@ up_and_test() {
     echo 1 > "$logs/rc-$n"
   }
   log "bringing up Dokploy $version (bash $recipe/start.sh $version)"
+  echo "Dokploy $version: still being brought up" > "$logs/state-$n"
   up_start="$(date +%s)"
   # One bring-up per release at a time: `--prepare` in the background and the tier that follows
   # (or two runs) would otherwise both sign up the admin, and the recipe deletes a half-made
@@ -165,7 +192,7 @@ up_and_test() {
   # ends: a second caller waits, then finds the server up in seconds.
   exec {up_lock}>"$root/.test-logs/real-$version.lock"
   if ! flock -n "$up_lock"; then
-    log "Dokploy $version is being brought up by another run (scripts/test.sh's background --prepare: .test-logs/real-prepare.log); waiting for it"
+    log "Dokploy $version is being brought up by another run (a \`--prepare\` or another scripts/test-real.sh); waiting for it, at most ${REAL_DOKPLOY_UP_WAIT:-3600} s"
     if ! flock -w "${REAL_DOKPLOY_UP_WAIT:-3600}" "$up_lock"; then
       failed_up "still being brought up by another run after ${REAL_DOKPLOY_UP_WAIT:-3600} s"
       return

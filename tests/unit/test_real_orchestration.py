@@ -1,0 +1,277 @@
+"""scripts/test-real.sh's orchestration (bring-up lock, failed bring-ups, the deadline), with a fake recipe.
+
+No Dokploy is built or reached. The script runs from a copy of the repository's shape in tmp_path: its
+own scripts/test-real.sh (copied from this checkout, so the test checks the script as it is now), the
+release table it reads for Redis (dokploy_pulumi, linked), this interpreter's venv (linked), no-op
+setup/install-pulumi scripts and a one-test tier. The script puts its locks under its own root
+(`.test-logs/real-<version>.lock`), so the copy keeps them apart from a real run's locks in the
+repository (a real `--prepare` running meanwhile is neither blocked nor blocking).
+
+The fake recipe's start.sh keeps the real one's contract: it starts a long-lived server detached
+(`setsid nohup ... &`, closing only stdin/stdout/stderr, as the real recipe does: any other descriptor
+it was given is inherited), once per version (idempotent), writes an env file with
+REAL_DOKPLOY_URL/REAL_DOKPLOY_API_KEY and prints its path last. Every process it starts records its
+pid, and each test kills those by pid when it ends. Versions are v0.30.2 and later: they need no
+Redis, so the script never reaches apt-get.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+# The fake recipe. FAKE_MODE_<version without dots> picks what start.sh does for that version.
+FAKE_START = r"""#!/usr/bin/env bash
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+version=$1
+var="FAKE_MODE_${version//./_}"
+mode=${!var:-up}
+echo "fake recipe: bringing up $version ($mode)" >&2
+case $mode in
+  fail) echo "fake recipe: the build failed" >&2; exit 1 ;;
+  hang) echo $$ >> "$here/pids"; exec sleep 300 ;;
+  noenv) exit 0 ;;
+  nokey) printf 'REAL_DOKPLOY_URL=http://127.0.0.1:9\n' > "$here/env-$version"; echo "$here/env-$version"; exit 0 ;;
+esac
+if [ ! -f "$here/up-$version" ]; then
+  # As the real recipe starts Dokploy, Postgres and Redis: detached, only 0-2 redirected.
+  setsid nohup bash -c 'echo $$ >> "$1"; echo $$ > "$2"; exec sleep 300' _ "$here/pids" "$here/server-$version" \
+    >/dev/null 2>&1 </dev/null &
+  touch "$here/up-$version"
+fi
+sleep "${FAKE_UP_SECONDS:-0}"
+printf 'REAL_DOKPLOY_URL=http://127.0.0.1:9\nREAL_DOKPLOY_API_KEY=fake-key\n' > "$here/env-$version"
+echo "$here/env-$version"
+"""
+
+# The tier: one test that sees the server it was given; FAKE_TIER_HANG=1 makes it hang (recording
+# its pid) for the deadline tests.
+FAKE_TIER = """
+import os
+import time
+
+
+def test_server_given():
+    assert os.environ["DOKPLOY_URL"] == "http://127.0.0.1:9"
+    assert os.environ["DOKPLOY_API_KEY"] == "fake-key"
+    if os.environ.get("FAKE_TIER_HANG") == "1":
+        with open(os.environ["FAKE_PIDS"], "a") as pids:
+            pids.write(f"{os.getpid()}\\n")
+        time.sleep(300)
+"""
+
+
+@dataclass
+class Sandbox:
+    root: Path
+    recipe: Path
+    procs: list[subprocess.Popen[str]] = field(default_factory=list)
+
+    def env(self, versions: str, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("DOKPLOY_URL", "DOKPLOY_API_KEY")}
+        env |= {
+            "REAL_DOKPLOY_RECIPE": str(self.recipe),
+            "REAL_DOKPLOY_VERSIONS": versions,
+            "REAL_DOKPLOY_UP_WAIT": "5",
+            "FAKE_PIDS": str(self.recipe / "pids"),
+        }
+        return env | extra
+
+    def start(self, *args: str, versions: str = "v0.30.2", **extra: str) -> subprocess.Popen[str]:
+        # Its own session: the test can end it with everything it started (bar the detached
+        # servers, which record their pids).
+        proc = subprocess.Popen(
+            ["bash", "scripts/test-real.sh", *args],
+            cwd=self.root,
+            env=self.env(versions, **extra),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.procs.append(proc)
+        return proc
+
+    def run(self, *args: str, versions: str = "v0.30.2", **extra: str) -> tuple[int, str]:
+        proc = self.start(*args, versions=versions, **extra)
+        out, _ = proc.communicate(timeout=120)
+        return proc.returncode, out
+
+    def pids(self) -> list[int]:
+        path = self.recipe / "pids"
+        return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    root = tmp_path / "repo"
+    (root / "scripts").mkdir(parents=True)
+    shutil.copy(REPO / "scripts" / "test-real.sh", root / "scripts" / "test-real.sh")
+    (root / "scripts" / "setup.sh").write_text("exit 0\n")
+    (root / "scripts" / "install-pulumi.sh").write_text('echo "$PWD"\n')
+    (root / "dokploy_pulumi").symlink_to(REPO / "dokploy_pulumi")
+    (root / ".venv").symlink_to(Path(sys.prefix))
+    for suite in ("conformance", "provider", "e2e"):
+        (root / "tests" / suite).mkdir(parents=True)
+    (root / "tests" / "conformance" / "test_tier.py").write_text(FAKE_TIER)
+    (root / "tests" / "e2e" / "test_real_tier.py").write_text(FAKE_TIER)
+    recipe = tmp_path / "recipe"
+    recipe.mkdir()
+    (recipe / "start.sh").write_text(FAKE_START)
+    box = Sandbox(root, recipe)
+    try:
+        yield box
+    finally:
+        for proc in box.procs:  # a run the test did not see end: with everything it started
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        for pid in box.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead too (it waits for a parent that is gone or busy).
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def _wait_gone(pids: list[int]) -> list[int]:
+    """The pids still alive after a while (the processes a signal ended take a moment to go)."""
+    for _ in range(100):
+        left = [pid for pid in pids if _alive(pid)]
+        if not left:
+            return []
+        time.sleep(0.1)
+    return left
+
+
+WAITED = "being brought up by another run"
+
+
+def test_prepare_twice_does_not_wait_on_the_servers_it_started(sandbox: Sandbox) -> None:
+    # The first run starts the (fake) server detached; the lock must not stay with it.
+    rc, out = sandbox.run("--prepare")
+    assert rc == 0, out
+    assert "Dokploy v0.30.2 is up at http://127.0.0.1:9" in out
+    assert len(sandbox.pids()) == 1 and _alive(sandbox.pids()[0]), out
+    rc, out = sandbox.run("--prepare")
+    assert rc == 0, out
+    assert WAITED not in out and "Dokploy v0.30.2 is up at http://127.0.0.1:9" in out
+    assert len(sandbox.pids()) == 1, "start.sh is idempotent: the second run starts no second server"
+
+
+def test_prepare_two_at_once_both_find_the_server_up(sandbox: Sandbox) -> None:
+    # start.sh takes a second, so the two overlap: one brings the server up, the other waits for it
+    # (saying so) and then finds it up, instead of waiting on the lock the server would hold.
+    procs = [sandbox.start("--prepare", FAKE_UP_SECONDS="1") for _ in range(2)]
+    outs = [proc.communicate(timeout=120)[0] for proc in procs]
+    for proc, out in zip(procs, outs, strict=True):
+        assert proc.returncode == 0, out
+        assert "Dokploy v0.30.2 is up at http://127.0.0.1:9" in out
+    assert len(sandbox.pids()) == 1, outs
+
+
+def test_the_tier_runs_after_prepare(sandbox: Sandbox) -> None:
+    # scripts/test.sh's order: servers brought up, then the tier against them (a `-k` of the tier).
+    assert sandbox.run("--prepare")[0] == 0
+    rc, out = sandbox.run("-q", "-p", "no:cacheprovider")
+    assert rc == 0, out
+    assert WAITED not in out
+    assert "real tier against Dokploy v0.30.2 (http://127.0.0.1:9): 2 passed, 0 failed" in out
+
+
+@pytest.mark.parametrize(
+    ("mode", "says"),
+    [
+        pytest.param("fail", "Dokploy v0.30.2: could not be brought up", id="start-fails"),
+        pytest.param("noenv", "Dokploy v0.30.2: start.sh printed no env file", id="no-env-file"),
+        pytest.param("nokey", "sets no URL or key", id="env-without-key"),
+    ],
+)
+def test_a_server_not_brought_up_fails_the_run_naming_it(sandbox: Sandbox, mode: str, says: str) -> None:
+    rc, out = sandbox.run("--prepare", FAKE_MODE_v0_30_2=mode)
+    assert rc == 1, out
+    assert f"{says}" in out and out.rstrip().splitlines()[-1].endswith("FAILED"), out
+    assert "is up at" not in out
+
+
+def test_one_server_failing_keeps_the_other_servers_result(sandbox: Sandbox) -> None:
+    rc, out = sandbox.run("-q", "-p", "no:cacheprovider", versions="v0.30.2 v0.30.3", FAKE_MODE_v0_30_3="fail")
+    assert rc == 1, out
+    summary = out.rstrip().splitlines()[-2:]
+    assert summary[0].startswith("real tier against Dokploy v0.30.2 (http://127.0.0.1:9): 2 passed, 0 failed"), out
+    assert not summary[0].endswith("FAILED"), out
+    assert summary[1].startswith("Dokploy v0.30.3: could not be brought up") and summary[1].endswith("FAILED"), out
+
+
+def _wait_for_pids(sandbox: Sandbox, count: int, proc: subprocess.Popen[str]) -> list[int]:
+    for _ in range(600):
+        if len(sandbox.pids()) >= count or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert len(sandbox.pids()) >= count, f"the hanging bring-up and tier never started:\n{proc.communicate()[0]}"
+    return sandbox.pids()
+
+
+@pytest.mark.parametrize(
+    ("sig", "name"),
+    [
+        # What scripts/test.sh's `timeout` does at REAL_DEADLINE: SIGTERM to the script's process group.
+        pytest.param(signal.SIGTERM, "TERM", id="deadline-TERM"),
+        # Ctrl-C on a terminal: SIGINT to the foreground process group.
+        pytest.param(signal.SIGINT, "INT", id="ctrl-c-INT"),
+    ],
+)
+def test_a_stopped_run_says_which_server_was_still_busy(sandbox: Sandbox, sig: signal.Signals, name: str) -> None:
+    # v0.30.2's tier hangs, v0.30.3's bring-up hangs, v0.30.4 cannot be brought up (ended before the stop).
+    proc = sandbox.start(
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        versions="v0.30.2 v0.30.3 v0.30.4",
+        FAKE_MODE_v0_30_3="hang",
+        FAKE_MODE_v0_30_4="fail",
+        FAKE_TIER_HANG="1",
+    )
+    # The fake server, the hanging start.sh and the hanging test record their pids.
+    pids = _wait_for_pids(sandbox, 3, proc)
+    os.killpg(proc.pid, sig)
+    out = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 128 + sig, out
+    summary = out[out.index(f"test-real: stopped by SIG{name}") :]
+    assert f"Dokploy v0.30.3: still being brought up when stopped by SIG{name}  FAILED" in summary, out
+    assert "Dokploy v0.30.4: could not be brought up" in summary, out
+    # The hanging test was ended: by TERM outright, by INT as pytest's KeyboardInterrupt, after which
+    # pytest reports what had ended (nothing had: "no tests ran") and its tier writes its summary.
+    tier = "real tier against Dokploy v0.30.2 (http://127.0.0.1:9): "
+    if sig == signal.SIGTERM:
+        assert f"{tier}still running when stopped by SIGTERM  FAILED" in summary, out
+    else:
+        assert f"{tier}0 passed, 0 failed" in summary and summary.rstrip().endswith("FAILED"), out
+    server = int((sandbox.recipe / "server-v0.30.2").read_text())
+    stopped = [pid for pid in pids if pid != server]
+    assert len(stopped) == 2 and _alive(server), "the detached server outlives the run, as the real ones do"
+    assert _wait_gone(stopped) == [], out
