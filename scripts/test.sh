@@ -61,6 +61,24 @@ note "ok      Pulumi CLI and language host"
 # and a dev-mode server's answers, so the other tiers fill the cores meanwhile.
 real_label="real tier against $real_mode"
 real_pid=""
+matrix_pid=""
+# stop SIGNAL STATUS: Ctrl-C (or a TERM) of this script. The background tiers would not see it:
+# `timeout` puts the real tier in a process group of its own, and a non-interactive shell starts
+# background commands with SIGINT ignored (the matrix), so both ran on after the run was stopped
+# (the real tier for up to REAL_DEADLINE). Each runs in its own process group (`timeout`), ended
+# here as a whole; the real tier's stopped summary (which server was still busy) is shown.
+stop() {
+  trap - INT TERM HUP
+  echo "test.sh: stopped by SIG$1: ending the background tiers" >&2
+  local pid
+  for pid in $real_pid $matrix_pid; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for pid in $real_pid $matrix_pid; do wait "$pid" 2>/dev/null || true; done
+  [ -z "$real_pid" ] || sed -n '/^test-real: stopped by/,$p' "$logs/real.log"
+  exit "$2"
+}
+trap 'stop INT 130' INT
+trap 'stop TERM 143' TERM
+trap 'stop HUP 129' HUP
 if [ -n "$real_mode" ]; then
   echo
   echo "=== $real_label (in the background, log: .test-logs/real.log)"
@@ -68,6 +86,9 @@ if [ -n "$real_mode" ]; then
   # Stopped (with every test process it started) REAL_DEADLINE s after this script began, so that a
   # hung server ends in a failure with its log shown here, before a CI runner's own time limit.
   real_budget=$((${REAL_DEADLINE:-4800} - SECONDS))
+  # Past the deadline already (a small REAL_DEADLINE, a slow setup): `timeout 0` would set no limit
+  # and a negative one is an error (exit 125).
+  [ "$real_budget" -ge 1 ] || real_budget=1
   timeout --kill-after=60 "$real_budget" bash scripts/test-real.sh > "$logs/real.log" 2>&1 &
   real_pid=$!
 fi
@@ -90,7 +111,9 @@ matrix_label="matrix: Python 3.10 + SDK 3.216.0, Python 3.13 + SDK 3.272.0"
 echo
 echo "=== $matrix_label (in the background, log: .test-logs/matrix.log)"
 matrix_start=$SECONDS
-bash scripts/test-matrix.sh > "$logs/matrix.log" 2>&1 &
+# `timeout 0` sets no time limit: it only puts the matrix in a process group of its own, which
+# stop() above ends as a whole.
+timeout 0 bash scripts/test-matrix.sh > "$logs/matrix.log" 2>&1 &
 matrix_pid=$!
 
 if [ -n "$real_pid" ]; then

@@ -18,6 +18,7 @@ Redis, so the script never reaches apt-get.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -73,6 +74,19 @@ def test_server_given():
 """
 
 
+# scripts/test.sh's other tiers: static checks and the emulator tiers pass at once (this test's
+# interpreter runs the real tier's pytest); the matrix runs, as its pytest would, until stopped.
+FAKE_PYTHON = """#!/usr/bin/env bash
+case " $* " in *" --dist loadfile "*) echo "fake emulator tiers: passed"; exit 0 ;; esac
+exec PYTHON "$@"
+"""
+FAKE_MATRIX = """echo $$ >> "$FAKE_PIDS"
+sleep 300 &
+echo $! >> "$FAKE_PIDS"
+wait
+"""
+
+
 @dataclass
 class Sandbox:
     root: Path
@@ -89,11 +103,13 @@ class Sandbox:
         }
         return env | extra
 
-    def start(self, *args: str, versions: str = "v0.30.2", **extra: str) -> subprocess.Popen[str]:
+    def start(
+        self, *args: str, versions: str = "v0.30.2", script: str = "test-real.sh", **extra: str
+    ) -> subprocess.Popen[str]:
         # Its own session: the test can end it with everything it started (bar the detached
         # servers, which record their pids).
         proc = subprocess.Popen(
-            ["bash", "scripts/test-real.sh", *args],
+            ["bash", f"scripts/{script}", *args],
             cwd=self.root,
             env=self.env(versions, **extra),
             stdin=subprocess.DEVNULL,
@@ -119,11 +135,19 @@ class Sandbox:
 def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
     root = tmp_path / "repo"
     (root / "scripts").mkdir(parents=True)
-    shutil.copy(REPO / "scripts" / "test-real.sh", root / "scripts" / "test-real.sh")
+    for script in ("test.sh", "test-real.sh"):
+        shutil.copy(REPO / "scripts" / script, root / "scripts" / script)
     (root / "scripts" / "setup.sh").write_text("exit 0\n")
     (root / "scripts" / "install-pulumi.sh").write_text('echo "$PWD"\n')
+    (root / "scripts" / "test-matrix.sh").write_text(FAKE_MATRIX)
     (root / "dokploy_pulumi").symlink_to(REPO / "dokploy_pulumi")
-    (root / ".venv").symlink_to(Path(sys.prefix))
+    venv = root / ".venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "python").write_text(FAKE_PYTHON.replace("PYTHON", shlex.quote(sys.executable)))
+    for tool in ("python", "ruff", "mypy"):
+        if tool != "python":
+            (venv / tool).write_text("#!/bin/sh\nexit 0\n")
+        (venv / tool).chmod(0o755)
     for suite in ("conformance", "provider", "e2e"):
         (root / "tests" / suite).mkdir(parents=True)
     (root / "tests" / "conformance" / "test_tier.py").write_text(FAKE_TIER)
@@ -274,4 +298,23 @@ def test_a_stopped_run_says_which_server_was_still_busy(sandbox: Sandbox, sig: s
     server = int((sandbox.recipe / "server-v0.30.2").read_text())
     stopped = [pid for pid in pids if pid != server]
     assert len(stopped) == 2 and _alive(server), "the detached server outlives the run, as the real ones do"
+    assert _wait_gone(stopped) == [], out
+
+
+def test_ctrl_c_of_test_sh_ends_the_background_tiers(sandbox: Sandbox) -> None:
+    # scripts/test.sh with its real tier (v0.30.2's tier hanging) and the matrix in the background.
+    # Ctrl-C reaches neither by itself: the real tier is in `timeout`'s process group, and the
+    # matrix was started with SIGINT ignored.
+    proc = sandbox.start(script="test.sh", FAKE_TIER_HANG="1")
+    # The fake server, the hanging test, the matrix and its pytest stand-in record their pids.
+    pids = _wait_for_pids(sandbox, 4, proc)
+    os.killpg(proc.pid, signal.SIGINT)
+    out = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 130, out
+    assert "test.sh: stopped by SIGINT" in out, out
+    # The real tier's stopped summary (shown by test.sh: the tier's log is not printed otherwise).
+    assert "real tier against Dokploy v0.30.2 (http://127.0.0.1:9): still running when stopped by SIGTERM" in out
+    server = int((sandbox.recipe / "server-v0.30.2").read_text())
+    stopped = [pid for pid in pids if pid != server]
+    assert len(stopped) == 3 and _alive(server), out
     assert _wait_gone(stopped) == [], out
