@@ -58,17 +58,23 @@ mkdir -p "$root/.test-logs"
 logs="$(mktemp -d "${TMPDIR:-/tmp}/test-real.XXXXXX")"
 trap 'rm -rf "$logs"' EXIT
 
-# stopped SIGNAL: this run was stopped (scripts/test.sh's REAL_DEADLINE `timeout`, which signals
-# this script's whole process group; Ctrl-C). Without this it ended without a word on which server
-# was still being brought up or tested, and the summaries of the tiers that had ended were lost
-# with $logs. The tiers got the same signal: a tier's pytest that turns it into KeyboardInterrupt
-# (SIGINT) ends its tests and writes its summary, so the tiers are waited for (a second signal ends
-# the wait: the trap is reset first).
+# stopped SIGNAL STATUS: this run was stopped (scripts/test.sh's REAL_DEADLINE `timeout -s INT`,
+# which signals this script's whole process group; Ctrl-C). Without this it ended without a word on
+# which server was still being brought up or tested, and the summaries of the tiers that had ended
+# were lost with $logs. The tiers got the same signal: on SIGINT a tier's pytest ends its tests,
+# runs their finalizers (removing what they made on the server) and reports what ran, and its tier
+# writes its summary; that is waited for, at most 30 s (test.sh's `timeout` kills everything 60 s
+# after the signal: the summary must be out by then).
 stopped() {
   trap - INT TERM HUP
   local pid i
   log "stopped by SIG$1"
-  for pid in "${tier_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for ((i = 0; i < 30; i++)); do
+    for pid in "${tier_pids[@]}"; do
+      if kill -0 "$pid" 2>/dev/null; then sleep 1 && continue 2; fi
+    done
+    break
+  done
   echo
   for ((i = 0; i < tiers; i++)); do
     if [ -f "$logs/summary-$i" ]; then
@@ -96,6 +102,15 @@ counts() {
   echo "$passed passed, $((failed + errors)) failed, $skipped skipped, $(num deselected) deselected"
 }
 
+# outlive_int CMD...: CMD with SIGINT ignored. The tee and sed that carry a tier's output get the
+# SIGINT that stops a run (the deadline's, Ctrl-C) too: they died at once, so pytest's report after
+# it (what ran, its finalizers' errors) was lost, and pytest met a broken pipe while cleaning up.
+# They end when pytest closes its output.
+outlive_int() {
+  trap '' INT
+  "$@"
+}
+
 # run_tier N LABEL URL KEY [pytest args...]: the tier against one server, its output in
 # $logs/run-N.log (and on stdout, each line prefixed with the server's label when tiers run at once);
 # its summary line in $logs/summary-N and its pytest exit status in $logs/rc-N.
@@ -110,9 +125,10 @@ run_tier() {
   set +e
   if [ "$parallel" = 1 ]; then
     DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${suites[@]}" -rs "$@" 2>&1 |
-      tee "$out" | sed -u "s|^|[${label%% (*}] |"
+      outlive_int tee "$out" | outlive_int sed -u "s|^|[${label%% (*}] |"
   else
-    DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${suites[@]}" -rs "$@" 2>&1 | tee "$out"
+    DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${suites[@]}" -rs "$@" 2>&1 |
+      outlive_int tee "$out"
   fi
   rc="${PIPESTATUS[0]}"
   set -e

@@ -65,13 +65,17 @@ matrix_pid=""
 # stop SIGNAL STATUS: Ctrl-C (or a TERM) of this script. The background tiers would not see it:
 # `timeout` puts the real tier in a process group of its own, and a non-interactive shell starts
 # background commands with SIGINT ignored (the matrix), so both ran on after the run was stopped
-# (the real tier for up to REAL_DEADLINE). Each runs in its own process group (`timeout`), ended
-# here as a whole; the real tier's stopped summary (which server was still busy) is shown.
+# (the real tier for up to REAL_DEADLINE). Each runs under `timeout`, which passes a signal it gets
+# on to its whole process group (once: signalling the group from here too would interrupt pytest's
+# clean-up with a second SIGINT): the real tier gets SIGINT, as at REAL_DEADLINE (see below), the
+# matrix SIGTERM (on SIGINT its script would go on to its next cell). The real tier's stopped
+# summary (which server was still busy) is shown.
 stop() {
   trap - INT TERM HUP
   echo "test.sh: stopped by SIG$1: ending the background tiers" >&2
   local pid
-  for pid in $real_pid $matrix_pid; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  [ -z "$real_pid" ] || kill -INT "$real_pid" 2>/dev/null || true
+  [ -z "$matrix_pid" ] || kill -TERM "$matrix_pid" 2>/dev/null || true
   for pid in $real_pid $matrix_pid; do wait "$pid" 2>/dev/null || true; done
   [ -z "$real_pid" ] || sed -n '/^test-real: stopped by/,$p' "$logs/real.log"
   exit "$2"
@@ -85,11 +89,14 @@ if [ -n "$real_mode" ]; then
   real_start=$SECONDS
   # Stopped (with every test process it started) REAL_DEADLINE s after this script began, so that a
   # hung server ends in a failure with its log shown here, before a CI runner's own time limit.
+  # SIGINT, not TERM: pytest ends on it as on Ctrl-C, running the finalizers that remove what the
+  # tests made on the server and reporting what ran, and test-real.sh prints its summary (which
+  # server was still busy); whatever still runs 60 s later is killed.
   real_budget=$((${REAL_DEADLINE:-4800} - SECONDS))
   # Past the deadline already (a small REAL_DEADLINE, a slow setup): `timeout 0` would set no limit
   # and a negative one is an error (exit 125).
   [ "$real_budget" -ge 1 ] || real_budget=1
-  timeout --kill-after=60 "$real_budget" bash scripts/test-real.sh > "$logs/real.log" 2>&1 &
+  timeout -s INT --kill-after=60 "$real_budget" bash scripts/test-real.sh > "$logs/real.log" 2>&1 &
   real_pid=$!
 fi
 
@@ -112,7 +119,7 @@ echo
 echo "=== $matrix_label (in the background, log: .test-logs/matrix.log)"
 matrix_start=$SECONDS
 # `timeout 0` sets no time limit: it only puts the matrix in a process group of its own, which
-# stop() above ends as a whole.
+# stop() above ends as a whole through it.
 timeout 0 bash scripts/test-matrix.sh > "$logs/matrix.log" 2>&1 &
 matrix_pid=$!
 
