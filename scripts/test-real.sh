@@ -172,8 +172,13 @@ finish_tiers() {
 
 # Dokploy releases before the in-memory deployment queue start a BullMQ worker at boot: they need
 # Redis (see the recipe's README). Which ones is the release table's "no_redis" difference.
+# The answer is printed, not the exit status: any failure of python3 (none on PATH, a version the
+# table cannot read) exited 1 as "needs no Redis", and the release was then brought up without it.
 needs_redis() {
-  PYTHONPATH="$root" python3 -c 'import sys; from dokploy_pulumi._releases import has; sys.exit(has(sys.argv[1], "no_redis"))' "$1"
+  local answer
+  answer="$(PYTHONPATH="$root" python3 -c 'import sys; from dokploy_pulumi._releases import has; print("no" if has(sys.argv[1], "no_redis") else "yes")' "$1")" ||
+    die "cannot tell whether Dokploy $1 needs Redis (python3 and dokploy_pulumi/_releases.py: see above)"
+  [ "$answer" = yes ]
 }
 
 ensure_redis() {

@@ -247,6 +247,15 @@ def test_a_server_not_brought_up_fails_the_run_naming_it(sandbox: Sandbox, mode:
     assert "is up at" not in out
 
 
+def test_a_version_the_release_table_cannot_read_is_an_error(sandbox: Sandbox) -> None:
+    # Before: python3's ValueError exited 1, read as "needs no Redis", and the (fake) recipe
+    # brought "v0.30" up.
+    rc, out = sandbox.run("--prepare", versions="v0.30")
+    assert rc == 1, out
+    assert "cannot tell whether Dokploy v0.30 needs Redis" in out and "not a Dokploy version" in out, out
+    assert "fake recipe" not in out and "is up at" not in out, out
+
+
 def test_one_server_failing_keeps_the_other_servers_result(sandbox: Sandbox) -> None:
     rc, out = sandbox.run("-q", "-p", "no:cacheprovider", versions="v0.30.2 v0.30.3", FAKE_MODE_v0_30_3="fail")
     assert rc == 1, out
