@@ -26,6 +26,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 recipe="${REAL_DOKPLOY_RECIPE:-$root/../shared/real-dokploy}"
+lock_dir="${REAL_DOKPLOY_LOCK_DIR:-/var/tmp/real-dokploy-locks}"  # see up_and_test
 versions="${REAL_DOKPLOY_VERSIONS:-v0.30.2 v0.26.7 v0.25.11}"
 suites=(tests/conformance tests/provider tests/e2e/test_real_*.py)
 
@@ -54,7 +55,6 @@ summaries=()
 failed=0
 tiers=0
 tier_pids=()
-mkdir -p "$root/.test-logs"
 logs="$(mktemp -d "${TMPDIR:-/tmp}/test-real.XXXXXX")"
 trap 'rm -rf "$logs"' EXIT
 
@@ -210,10 +210,13 @@ up_and_test() {
   # One bring-up per release at a time: `--prepare` in the background and the tier that follows
   # (or two runs) would otherwise both sign up the admin, and the recipe deletes a half-made
   # admin it finds (another run's, still signing up), so both fail. The lock is held until start.sh
-  # ends: a second caller waits, then finds the server up in seconds.
-  exec {up_lock}>"$root/.test-logs/real-$version.lock"
+  # ends: a second caller waits, then finds the server up in seconds. It is the machine's, not this
+  # checkout's (it was in .test-logs): the servers are (one port and data folder per release), and
+  # runs from two checkouts (CI's clone and a working copy) met there unlocked.
+  mkdir -p "$lock_dir"
+  exec {up_lock}>>"$lock_dir/real-$version.lock"
   if ! flock -n "$up_lock"; then
-    log "Dokploy $version is being brought up by another run (a \`--prepare\` or another scripts/test-real.sh); waiting for it, at most ${REAL_DOKPLOY_UP_WAIT:-3600} s"
+    log "Dokploy $version is being brought up by another run (a \`--prepare\` or another scripts/test-real.sh, maybe of another checkout); waiting for it, at most ${REAL_DOKPLOY_UP_WAIT:-3600} s"
     if ! flock -w "${REAL_DOKPLOY_UP_WAIT:-3600}" "$up_lock"; then
       failed_up "still being brought up by another run after ${REAL_DOKPLOY_UP_WAIT:-3600} s"
       return

@@ -40,6 +40,12 @@ version=$1
 var="FAKE_MODE_${version//./_}"
 mode=${!var:-up}
 echo "fake recipe: bringing up $version ($mode)" >&2
+# Two bring-ups of one release at once (what the lock prevents) fail, as the real recipe's do.
+if ! mkdir "$here/busy-$version" 2>/dev/null; then
+  echo "fake recipe: $version is being brought up by another start.sh at once" >&2
+  exit 1
+fi
+trap 'rmdir "$here/busy-$version"' EXIT
 case $mode in
   fail) echo "fake recipe: the build failed" >&2; exit 1 ;;
   hang) echo $$ >> "$here/pids"; exec sleep 300 ;;
@@ -96,6 +102,12 @@ class Sandbox:
     recipe: Path
     procs: list[subprocess.Popen[str]] = field(default_factory=list)
 
+    def twin(self) -> Sandbox:
+        """Another checkout on the same machine: the same recipe and servers, its own runs."""
+        twin = Sandbox(_checkout(self.root.parent / f"repo{len(list(self.root.parent.glob('repo*')))}"), self.recipe)
+        twin.procs = self.procs  # ended with the first's
+        return twin
+
     def env(self, versions: str, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in ("DOKPLOY_URL", "DOKPLOY_API_KEY")}
         env |= {
@@ -103,6 +115,8 @@ class Sandbox:
             "REAL_DOKPLOY_VERSIONS": versions,
             "REAL_DOKPLOY_UP_WAIT": "5",
             "FAKE_PIDS": str(self.recipe / "pids"),
+            # The machine's bring-up locks, here the test's own.
+            "REAL_DOKPLOY_LOCK_DIR": str(self.recipe.parent / "locks"),
             # The fake tier needs no plugin: its pytest starts faster without them.
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
         }
@@ -136,9 +150,7 @@ class Sandbox:
         return [int(line) for line in path.read_text().split()] if path.exists() else []
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    root = tmp_path / "repo"
+def _checkout(root: Path) -> Path:
     (root / "scripts").mkdir(parents=True)
     for script in ("test.sh", "test-real.sh"):
         shutil.copy(REPO / "scripts" / script, root / "scripts" / script)
@@ -157,6 +169,12 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
         (root / "tests" / suite).mkdir(parents=True)
     (root / "tests" / "conformance" / "test_tier.py").write_text(FAKE_TIER)
     (root / "tests" / "e2e" / "test_real_tier.py").write_text(FAKE_TIER)
+    return root
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    root = _checkout(tmp_path / "repo")
     recipe = tmp_path / "recipe"
     recipe.mkdir()
     (recipe / "start.sh").write_text(FAKE_START)
@@ -216,6 +234,16 @@ def test_prepare_two_at_once_both_find_the_server_up(sandbox: Sandbox) -> None:
     # start.sh takes a second, so the two overlap: one brings the server up, the other waits for it
     # (saying so) and then finds it up, instead of waiting on the lock the server would hold.
     procs = [sandbox.start("--prepare", FAKE_UP_SECONDS="1") for _ in range(2)]
+    outs = [proc.communicate(timeout=120)[0] for proc in procs]
+    for proc, out in zip(procs, outs, strict=True):
+        assert proc.returncode == 0, out
+        assert "Dokploy v0.30.2 is up at http://127.0.0.1:9" in out
+    assert len(sandbox.pids()) == 1, outs
+
+
+def test_prepare_from_two_checkouts_at_once_takes_turns(sandbox: Sandbox) -> None:
+    # The servers are the machine's: CI's clone and a working copy bring up the same ones.
+    procs = [box.start("--prepare", FAKE_UP_SECONDS="1") for box in (sandbox, sandbox.twin())]
     outs = [proc.communicate(timeout=120)[0] for proc in procs]
     for proc, out in zip(procs, outs, strict=True):
         assert proc.returncode == 0, out
