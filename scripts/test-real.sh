@@ -76,11 +76,14 @@ stopped() {
     break
   done
   echo
-  for ((i = 0; i < tiers; i++)); do
+  # Every job that began has a state file ($tiers lags by one in REAL_DOKPLOY_SERIAL=1 runs).
+  for ((i = 0; ; i++)); do
     if [ -f "$logs/summary-$i" ]; then
       cat "$logs/summary-$i"
     elif [ -f "$logs/state-$i" ]; then
       echo "$(cat "$logs/state-$i") when stopped by SIG$1  FAILED"
+    else
+      break
     fi
   done
   exit "$2"

@@ -126,6 +126,7 @@ matrix_pid=$!
 if [ -n "$real_pid" ]; then
   real_rc=0
   wait "$real_pid" || real_rc=$?
+  real_pid=""  # ended: stop() must not signal its pid, which may be another process's by then
   echo
   echo "=== $real_label (ended; its log follows)"
   cat "$logs/real.log"
@@ -139,6 +140,7 @@ else
 fi
 
 if wait "$matrix_pid"; then matrix_result="ok     "; else matrix_result="FAILED "; failed=1; fi
+matrix_pid=""
 echo
 echo "=== $matrix_label (ended; its log follows)"
 cat "$logs/matrix.log"

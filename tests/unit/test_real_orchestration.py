@@ -344,6 +344,26 @@ def test_a_stopped_run_says_which_server_was_still_busy(sandbox: Sandbox, sig: s
     assert _wait_gone(stopped) == [], out
 
 
+def test_a_stopped_serial_run_says_so_too(sandbox: Sandbox) -> None:
+    # REAL_DOKPLOY_SERIAL=1: v0.30.4 failed, then v0.30.2's tier hangs in the script's foreground.
+    proc = sandbox.start(
+        "-q", versions="v0.30.4 v0.30.2", FAKE_MODE_v0_30_4="fail", FAKE_TIER_HANG="1", REAL_DOKPLOY_SERIAL="1"
+    )
+    pids = _wait_for_pids(sandbox, 2, proc)
+    os.killpg(proc.pid, signal.SIGINT)
+    out = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 130, out
+    summary = [line for line in out[out.index("test-real: stopped by SIGINT") :].splitlines() if line]
+    assert summary[1].startswith("Dokploy v0.30.4: could not be brought up"), out
+    # The trap runs once the tier's pytest has ended, before the tier writes its summary.
+    assert (
+        summary[2]
+        == "real tier against Dokploy v0.30.2 (http://127.0.0.1:9): still running when stopped by SIGINT  FAILED"
+    )
+    server = int((sandbox.recipe / "server-v0.30.2").read_text())
+    assert _wait_gone([pid for pid in pids if pid != server]) == [], out
+
+
 def test_ctrl_c_of_test_sh_ends_the_background_tiers(sandbox: Sandbox) -> None:
     # scripts/test.sh with its real tier (v0.30.2's tier hanging) and the matrix in the background.
     # Ctrl-C reaches neither by itself: the real tier is in `timeout`'s process group, and the
