@@ -263,6 +263,8 @@ if [ -n "${DOKPLOY_URL:-}" ] && [ -n "${DOKPLOY_API_KEY:-}" ]; then
 else
   [ -z "${DOKPLOY_URL:-}${DOKPLOY_API_KEY:-}" ] || die "set both DOKPLOY_URL and DOKPLOY_API_KEY (or neither, to use the recipe's servers)"
   [ -f "$recipe/start.sh" ] || die "no Dokploy recipe at $recipe (set REAL_DOKPLOY_RECIPE, or DOKPLOY_URL and DOKPLOY_API_KEY)"
+  # A blank REAL_DOKPLOY_VERSIONS (" ") tested nothing and passed.
+  [ -n "${versions//[[:space:]]/}" ] || die "REAL_DOKPLOY_VERSIONS names no version"
   # Redis first, one release at a time (two apt-get runs at once would fight over dpkg's lock).
   for version in $versions; do
     if needs_redis "$version"; then

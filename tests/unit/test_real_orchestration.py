@@ -284,6 +284,11 @@ def test_a_version_the_release_table_cannot_read_is_an_error(sandbox: Sandbox) -
     assert "fake recipe" not in out and "is up at" not in out, out
 
 
+def test_no_version_is_an_error(sandbox: Sandbox) -> None:
+    rc, out = sandbox.run("-q", versions=" ")
+    assert rc == 1 and "REAL_DOKPLOY_VERSIONS names no version" in out, out
+
+
 def test_one_server_failing_keeps_the_other_servers_result(sandbox: Sandbox) -> None:
     rc, out = sandbox.run("-q", "-p", "no:cacheprovider", versions="v0.30.2 v0.30.3", FAKE_MODE_v0_30_3="fail")
     assert rc == 1, out
