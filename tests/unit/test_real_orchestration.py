@@ -109,7 +109,8 @@ class Sandbox:
         return twin
 
     def env(self, versions: str, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in ("DOKPLOY_URL", "DOKPLOY_API_KEY")}
+        # None of the caller's settings for the scripts (a CI run's REAL_DOKPLOY_SERIAL, say).
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DOKPLOY_", "REAL_DOKPLOY_", "REAL_DEADLINE"))}
         env |= {
             "REAL_DOKPLOY_RECIPE": str(self.recipe),
             "REAL_DOKPLOY_VERSIONS": versions,
