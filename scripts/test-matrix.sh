@@ -28,7 +28,10 @@ find_python() {  # find_python 3.10: an interpreter of that version that really 
   return 1
 }
 
-status=0
+# The venvs one after another (pip's editable install writes dokploy_pulumi.egg-info into this
+# checkout: two at once would race on it), then the cells' tests at the same time: each is one
+# pytest process, so one cell alone leaves a core idle (the matrix is the end of a CI run).
+venvs=()
 for cell in "${cells[@]}"; do
   overlay="scripts/matrix/$cell.txt"
   [ -f "$overlay" ] || { echo "test-matrix: no $overlay" >&2; exit 2; }
@@ -48,11 +51,26 @@ for cell in "${cells[@]}"; do
       -e '.[pytest]' pytest-timeout hypothesis
     echo "$want" > "$venv/.installed"
   fi
-  echo "== matrix cell $cell: $("$venv/bin/python" -c 'import sys, importlib.metadata as m; print("Python", sys.version.split()[0], "with pulumi SDK", m.version("pulumi"))')"
+  venvs+=("$venv")
+done
+
+run_cell() {  # run_cell CELL VENV: that cell's tests, its output on stdout
+  echo "== matrix cell $1: $("$2/bin/python" -c 'import sys, importlib.metadata as m; print("Python", sys.version.split()[0], "with pulumi SDK", m.version("pulumi"))')"
   # The property tests at a quarter of their examples (PROP_EXAMPLES): the pinned tier runs them in
   # full; a cell looks for what breaks on another Python or SDK version.
-  if ! PROP_EXAMPLES="${PROP_EXAMPLES:-50}" "$venv/bin/python" -m pytest -q -p no:cacheprovider --durations=15 tests/unit tests/provider; then
-    status=1
-  fi
+  PROP_EXAMPLES="${PROP_EXAMPLES:-50}" "$2/bin/python" -m pytest -q -p no:cacheprovider --durations=15 tests/unit tests/provider
+}
+
+out="$(mktemp -d "${TMPDIR:-/tmp}/test-matrix.XXXXXX")"
+trap 'rm -rf "$out"' EXIT
+pids=()
+for i in "${!cells[@]}"; do
+  run_cell "${cells[$i]}" "${venvs[$i]}" > "$out/$i.log" 2>&1 &
+  pids+=("$!")
+done
+status=0
+for i in "${!cells[@]}"; do  # each cell's output whole, in order
+  wait "${pids[$i]}" || status=1
+  cat "$out/$i.log"
 done
 exit $status
