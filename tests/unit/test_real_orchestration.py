@@ -382,3 +382,18 @@ def test_ctrl_c_of_test_sh_ends_the_background_tiers(sandbox: Sandbox) -> None:
     stopped = [pid for pid in pids if pid != server]
     assert len(stopped) == 3 and _alive(server), out
     assert _wait_gone(stopped) == [], out
+
+
+def test_a_whole_test_sh_run_waits_for_its_background_tiers_and_sums_them_up(sandbox: Sandbox) -> None:
+    # scripts/test.sh from start to end: the real tier (two releases, in the background from the
+    # start), the matrix after the emulator tiers; the summary has a line for each, and the run's
+    # status is theirs.
+    proc = sandbox.start(script="test.sh", versions="v0.30.2 v0.31.0", FAKE_MATRIX_SECONDS="0")
+    out = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 0, out
+    summary = out.split("=== summary", 1)[1]
+    assert "ok      real tier against Dokploy v0.30.2 v0.31.0 built from source" in summary, out
+    assert "ok      matrix:" in summary, out
+    assert "real tier against Dokploy v0.30.2 (http://127.0.0.1:9): 4 passed, 0 failed" in out, out
+    assert "real tier against Dokploy v0.31.0 (http://127.0.0.1:9): 4 passed, 0 failed" in out, out
+    assert "NOT RUN" not in out, out
