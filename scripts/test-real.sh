@@ -150,12 +150,16 @@ run_tier() {
 # and each server is its own database: the tiers share nothing but the machine.
 parallel=1
 [ "${REAL_DOKPLOY_SERIAL:-0}" = 1 ] && parallel=0
-start_tier() {
+# start_job FUNCTION ARGS...: FUNCTION N ARGS... as the next job (N its number), in the background
+# unless serial.
+start_job() {
+  local fn="$1"
+  shift
   if [ "$parallel" = 1 ]; then
-    run_tier "$tiers" "$@" &
+    "$fn" "$tiers" "$@" &
     tier_pids+=("$!")
   else
-    run_tier "$tiers" "$@"
+    "$fn" "$tiers" "$@"
   fi
   tiers=$((tiers + 1))
 }
@@ -258,7 +262,7 @@ if [ -n "${DOKPLOY_URL:-}" ] && [ -n "${DOKPLOY_API_KEY:-}" ]; then
   [ "$prepare" = 0 ] || exit 0  # the user's own server: nothing to bring up
   # Never print credentials: only scheme, host and port.
   shown="$(.venv/bin/python -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(f"{p.scheme}://{p.hostname}" + (f":{p.port}" if p.port else ""))' "$DOKPLOY_URL")"
-  start_tier "$shown" "$DOKPLOY_URL" "$DOKPLOY_API_KEY" "$@"
+  start_job run_tier "$shown" "$DOKPLOY_URL" "$DOKPLOY_API_KEY" "$@"
   finish_tiers
 else
   [ -z "${DOKPLOY_URL:-}${DOKPLOY_API_KEY:-}" ] || die "set both DOKPLOY_URL and DOKPLOY_API_KEY (or neither, to use the recipe's servers)"
@@ -271,16 +275,10 @@ else
       ensure_redis "$version"
     fi
   done
+  # Each release is brought up and tested on its own: a tier starts as soon as its own server is
+  # up, whatever the others are doing (a cold v0.30.2 takes longest to build).
   for version in $versions; do
-    if [ "$parallel" = 1 ]; then
-      # Each release is brought up and tested on its own: a tier starts as soon as its own server
-      # is up, whatever the others are doing (a cold v0.30.2 takes longest to build).
-      up_and_test "$tiers" "$version" "$@" &
-      tier_pids+=("$!")
-    else
-      up_and_test "$tiers" "$version" "$@"
-    fi
-    tiers=$((tiers + 1))
+    start_job up_and_test "$version" "$@"
   done
   finish_tiers
 fi
