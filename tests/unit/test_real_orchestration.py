@@ -56,6 +56,8 @@ if [ ! -f "$here/up-$version" ]; then
   # As the real recipe starts Dokploy, Postgres and Redis: detached, only 0-2 redirected.
   setsid nohup bash -c 'echo $$ >> "$1"; echo $$ > "$2"; exec sleep 300' _ "$here/pids" "$here/server-$version" \
     >/dev/null 2>&1 </dev/null &
+  # As the real recipe waits for its server's health: up means the server runs (its pid is recorded).
+  until [ -s "$here/server-$version" ]; do sleep 0.05; done
   touch "$here/up-$version"
 fi
 sleep "${FAKE_UP_SECONDS:-0}"
