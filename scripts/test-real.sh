@@ -28,7 +28,16 @@ cd "$root"
 recipe="${REAL_DOKPLOY_RECIPE:-$root/../shared/real-dokploy}"
 lock_dir="${REAL_DOKPLOY_LOCK_DIR:-/var/tmp/real-dokploy-locks}"  # see up_and_test
 versions="${REAL_DOKPLOY_VERSIONS:-v0.30.2 v0.26.7 v0.25.11}"
-suites=(tests/conformance tests/provider tests/e2e/test_real_*.py)
+# The e2e files first: the longest files start first, so that none is left running alone at the end.
+suites=(tests/e2e/test_real_*.py tests/conformance tests/provider)
+# Two pytest workers per server (REAL_TIER_WORKERS; 0: one process), each taking a whole file at a
+# time: a tier is mostly waiting (on the dev server, on the clock, on the Pulumi CLI), so a second
+# worker overlaps those waits, and a server's tier, the longest job of a CI run, takes about half as
+# long. Each worker has a run prefix of its own, and every test reads only its own names, as on a
+# server others use.
+workers="${REAL_TIER_WORKERS:-2}"
+xdist=()
+[ "$workers" = 0 ] || xdist=(-n "$workers" --dist loadfile)
 
 log() { echo "test-real: $*" >&2; }
 die() {
@@ -127,10 +136,10 @@ run_tier() {
   log "running ${suites[*]} against $label"
   set +e
   if [ "$parallel" = 1 ]; then
-    DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${suites[@]}" -rs "$@" 2>&1 |
+    DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${xdist[@]}" "${suites[@]}" -rs "$@" 2>&1 |
       outlive_int tee "$out" | outlive_int sed -u "s|^|[${label%% (*}] |"
   else
-    DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${suites[@]}" -rs "$@" 2>&1 |
+    DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${xdist[@]}" "${suites[@]}" -rs "$@" 2>&1 |
       outlive_int tee "$out"
   fi
   rc="${PIPESTATUS[0]}"

@@ -73,7 +73,7 @@ def _run(
 # Left out of the copy the build starts from: they are big, or local state of this checkout.
 _NOT_SOURCE = shutil.ignore_patterns(
     ".git", ".venv", ".tools", ".demo", "build", "dist", "*.egg-info", "__pycache__",
-    ".pytest_cache", ".hypothesis", ".pulumi-state", "venv",
+    ".pytest_cache", ".hypothesis", ".pulumi-state", "venv", ".venv-matrix", ".test-logs", "node_modules",
 )  # fmt: skip
 
 
