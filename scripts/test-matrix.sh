@@ -31,6 +31,9 @@ find_python() {  # find_python 3.10: an interpreter of that version that really 
 # The venvs one after another (pip's editable install writes dokploy_pulumi.egg-info into this
 # checkout: two at once would race on it), then the cells' tests at the same time: each is one
 # pytest process, so one cell alone leaves a core idle (the matrix is the end of a CI run).
+# pytest-xdist: tests/unit/test_real_orchestration.py runs the real tier's pytest (with this
+# interpreter) on xdist workers, as scripts/test-real.sh does.
+packages=(-e '.[pytest]' pytest-timeout hypothesis pytest-xdist)
 venvs=()
 for cell in "${cells[@]}"; do
   overlay="scripts/matrix/$cell.txt"
@@ -43,12 +46,12 @@ for cell in "${cells[@]}"; do
   # constraints.txt with the overlay's names replaced by the overlay's pins.
   names="$(sed -n 's/^\([A-Za-z0-9_.-]*\)==.*/\1/p' "$overlay" | tr '\n' '|' | sed 's/|$//')"
   { grep -v -i -E "^($names)==" constraints.txt; grep -E '^[A-Za-z0-9_.-]+==' "$overlay"; } > "$constraints"
-  want="$(cat pyproject.toml "$constraints" | sha256sum | cut -d' ' -f1)"
+  # What is installed is part of the stamp: a package added to the list above reaches existing venvs.
+  want="$({ cat pyproject.toml "$constraints"; echo "${packages[*]}"; } | sha256sum | cut -d' ' -f1)"
   if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.installed" 2>/dev/null)" != "$want" ]; then
     rm -rf "$venv"
     "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c "$constraints" \
-      -e '.[pytest]' pytest-timeout hypothesis
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c "$constraints" "${packages[@]}"
     echo "$want" > "$venv/.installed"
   fi
   venvs+=("$venv")
