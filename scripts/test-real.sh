@@ -36,6 +36,12 @@ suites=(tests/e2e/test_real_*.py tests/conformance tests/provider)
 # long. Each worker has a run prefix of its own, and every test reads only its own names, as on a
 # server others use.
 workers="${REAL_TIER_WORKERS:-2}"
+# Checked here, not by pytest's `-n`: that failed each tier (pytest exit 4) only once its server was
+# up, after a cold build's many minutes.
+if ! [[ "$workers" =~ ^[0-9]+$ ]]; then
+  echo "test-real: error: REAL_TIER_WORKERS is a number of pytest workers per server (0: one process), not '$workers'" >&2
+  exit 1
+fi
 xdist=()
 [ "$workers" = 0 ] || xdist=(-n "$workers" --dist loadfile)
 

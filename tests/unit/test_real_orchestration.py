@@ -288,6 +288,15 @@ def test_no_version_is_an_error(sandbox: Sandbox) -> None:
     assert rc == 1 and "REAL_DOKPLOY_VERSIONS names no version" in out, out
 
 
+@pytest.mark.parametrize("workers", ["abc", "-1"])
+def test_a_bad_worker_count_is_an_error_before_any_bring_up(sandbox: Sandbox, workers: str) -> None:
+    # Before: pytest's `-n` refused it (exit 4), but only once the server was up (a cold build: many minutes).
+    rc, out = sandbox.run("-q", REAL_TIER_WORKERS=workers)
+    assert rc == 1, out
+    assert f"REAL_TIER_WORKERS is a number of pytest workers per server (0: one process), not '{workers}'" in out, out
+    assert "fake recipe" not in out and "real tier against" not in out, out
+
+
 def test_one_server_failing_keeps_the_other_servers_result(sandbox: Sandbox) -> None:
     rc, out = sandbox.run("-q", "-p", "no:cacheprovider", versions="v0.30.2 v0.30.3", FAKE_MODE_v0_30_3="fail")
     assert rc == 1, out
