@@ -66,10 +66,21 @@ echo "$here/env-$version"
 """
 
 # The tier (two files of it): a test that sees the server it was given, and one that FAKE_TIER_HANG=1
-# makes hang (recording its pid) for the deadline tests.
+# makes hang (recording its pid) for the deadline tests. Its session finalizer (as the real tier's
+# sweep of what a run left on the server) takes FAKE_FINALIZER_SECONDS and records that it ended.
 FAKE_TIER = """
 import os
 import time
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def swept():
+    yield
+    time.sleep(float(os.environ.get("FAKE_FINALIZER_SECONDS", "0")))
+    with open(os.environ["FAKE_PIDS"] + ".finalized", "a") as done:
+        done.write(f"{os.getpid()}\\n")
 
 
 def test_server_given():
@@ -77,7 +88,7 @@ def test_server_given():
     assert os.environ["DOKPLOY_API_KEY"] == "fake-key"
 
 
-def test_hangs_if_asked():
+def test_hangs_if_asked(swept):
     if os.environ.get("FAKE_TIER_HANG") == "1":
         with open(os.environ["FAKE_PIDS"], "a") as pids:
             pids.write(f"{os.getpid()}\\n")
@@ -175,6 +186,9 @@ def _checkout(root: Path) -> Path:
         (root / "tests" / suite).mkdir(parents=True)
     (root / "tests" / "conformance" / "test_tier.py").write_text(FAKE_TIER)
     (root / "tests" / "e2e" / "test_real_tier.py").write_text(FAKE_TIER)
+    # The real tier's plugin for a stop on xdist workers, loaded as tests/conftest.py loads it.
+    shutil.copy(REPO / "tests" / "_xdist_stop.py", root / "tests")
+    (root / "tests" / "conftest.py").write_text('pytest_plugins = ["_xdist_stop"]\n')
     return root
 
 
@@ -340,9 +354,13 @@ def test_a_stopped_run_says_which_server_was_still_busy(
         FAKE_MODE_v0_30_4="fail",
         FAKE_TIER_HANG="1",
         REAL_TIER_WORKERS=workers,
+        # Longer than the 5 s xdist gives a worker told to exit by its controller: the finalizers
+        # of a stop on two workers were cut off there (tests/_xdist_stop.py).
+        FAKE_FINALIZER_SECONDS="6" if workers == "2" else "0",
     )
-    # The fake server, the hanging start.sh and the hanging test record their pids.
-    pids = _wait_for_pids(sandbox, 3, proc)
+    # The fake server, the hanging start.sh and the hanging test (on two workers: both, one per file)
+    # record their pids.
+    pids = _wait_for_pids(sandbox, 3 if workers == "0" else 4, proc)
     os.killpg(proc.pid, sig)
     out = proc.communicate(timeout=60)[0]
     assert proc.returncode == 128 + sig, out
@@ -365,6 +383,11 @@ def test_a_stopped_run_says_which_server_was_still_busy(
     assert len(stopped) == (2 if workers == "0" else 3), pids
     assert _alive(server), "the detached server outlives the run, as the real ones do"
     assert _wait_gone(stopped) == [], out
+    # Every worker's hanging test was interrupted and its session finalizer ran to the end (not
+    # with SIGTERM, which pytest does not handle: the real tier's stops are SIGINTs).
+    if sig == signal.SIGINT:
+        finalized = [int(pid) for pid in (sandbox.recipe / "pids.finalized").read_text().split()]
+        assert len(finalized) == len(stopped) - 1 and set(finalized) <= set(stopped), (finalized, out)
 
 
 def test_a_stopped_serial_run_says_so_too(sandbox: Sandbox) -> None:
