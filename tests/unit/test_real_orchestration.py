@@ -273,6 +273,14 @@ def test_the_tier_runs_after_prepare(sandbox: Sandbox) -> None:
     assert "real tier against Dokploy v0.30.2 (http://127.0.0.1:9): 4 passed, 0 failed" in out
 
 
+def test_on_two_workers_the_summary_does_not_claim_nothing_was_deselected(sandbox: Sandbox) -> None:
+    # xdist's controller reports no deselected tests (its workers deselect): it said "0 deselected".
+    rc, out = sandbox.run("-q", "-p", "no:cacheprovider", "-k", "server_given", REAL_TIER_WORKERS="2")
+    assert rc == 0, out
+    tier = "real tier against Dokploy v0.30.2 (http://127.0.0.1:9): "
+    assert f"{tier}2 passed, 0 failed, 0 skipped, deselected not counted (xdist) in " in out, out
+
+
 @pytest.mark.parametrize(
     ("mode", "says"),
     [
