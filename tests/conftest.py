@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from _backend import AGAINST_REAL, EMULATOR_VERSION, HOOK_SKIP_REASON, PREFIX, REAL_KEY, REAL_URL, RealBackend
 
-# _xdist_stop: a stop (SIGINT) of the real tier's two workers lets their finalizers end (see there).
+# _xdist_stop: a stop (SIGINT) of an xdist run (the real tier's two workers, the emulator tiers') lets
+# the workers' finalizers end (see there).
 pytest_plugins = ["dokploy_pulumi.testing.pytest_plugin", "_xdist_stop"]
 
 _test_numbers = itertools.count(1)
