@@ -153,6 +153,10 @@ class Sandbox:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            # SIGINT as a terminal gives it: a run started in the background by a non-interactive
+            # shell (`bash .ci/run &`) inherits it ignored, and bash cannot trap a signal ignored
+            # on entry, so every stop-by-SIGINT test here hung until its timeout.
+            preexec_fn=_default_sigint,
         )
         self.procs.append(proc)
         return proc
@@ -165,6 +169,10 @@ class Sandbox:
     def pids(self) -> list[int]:
         path = self.recipe / "pids"
         return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _checkout(root: Path) -> Path:
