@@ -30,7 +30,7 @@ find_python() {  # find_python 3.10: an interpreter of that version that really 
 
 # The venvs one after another (pip's editable install writes dokploy_pulumi.egg-info into this
 # checkout: two at once would race on it), then the cells' tests at the same time: each is one
-# pytest process, so one cell alone leaves a core idle (the matrix is the end of a CI run).
+# pytest process, so one cell alone would leave a core idle when nothing else runs.
 # pytest-xdist: tests/unit/test_real_orchestration.py runs the real tier's pytest (with this
 # interpreter) on xdist workers, as scripts/test-real.sh does.
 packages=(-e '.[pytest]' pytest-timeout hypothesis pytest-xdist)
