@@ -120,6 +120,17 @@ counts() {
   echo "$passed passed, $((failed + errors)) failed, $skipped skipped, $(num deselected) deselected"
 }
 
+# failed_ids LOGFILE: pytest's short-summary lines of the tests that failed or errored (at most 10,
+# then how many more), indented.
+failed_ids() {
+  local ids
+  ids="$(grep -E '^(FAILED|ERROR) ' "$1" | sort -u || true)"
+  [ -n "$ids" ] || return 0
+  echo "$ids" | head -n 10 | cut -c1-200 | sed 's/^/    /'
+  local more=$(($(echo "$ids" | wc -l) - 10))
+  [ "$more" -le 0 ] || echo "    ... and $more more (see the tier's report above)"
+}
+
 # outlive_int CMD...: CMD with SIGINT ignored. The tee and sed that carry a tier's output get the
 # SIGINT that stops a run (the deadline's, Ctrl-C) too: they died at once, so pytest's report after
 # it (what ran, its finalizers' errors) was lost, and pytest met a broken pipe while cleaning up.
@@ -142,10 +153,10 @@ run_tier() {
   log "running ${suites[*]} against $label"
   set +e
   if [ "$parallel" = 1 ]; then
-    DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${xdist[@]}" "${suites[@]}" -rs "$@" 2>&1 |
+    DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${xdist[@]}" "${suites[@]}" -rfEs "$@" 2>&1 |
       outlive_int tee "$out" | outlive_int sed -u "s|^|[${label%% (*}] |"
   else
-    DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${xdist[@]}" "${suites[@]}" -rs "$@" 2>&1 |
+    DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${xdist[@]}" "${suites[@]}" -rfEs "$@" 2>&1 |
       outlive_int tee "$out"
   fi
   rc="${PIPESTATUS[0]}"
@@ -158,6 +169,9 @@ run_tier() {
   line="real tier against $label: $counted in $(($(date +%s) - start)) s (pytest exit $rc)"
   [ "$rc" = 0 ] || line="$line  FAILED"
   echo "$line" > "$logs/summary-$n"
+  # Which tests failed, under the line (at most 10): CI shows only the end of a run's output, where
+  # this summary is repeated, and the tier's own report is far above it.
+  failed_ids "$out" >> "$logs/summary-$n"
   echo "$rc" > "$logs/rc-$n"
 }
 

@@ -44,6 +44,25 @@ run() {  # run LABEL CMD...: a phase whose failure fails the run but not the pha
   if "$@"; then note "ok      $label"; else note "FAILED  $label"; failed=1; fi
 }
 
+# logged LOG CMD...: CMD with its output shown and kept in LOG; CMD's exit status. The tee outlives
+# the SIGINT that stops a run (Ctrl-C), so that pytest's report after it is not lost.
+logged() {
+  local log="$1"
+  shift
+  "$@" 2>&1 | (trap '' INT; tee "$log")
+  return "${PIPESTATUS[0]}"
+}
+# failures LOG: the failed and errored tests in LOG (pytest's short summary), at most 10, into the
+# summary under the line of their phase: CI shows only the end of a run's output.
+failures() {
+  local ids more
+  ids="$(grep -E '^(FAILED|ERROR) ' "$1" 2>/dev/null | sort -u || true)"
+  [ -n "$ids" ] || return 0
+  while IFS= read -r line; do summary+=("    ${line:0:200}"); done < <(echo "$ids" | head -n 10)
+  more=$(($(echo "$ids" | wc -l) - 10))
+  [ "$more" -le 0 ] || summary+=("    ... and $more more (see the report above)")
+}
+
 recipe="${REAL_DOKPLOY_RECIPE:-$root/../shared/real-dokploy}"
 if [ -n "${DOKPLOY_URL:-}" ] && [ -n "${DOKPLOY_API_KEY:-}" ]; then
   real_mode="your Dokploy (DOKPLOY_URL)"
@@ -125,7 +144,8 @@ if [ -n "$real_mode" ]; then
   emulator_args+=(--ignore-glob='tests/e2e/test_real_*.py')
   echo "tests/e2e/test_real_*.py: run by the real tier below, against $real_mode"
 fi
-run "emulator tiers (pytest tests/, one worker per core)" .venv/bin/python -m pytest "${emulator_args[@]}"
+run "emulator tiers (pytest tests/, one worker per core)" logged "$logs/emulator.log" .venv/bin/python -m pytest "${emulator_args[@]}"
+failures "$logs/emulator.log"
 
 if [ -n "$real_pid" ]; then
   real_rc=0
@@ -137,6 +157,10 @@ if [ -n "$real_pid" ]; then
   if [ "$real_rc" = 0 ]; then real_result="ok     "; else real_result="FAILED "; failed=1; fi
   [ "$real_rc" != 124 ] || echo "the real tier was stopped at REAL_DEADLINE (${REAL_DEADLINE:-4800} s into the run)"
   summary+=("$(printf '%-58s %5d s' "$real_result $real_label" $((SECONDS - real_start))) (beside the tiers above)")
+  # Its own summary (a line per server, with the tests that failed there): the last block of its log.
+  while IFS= read -r line; do summary+=("    $line"); done < <(
+    awk 'NF == 0 { block = ""; next } { block = block $0 "\n" } END { printf "%s", block }' "$logs/real.log" | tail -n 40
+  )
 else
   summary+=("NOT RUN real tier: no ../shared/real-dokploy recipe and no DOKPLOY_URL/DOKPLOY_API_KEY")
   # CI (.ci/run) must not pass without it; on a newcomer's machine the line above says it clearly.
@@ -151,6 +175,7 @@ cat "$logs/matrix.log"
 # Its time is its log's last write: it usually ends long before the real tier, which is waited for first.
 matrix_secs=$(($(stat -c %Y "$logs/matrix.log") - matrix_epoch))
 summary+=("$(printf '%-58s %5d s' "$matrix_result $matrix_label" "$matrix_secs") (beside the tiers above)")
+failures "$logs/matrix.log"
 
 echo
 echo "=== summary ($((SECONDS - started)) s in all)"

@@ -84,6 +84,7 @@ def swept():
 
 
 def test_server_given():
+    assert os.environ.get("FAKE_TIER_FAIL") != "1", "asked to fail"
     assert os.environ["DOKPLOY_URL"] == "http://127.0.0.1:9"
     assert os.environ["DOKPLOY_API_KEY"] == "fake-key"
 
@@ -96,10 +97,14 @@ def test_hangs_if_asked(swept):
 """
 
 
-# scripts/test.sh's other tiers: static checks and the emulator tiers pass at once (this test's
-# interpreter runs the real tier's pytest); the matrix runs, as its pytest would, until stopped.
+# scripts/test.sh's other tiers: static checks and the emulator tiers pass at once (or, with
+# FAKE_EMULATOR_FAIL=1, the emulator tiers fail one test; this test's interpreter runs the real
+# tier's pytest); the matrix runs, as its pytest would, until stopped.
 FAKE_PYTHON = """#!/usr/bin/env bash
-case " $* " in *" --maxprocesses "*) echo "fake emulator tiers: passed"; exit 0 ;; esac
+case " $* " in *" --maxprocesses "*)
+  if [ "${FAKE_EMULATOR_FAIL:-0}" = 1 ]; then echo "FAILED tests/unit/test_x.py::test_y - boom"; exit 1; fi
+  echo "fake emulator tiers: passed"; exit 0 ;;
+esac
 exec PYTHON "$@"
 """
 FAKE_MATRIX = """echo $$ >> "$FAKE_PIDS"
@@ -460,3 +465,34 @@ def test_a_whole_test_sh_run_waits_for_its_background_tiers_and_sums_them_up(san
     assert "real tier against Dokploy v0.30.2 (http://127.0.0.1:9): 4 passed, 0 failed" in out, out
     assert "real tier against Dokploy v0.31.0 (http://127.0.0.1:9): 4 passed, 0 failed" in out, out
     assert "NOT RUN" not in out, out
+
+
+def test_the_summary_at_the_end_names_each_servers_result_and_the_failed_tests(sandbox: Sandbox) -> None:
+    # CI shows only the end of a run's output: the summary there must say which release failed and
+    # which tests, not only that the real tier did (a CI run once failed with nothing more).
+    proc = sandbox.start(
+        script="test.sh",
+        versions="v0.30.2 v0.31.0",
+        FAKE_MATRIX_SECONDS="0",
+        FAKE_TIER_FAIL="1",
+        FAKE_EMULATOR_FAIL="1",
+    )
+    out = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 1, out
+    summary = out.split("=== summary", 1)[1]
+    assert "FAILED  emulator tiers" in summary, out
+    assert "    FAILED tests/unit/test_x.py::test_y - boom" in summary, out
+    assert "FAILED  real tier against Dokploy v0.30.2 v0.31.0 built from source" in summary, out
+    for version in ("v0.30.2", "v0.31.0"):
+        line = f"real tier against Dokploy {version} (http://127.0.0.1:9): 2 passed, 2 failed"
+        assert line in summary, out
+    failed = [ln.strip() for ln in summary.splitlines() if ln.strip().startswith("FAILED tests/")]
+    # Each server's failed tests under its line: both files' test_server_given, on both servers.
+    assert sorted(ln.split(" - ")[0] for ln in failed) == sorted(
+        ["FAILED tests/unit/test_x.py::test_y"]
+        + 2
+        * [
+            "FAILED tests/conformance/test_tier.py::test_server_given",
+            "FAILED tests/e2e/test_real_tier.py::test_server_given",
+        ]
+    ), out
