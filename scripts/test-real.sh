@@ -42,8 +42,13 @@ if ! [[ "$workers" =~ ^[0-9]+$ ]]; then
   echo "test-real: error: REAL_TIER_WORKERS is a number of pytest workers per server (0: one process), not '$workers'" >&2
   exit 1
 fi
-xdist=()
-[ "$workers" = 0 ] || xdist=(-n "$workers" --dist loadfile)
+tier_args=()
+[ "$workers" = 0 ] || tier_args=(-n "$workers" --dist loadfile)
+# pytest-timeout's hang guard per test: 300 s (pyproject.toml) on the emulator; here 900 s. In a cold
+# CI run a dev-mode server answers in seconds per request (three servers and the emulator tiers on 2
+# cores), and a provider test that takes 100 s alone (200 resources) can take three times as long.
+# Files that set their own (the e2e files) keep it; arguments given to this script come after it.
+tier_args+=(--timeout=900)
 
 log() { echo "test-real: $*" >&2; }
 die() {
@@ -153,10 +158,10 @@ run_tier() {
   log "running ${suites[*]} against $label"
   set +e
   if [ "$parallel" = 1 ]; then
-    DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${xdist[@]}" "${suites[@]}" -rfEs "$@" 2>&1 |
+    DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${tier_args[@]}" "${suites[@]}" -rfEs "$@" 2>&1 |
       outlive_int tee "$out" | outlive_int sed -u "s|^|[${label%% (*}] |"
   else
-    DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${xdist[@]}" "${suites[@]}" -rfEs "$@" 2>&1 |
+    DOKPLOY_URL="$url" DOKPLOY_API_KEY="$key" .venv/bin/python -m pytest "${tier_args[@]}" "${suites[@]}" -rfEs "$@" 2>&1 |
       outlive_int tee "$out"
   fi
   rc="${PIPESTATUS[0]}"

@@ -24,6 +24,10 @@ TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 
 # Per CLI command; below pytest's per-test timeout so a hang fails with the CLI's output.
 COMMAND_TIMEOUT = 240.0
+# Against a real server (tests/e2e/test_real_*.py): a hang guard, not a speed limit. In a cold CI run
+# a dev-mode Dokploy answers in seconds per request (three of them, beside the emulator tiers, on 2
+# cores), and a lifecycle's `pulumi up` that takes a minute alone can take four.
+COMMAND_TIMEOUT_REAL = 900.0
 # A cold build of the CLI from Go modules; see scripts/install-pulumi.sh.
 INSTALL_TIMEOUT = 3600.0
 

@@ -15,7 +15,10 @@ from typing import Optional
 
 import pytest
 from _postgres import PostgresServer
+from _backend import AGAINST_REAL
 from _pulumi import (
+    COMMAND_TIMEOUT,
+    COMMAND_TIMEOUT_REAL,
     INSTALL_TIMEOUT,
     PulumiStack,
     PulumiStackFactory,
@@ -57,7 +60,10 @@ def pulumi_stack(pulumi_bin_dir: Path, tmp_path: Path) -> PulumiStackFactory:
     ) -> PulumiStack:
         nonlocal counter
         counter += 1
-        return PulumiStack(program_dir, tmp_path / f"stack-{counter}", pulumi_bin_dir, stack=stack, env=env)
+        timeout = COMMAND_TIMEOUT_REAL if AGAINST_REAL else COMMAND_TIMEOUT
+        return PulumiStack(
+            program_dir, tmp_path / f"stack-{counter}", pulumi_bin_dir, stack=stack, env=env, timeout=timeout
+        )
 
     return make
 

@@ -137,9 +137,10 @@ class Sandbox:
             # The machine's bring-up locks, here the test's own.
             "REAL_DOKPLOY_LOCK_DIR": str(self.recipe.parent / "locks"),
             # The fake tier needs no plugin but xdist (for the real tier's workers, where a test
-            # asks for them): its pytest starts faster without the others. One process by default.
+            # asks for them) and pytest-timeout (the tier's --timeout): its pytest starts faster
+            # without the others. One process by default.
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-            "PYTEST_PLUGINS": "xdist.plugin",
+            "PYTEST_PLUGINS": "xdist.plugin,pytest_timeout",
             "REAL_TIER_WORKERS": "0",
         }
         return env | extra
