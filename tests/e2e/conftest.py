@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
-from _postgres import PostgresServer
 from _backend import AGAINST_REAL
+from _postgres import PostgresServer
 from _pulumi import (
     COMMAND_TIMEOUT,
     COMMAND_TIMEOUT_REAL,
