@@ -36,7 +36,7 @@ from dokploy_pulumi import _import as imp
 
 PROGRAM = Path(__file__).parent / "programs" / "imported"
 
-# Each test runs several CLI commands over ~80 resources, each up to 240 s on a slow real server.
+# Each test runs several CLI commands over ~80 resources, each up to COMMAND_TIMEOUT_REAL on a slow real server.
 pytestmark = pytest.mark.timeout(2400)
 
 
