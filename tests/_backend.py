@@ -34,6 +34,13 @@ EMULATOR_VERSION = os.environ.get("DOKPLOY_EMULATOR_VERSION") or None
 REAL_URL = os.environ.get("DOKPLOY_URL") or ""
 REAL_KEY = os.environ.get("DOKPLOY_API_KEY") or ""
 AGAINST_REAL = bool(REAL_URL and REAL_KEY)
+#: The provider's request timeout (seconds) in tests against a real server, and the tests' own
+#: out-of-band calls' there: a hang guard. A dev-mode Dokploy on a loaded machine (three of them
+#: beside the emulator tiers in a cold CI run) answered a create in over 30 s (the default): the
+#: provider then took the answer for lost and searched (as it should), and a test counting its
+#: requests failed (v0.25.11, `environment.duplicate`). Its HTML 404 page waits on a font download
+#: that cannot happen here, over 60 s. Tests of timeouts themselves set their own.
+REAL_TIMEOUT = 300.0
 HOOK_SKIP_REASON = (
     "needs an emulator-only hook (fault injection, latency, clock skew, rate limits, extra API keys, "
     "or rows a real server cannot hold); skipped because DOKPLOY_URL/DOKPLOY_API_KEY point the tests "

@@ -27,6 +27,7 @@ from typing import Any, Optional
 
 import httpx
 import pytest
+from _backend import REAL_TIMEOUT
 from _contract import Release
 
 from dokploy_pulumi import DokployClient, DokployError, NotFoundError
@@ -71,7 +72,9 @@ class Target:
 
 
 def _release_of(url: str, api_key: str) -> Release:
-    answer = httpx.get(normalize_url(url) + "settings.getDokployVersion", headers={"x-api-key": api_key}, timeout=60)
+    answer = httpx.get(
+        normalize_url(url) + "settings.getDokployVersion", headers={"x-api-key": api_key}, timeout=REAL_TIMEOUT
+    )
     answer.raise_for_status()
     return Release(str(answer.json()))
 
@@ -108,7 +111,7 @@ def emulator(target: Target) -> Iterator[Any]:
 
 
 def make_client(url: str, api_key: str, **kw: Any) -> DokployClient:
-    options: dict[str, Any] = dict(timeout=60.0, max_retries=2, backoff=0.01, max_backoff=0.1)
+    options: dict[str, Any] = dict(timeout=REAL_TIMEOUT, max_retries=2, backoff=0.01, max_backoff=0.1)
     options.update(kw)
     return DokployClient(url, api_key, **options)
 
@@ -190,7 +193,7 @@ def make_project(client: DokployClient, prefix: str, track: Callable[[str], str]
 @pytest.fixture
 def raw(target: Target) -> Iterator[httpx.Client]:
     """A bare httpx client on `<url>/api/` with the key: for what the client never sends."""
-    with httpx.Client(base_url=target.base, headers={"x-api-key": target.api_key}, timeout=60.0) as http:
+    with httpx.Client(base_url=target.base, headers={"x-api-key": target.api_key}, timeout=REAL_TIMEOUT) as http:
         yield http
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from _backend import REAL_TIMEOUT
 
 from dokploy_pulumi._models import parse_timestamp
 
@@ -32,7 +33,7 @@ def test_server_time_shape(raw):
 
 
 def test_server_time_needs_the_key(target):
-    answer = httpx.get(target.base + "server.getServerTime", timeout=30)
+    answer = httpx.get(target.base + "server.getServerTime", timeout=REAL_TIMEOUT)
     assert answer.status_code == 401
 
 

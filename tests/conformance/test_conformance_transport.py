@@ -7,6 +7,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
+from _backend import REAL_TIMEOUT
 from _contract import equal, expect_router_404, without_stack
 
 from dokploy_pulumi import (
@@ -31,7 +32,7 @@ def test_url_normalisation_reaches_the_api(target, new_client, suffix):
 
 def test_health_needs_no_key(target, new_client):
     assert new_client(api_key="not-a-valid-key").health() is True
-    answer = httpx.get(target.base + "health", timeout=30)
+    answer = httpx.get(target.base + "health", timeout=REAL_TIMEOUT)
     assert answer.status_code == 200
     assert answer.json() == {"ok": True}
 
@@ -46,7 +47,7 @@ def test_version_is_a_json_string(client, raw, release):
 
 
 def test_version_needs_the_key(target):
-    answer = httpx.get(target.base + "settings.getDokployVersion", timeout=30)
+    answer = httpx.get(target.base + "settings.getDokployVersion", timeout=REAL_TIMEOUT)
     assert answer.status_code == 401
     assert answer.json() == {"message": "Unauthorized"}
 
@@ -69,8 +70,10 @@ def test_wrong_key_is_a_bare_401(new_client, procedure):
 
 
 def test_missing_key_and_bearer_are_401(target):
-    assert httpx.get(target.base + "project.all", timeout=30).status_code == 401
-    bearer = httpx.get(target.base + "project.all", headers={"authorization": f"Bearer {target.api_key}"}, timeout=30)
+    assert httpx.get(target.base + "project.all", timeout=REAL_TIMEOUT).status_code == 401
+    bearer = httpx.get(
+        target.base + "project.all", headers={"authorization": f"Bearer {target.api_key}"}, timeout=REAL_TIMEOUT
+    )
     assert bearer.status_code == 401
     assert bearer.json() == {"message": "Unauthorized"}
 
@@ -93,7 +96,7 @@ def test_wrong_method_or_unknown_procedure_is_the_routers_404(client, release):
 def test_a_path_outside_the_api_is_a_html_404_not_a_gone_object(target, new_client, missing_id):
     # Dokploy served at /, the client told /dokploy: every call lands on one of Next.js' pages.
     answer = httpx.get(
-        target.url.rstrip("/") + "/dokploy/api/project.one", params={"projectId": missing_id}, timeout=60
+        target.url.rstrip("/") + "/dokploy/api/project.one", params={"projectId": missing_id}, timeout=REAL_TIMEOUT
     )
     assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
     wrong = new_client(target.url.rstrip("/") + "/dokploy")
@@ -169,7 +172,10 @@ def test_invalid_json_is_a_plain_400(raw, prefix):
 
 def test_invalid_json_is_refused_before_the_key_is_checked(target):
     answer = httpx.post(
-        target.base + "project.create", content=b"{nope", headers={"content-type": "application/json"}, timeout=30
+        target.base + "project.create",
+        content=b"{nope",
+        headers={"content-type": "application/json"},
+        timeout=REAL_TIMEOUT,
     )
     assert answer.status_code == 400 and answer.text == "Invalid JSON"
 
@@ -308,7 +314,7 @@ def test_every_answer_has_a_date_header(target, raw, missing_id):
         raw.get("project.noSuchProcedure"),  # the router's 404
         raw.post("project.create", json={}),  # 400 validation
         raw.post("project.create", content=b"{", headers={"content-type": "application/json"}),  # Invalid JSON
-        httpx.get(target.base + "project.all", timeout=30),  # 401
+        httpx.get(target.base + "project.all", timeout=REAL_TIMEOUT),  # 401
     ]
     for answer in answers:
         date = parsedate_to_datetime(answer.headers["date"])
@@ -326,5 +332,5 @@ def test_success_is_the_bare_value_without_envelope(raw, make_project):
 
 def test_client_sends_the_key_header_only(target):
     # A client built from the URL with /api and a trailing slash still authenticates.
-    with DokployClient(target.url.rstrip("/") + "/api/", target.api_key, backoff=0.01, timeout=60) as c:
+    with DokployClient(target.url.rstrip("/") + "/api/", target.api_key, backoff=0.01, timeout=REAL_TIMEOUT) as c:
         assert c.project.all() is not None

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
-from _backend import AGAINST_REAL
+from _backend import AGAINST_REAL, REAL_TIMEOUT
 from _postgres import PostgresServer
 from _pulumi import (
     COMMAND_TIMEOUT,
@@ -61,6 +61,12 @@ def pulumi_stack(pulumi_bin_dir: Path, tmp_path: Path) -> PulumiStackFactory:
         nonlocal counter
         counter += 1
         timeout = COMMAND_TIMEOUT_REAL if AGAINST_REAL else COMMAND_TIMEOUT
+        if AGAINST_REAL:
+            # The provider's request timeout there (see REAL_TIMEOUT), unless the test gives one;
+            # the tests clear every ambient DOKPLOY_ variable (None), this one included.
+            env = dict(env or {})
+            if env.get("DOKPLOY_TIMEOUT") is None:
+                env["DOKPLOY_TIMEOUT"] = str(REAL_TIMEOUT)
         return PulumiStack(
             program_dir, tmp_path / f"stack-{counter}", pulumi_bin_dir, stack=stack, env=env, timeout=timeout
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from _backend import AGAINST_REAL, REAL_TIMEOUT
 
 from dokploy_pulumi.providers import EnvironmentProvider, ProjectProvider
 from dokploy_pulumi.testing.provider_server import ProviderServer, blob_of
@@ -27,7 +28,10 @@ def clean_env(monkeypatch) -> dict[str, str]:
 def server(backend, clean_env):
     """A configured provider server pointed at the backend through stack config only."""
     with ProviderServer(env=clean_env) as srv:
-        srv.configure({"dokploy:url": backend.url, "dokploy:apiKey": backend.api_key})
+        config = {"dokploy:url": backend.url, "dokploy:apiKey": backend.api_key}
+        if AGAINST_REAL:
+            config["dokploy:timeout"] = str(REAL_TIMEOUT)
+        srv.configure(config)
         yield srv
 
 
