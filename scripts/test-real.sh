@@ -42,10 +42,6 @@ if ! [[ "$workers" =~ ^[0-9]+$ ]]; then
   echo "test-real: error: REAL_TIER_WORKERS is a number of pytest workers per server (0: one process), not '$workers'" >&2
   exit 1
 fi
-later_nice="${REAL_DOKPLOY_NICE:-5}"  # see up_and_test
-case "$later_nice" in
-  '' | *[!0-9]*) echo "test-real: error: REAL_DOKPLOY_NICE is a niceness from 0 to 19, not '$later_nice'" >&2; exit 2 ;;
-esac
 tier_args=()
 [ "$workers" = 0 ] || tier_args=(-n "$workers" --dist loadfile)
 # pytest-timeout's hang guard per test: 300 s (pyproject.toml) on the emulator; here 900 s. In a cold
@@ -253,15 +249,6 @@ up_and_test() {
     echo "Dokploy $version: $1  FAILED" > "$logs/summary-$n"
     echo 1 > "$logs/rc-$n"
   }
-  # The first release listed (by default the newest, v0.30.2: its cold build and its dev server take
-  # longest, so its bring-up and tier end last in a cold CI run) at the priority this script has;
-  # the others, their servers included (started from here, they inherit it), at REAL_DOKPLOY_NICE
-  # (default 5) more, when they run at once. On 2 cores a cold CI run's CPU is nearly all used: its
-  # last minutes were the first release's tier alone on a single-threaded server, while the others
-  # had ended 10 minutes before.
-  if [ "$parallel" = 1 ] && [ "$n" -gt 0 ] && [ "$later_nice" -gt 0 ]; then
-    renice -n "$later_nice" -p "$BASHPID" > /dev/null || log "could not lower the priority of Dokploy $version's job"
-  fi
   log "bringing up Dokploy $version (bash $recipe/start.sh $version)"
   echo "Dokploy $version: still being brought up" > "$logs/state-$n"
   up_start="$(date +%s)"

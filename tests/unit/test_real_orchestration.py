@@ -264,27 +264,6 @@ def test_prepare_twice_does_not_wait_on_the_servers_it_started(sandbox: Sandbox)
     assert len(sandbox.pids()) == 1, "start.sh is idempotent: the second run starts no second server"
 
 
-def _nice(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
-
-
-@pytest.mark.parametrize("nice", [None, "3"], ids=["default", "REAL_DOKPLOY_NICE=3"])
-def test_the_releases_after_the_first_run_at_a_lower_priority_servers_included(sandbox: Sandbox, nice) -> None:
-    # The first release's chain ends a cold run; the others, their servers included, yield to it.
-    extra = {} if nice is None else {"REAL_DOKPLOY_NICE": nice}
-    rc, out = sandbox.run("--prepare", versions="v0.30.2 v0.31.0 v0.32.0", **extra)
-    assert rc == 0, out
-    first, *later = (int((sandbox.recipe / f"server-{v}").read_text()) for v in ("v0.30.2", "v0.31.0", "v0.32.0"))
-    assert [_nice(pid) - _nice(first) for pid in later] == [int(nice or 5)] * 2, out
-
-
-@pytest.mark.parametrize("nice", ["-1", "x", "5 "])
-def test_a_bad_niceness_is_an_error_before_any_bring_up(sandbox: Sandbox, nice: str) -> None:
-    rc, out = sandbox.run("--prepare", REAL_DOKPLOY_NICE=nice)
-    assert rc == 2 and "REAL_DOKPLOY_NICE is a niceness" in out, out
-    assert sandbox.pids() == [], out
-
-
 @pytest.mark.parametrize("twin", [False, True], ids=["one-checkout", "two-checkouts"])
 def test_prepare_two_at_once_both_find_the_server_up(sandbox: Sandbox, twin: bool) -> None:
     # start.sh takes a second, so the two overlap: one brings the server up, the other waits for it
