@@ -57,7 +57,14 @@ die() {
     finish_tiers
     printf '%s\n' "${summaries[@]}"
   fi
+  summary_file "test-real: error: $*" "${summaries[@]}"
   exit 1
+}
+# summary_file LINE...: the run's closing summary, also in $REAL_TIER_SUMMARY when it is set.
+# scripts/test.sh repeats it at the end of a run; it took the last block of this script's log for
+# it, which was a tier's output (hundreds of lines) when this script was killed before its summary.
+summary_file() {
+  [ -z "${REAL_TIER_SUMMARY:-}" ] || printf '%s\n' "$@" > "$REAL_TIER_SUMMARY"
 }
 
 prepare=0
@@ -95,17 +102,20 @@ stopped() {
     done
     break
   done
-  echo
   # Every job that began has a state file ($tiers lags by one in REAL_DOKPLOY_SERIAL=1 runs).
+  local lines=()
   for ((i = 0; ; i++)); do
     if [ -f "$logs/summary-$i" ]; then
-      cat "$logs/summary-$i"
+      mapfile -t -O "${#lines[@]}" lines < "$logs/summary-$i"
     elif [ -f "$logs/state-$i" ]; then
-      echo "$(cat "$logs/state-$i") when stopped by SIG$1  FAILED"
+      lines+=("$(cat "$logs/state-$i") when stopped by SIG$1  FAILED")
     else
       break
     fi
   done
+  echo
+  [ "${#lines[@]}" = 0 ] || printf '%s\n' "${lines[@]}"
+  summary_file "test-real: stopped by SIG$1" "${lines[@]}"
   exit "$2"
 }
 trap 'stopped INT 130' INT
@@ -123,17 +133,6 @@ counts() {
   skipped="$(num skipped)"
   errors="$(num 'errors?')"
   echo "$passed passed, $((failed + errors)) failed, $skipped skipped, $(num deselected) deselected"
-}
-
-# failed_ids LOGFILE: pytest's short-summary lines of the tests that failed or errored (at most 10,
-# then how many more), indented.
-failed_ids() {
-  local ids
-  ids="$(grep -E '^(FAILED|ERROR) ' "$1" | sort -u || true)"
-  [ -n "$ids" ] || return 0
-  echo "$ids" | head -n 10 | cut -c1-200 | sed 's/^/    /'
-  local more=$(($(echo "$ids" | wc -l) - 10))
-  [ "$more" -le 0 ] || echo "    ... and $more more (see the tier's report above)"
 }
 
 # outlive_int CMD...: CMD with SIGINT ignored. The tee and sed that carry a tier's output get the
@@ -176,7 +175,7 @@ run_tier() {
   echo "$line" > "$logs/summary-$n"
   # Which tests failed, under the line (at most 10): CI shows only the end of a run's output, where
   # this summary is repeated, and the tier's own report is far above it.
-  failed_ids "$out" >> "$logs/summary-$n"
+  bash scripts/failed-tests.sh "$out" >> "$logs/summary-$n"
   echo "$rc" > "$logs/rc-$n"
 }
 
@@ -322,7 +321,6 @@ else
 fi
 
 echo
-for line in "${summaries[@]}"; do
-  echo "$line"
-done
+printf '%s\n' "${summaries[@]}"
+summary_file "${summaries[@]}"
 exit "$failed"

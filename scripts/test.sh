@@ -52,15 +52,11 @@ logged() {
   "$@" 2>&1 | (trap '' INT; tee "$log")
   return "${PIPESTATUS[0]}"
 }
-# failures LOG: the failed and errored tests in LOG (pytest's short summary), at most 10, into the
-# summary under the line of their phase: CI shows only the end of a run's output.
+# failures LOG: the failed and errored tests in LOG (scripts/failed-tests.sh) into the summary, under
+# the line of their phase: CI shows only the end of a run's output.
 failures() {
-  local ids more
-  ids="$(grep -E '^(FAILED|ERROR) ' "$1" 2>/dev/null | sort -u || true)"
-  [ -n "$ids" ] || return 0
-  while IFS= read -r line; do summary+=("    ${line:0:200}"); done < <(echo "$ids" | head -n 10)
-  more=$(($(echo "$ids" | wc -l) - 10))
-  [ "$more" -le 0 ] || summary+=("    ... and $more more (see the report above)")
+  local line
+  while IFS= read -r line; do summary+=("$line"); done < <(bash scripts/failed-tests.sh "$1")
 }
 
 recipe="${REAL_DOKPLOY_RECIPE:-$root/../shared/real-dokploy}"
@@ -116,7 +112,9 @@ if [ -n "$real_mode" ]; then
   # Past the deadline already (a small REAL_DEADLINE, a slow setup): `timeout 0` would set no limit
   # and a negative one is an error (exit 125).
   [ "$real_budget" -ge 1 ] || real_budget=1
-  timeout -s INT --kill-after=60 "$real_budget" bash scripts/test-real.sh > "$logs/real.log" 2>&1 &
+  real_summary="$logs/real-summary.txt"  # see below
+  rm -f "$real_summary"
+  REAL_TIER_SUMMARY="$real_summary" timeout -s INT --kill-after=60 "$real_budget" bash scripts/test-real.sh > "$logs/real.log" 2>&1 &
   real_pid=$!
 fi
 
@@ -158,10 +156,15 @@ if [ -n "$real_pid" ]; then
   if [ "$real_rc" = 0 ]; then real_result="ok     "; else real_result="FAILED "; failed=1; fi
   [ "$real_rc" != 124 ] || echo "the real tier was stopped at REAL_DEADLINE (${REAL_DEADLINE:-4800} s into the run)"
   summary+=("$(printf '%-58s %5d s' "$real_result $real_label" $((SECONDS - real_start))) (beside the tiers above)")
-  # Its own summary (a line per server, with the tests that failed there): the last block of its log.
-  while IFS= read -r line; do summary+=("    $line"); done < <(
-    awk 'NF == 0 { block = ""; next } { block = block $0 "\n" } END { printf "%s", block }' "$logs/real.log" | tail -n 40
-  )
+  # Its own summary (a line per server, with the tests that failed there), which it writes to
+  # $REAL_TIER_SUMMARY as it ends. Killed before that (REAL_DEADLINE's --kill-after, a crash): the
+  # last lines of its log, said to be that.
+  if [ -f "$real_summary" ]; then
+    while IFS= read -r line; do summary+=("    $line"); done < "$real_summary"
+  else
+    summary+=("    scripts/test-real.sh ended (exit $real_rc) without its summary; its log's last lines:")
+    while IFS= read -r line; do summary+=("      ${line:0:200}"); done < <(tail -n 5 "$logs/real.log")
+  fi
 else
   summary+=("NOT RUN real tier: no ../shared/real-dokploy recipe and no DOKPLOY_URL/DOKPLOY_API_KEY")
   # CI (.ci/run) must not pass without it; on a newcomer's machine the line above says it clearly.

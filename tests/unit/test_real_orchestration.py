@@ -102,7 +102,10 @@ def test_hangs_if_asked(swept):
 # tier's pytest); the matrix runs, as its pytest would, until stopped.
 FAKE_PYTHON = """#!/usr/bin/env bash
 case " $* " in *" --maxprocesses "*)
-  if [ "${FAKE_EMULATOR_FAIL:-0}" = 1 ]; then echo "FAILED tests/unit/test_x.py::test_y - boom"; exit 1; fi
+  if [ "${FAKE_EMULATOR_FAIL:-0}" = 1 ]; then
+    printf '%s\n' "== short test summary info ==" "FAILED tests/unit/test_x.py::test_y - boom" "== 1 failed in 1s =="
+    exit 1
+  fi
   echo "fake emulator tiers: passed"; exit 0 ;;
 esac
 exec PYTHON "$@"
@@ -183,7 +186,7 @@ def _default_sigint() -> None:
 
 def _checkout(root: Path) -> Path:
     (root / "scripts").mkdir(parents=True)
-    for script in ("test.sh", "test-real.sh"):
+    for script in ("test.sh", "test-real.sh", "failed-tests.sh"):
         shutil.copy(REPO / "scripts" / script, root / "scripts" / script)
     (root / "scripts" / "setup.sh").write_text("exit 0\n")
     (root / "scripts" / "install-pulumi.sh").write_text('echo "$PWD"\n')
@@ -497,3 +500,70 @@ def test_the_summary_at_the_end_names_each_servers_result_and_the_failed_tests(s
             "FAILED tests/e2e/test_real_tier.py::test_server_given",
         ]
     ), out
+
+
+# Failures whose lines are odd: a very long parametrized id with `%`, `\\` and non-ASCII (pytest
+# escapes it), a failure message (shown whole on CI) with multi-byte characters across the cut at
+# 200 characters, a test that prints a line looking like pytest's, and an error in a fixture.
+ODD_TIER = """
+import pytest
+
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture broke")
+
+
+@pytest.mark.parametrize("arg", ["%s %d"], ids=["%s-%d-%%-\\\\-é-" + "x" * 250])
+def test_odd_long(arg):
+    assert not arg
+
+
+def test_odd_unicode():
+    assert False, "x" + "é" * 300  # an odd count of ASCII bytes before the cut: a byte cut splits an é
+
+
+def test_odd_prints():
+    print("FAILED tests/not_a_test.py::printed_by_a_test - not pytest's")
+    assert False
+
+
+def test_odd_errors(broken):
+    pass
+"""
+
+
+def test_the_failed_tests_listed_are_pytests_own_cut_at_200_characters(sandbox: Sandbox) -> None:
+    # Before: every line of the log that began "FAILED " was listed (a test's captured output too),
+    # and lines were cut at 200 bytes, through a multi-byte character (the run's output did not
+    # decode as UTF-8).
+    (sandbox.root / "tests" / "provider" / "test_odd.py").write_text(ODD_TIER)
+    proc = sandbox.start("-q", "-p", "no:cacheprovider", "-k", "odd", CI="true")
+    out = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 1, out
+    report = out.split("short test summary info", 1)[1].replace("[Dokploy v0.30.2] ", "")
+    pytests = [ln for ln in report.splitlines() if ln.startswith(("FAILED ", "ERROR "))]
+    assert len(pytests) == 4 and any(len(ln) > 200 and "é" in ln[190:210] for ln in pytests), out
+    assert "%s-%d-%%-" in pytests[0] and len(pytests[0]) > 250, out
+    listed = out.rsplit("real tier against Dokploy v0.30.2 (http://127.0.0.1:9): ", 1)[1].splitlines()[1:]
+    assert listed == [f"    {ln[:200]}" for ln in pytests], out
+
+
+def test_a_real_tier_killed_before_its_summary_is_said_to_be_so_not_summed_up_by_its_log(sandbox: Sandbox) -> None:
+    # test-real.sh killed (REAL_DEADLINE's --kill-after, a crash) amid its tiers' output: test.sh took
+    # the last block of its log (up to 40 lines of a tier's progress) for the servers' summary.
+    progress = "".join(f'echo "[Dokploy v0.30.2] tests/provider/test_p.py::test_{i} PASSED"\n' for i in range(60))
+    (sandbox.root / "scripts" / "test-real.sh").write_text(progress + "kill -KILL $$\n")
+    proc = sandbox.start(script="test.sh", FAKE_MATRIX_SECONDS="0")
+    out = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 1, out
+    summary = out.split("=== summary", 1)[1].splitlines()
+    real = next(i for i, ln in enumerate(summary) if "real tier against" in ln)
+    assert summary[real].startswith("FAILED  real tier against"), out
+    assert (
+        summary[real + 1] == "    scripts/test-real.sh ended (exit 137) without its summary; its log's last lines:"
+    ), out
+    shown = [ln for ln in summary if "[Dokploy v0.30.2]" in ln]
+    assert [ln.strip() for ln in shown] == [
+        f"[Dokploy v0.30.2] tests/provider/test_p.py::test_{i} PASSED" for i in range(55, 60)
+    ]
