@@ -92,10 +92,20 @@ stop() {
   local pid
   [ -z "$real_pid" ] || kill -INT "$real_pid" 2>/dev/null || true
   [ -z "$matrix_pid" ] || kill -TERM "$matrix_pid" 2>/dev/null || true
-  for pid in $real_pid $matrix_pid; do wait "$pid" 2>/dev/null || true; done
+  for pid in $real_pid $matrix_pid; do
+    wait "$pid" 2>/dev/null || true
+    sweep "$pid"
+  done
   [ -z "$real_pid" ] || sed -n '/^test-real: stopped by/,$p' "$logs/real.log"
   exit "$2"
 }
+# sweep PID: kills what is left of a background tier's process group once its `timeout` (PID, the
+# group's leader) has ended. `timeout` ends with the script it runs, and its --kill-after only while
+# that runs: test-real.sh stops waiting for its tiers 30 s after a stop, and a tier's pytest still
+# in its finalizers (or Pulumi CLI under it) then ran on after the run had ended. Called at once
+# after `wait`: with a process left in the group PID cannot be reused. The servers are detached (a
+# session of their own) and stay up.
+sweep() { kill -KILL -- "-$1" 2>/dev/null || true; }
 trap 'stop INT 130' INT
 trap 'stop TERM 143' TERM
 trap 'stop HUP 129' HUP
@@ -149,6 +159,7 @@ failures "$logs/emulator.log"
 if [ -n "$real_pid" ]; then
   real_rc=0
   wait "$real_pid" || real_rc=$?
+  sweep "$real_pid"
   real_pid=""  # ended: stop() must not signal its pid, which may be another process's by then
   echo
   echo "=== $real_label (ended; its log follows)"
@@ -172,6 +183,7 @@ else
 fi
 
 if wait "$matrix_pid"; then matrix_result="ok     "; else matrix_result="FAILED "; failed=1; fi
+sweep "$matrix_pid"
 matrix_pid=""
 echo
 echo "=== $matrix_label (ended; its log follows)"

@@ -567,3 +567,28 @@ def test_a_real_tier_killed_before_its_summary_is_said_to_be_so_not_summed_up_by
     assert [ln.strip() for ln in shown] == [
         f"[Dokploy v0.30.2] tests/provider/test_p.py::test_{i} PASSED" for i in range(55, 60)
     ]
+
+
+# A real tier that ends (by itself, or on the stop test.sh passes on) while a process it started still
+# runs: a tier's pytest still in its finalizers when test-real.sh stops waiting for it (30 s), which
+# ignores the stop's SIGINT, as a finalizer's clean-up does not end on it.
+LEAVES_A_PROCESS = """trap 'exit 130' INT
+sleep 300 &
+echo $! >> "$FAKE_PIDS"
+[ "${FAKE_REAL_STOPPED:-0}" = 1 ] || exit 0
+wait
+"""
+
+
+@pytest.mark.parametrize("stopped", [False, True], ids=["ended", "stopped-by-ctrl-c"])
+def test_nothing_the_real_tier_started_outlives_test_sh(sandbox: Sandbox, stopped: bool) -> None:
+    # `timeout` ends with test-real.sh, not with the processes it leaves: those ran on after the run.
+    (sandbox.root / "scripts" / "test-real.sh").write_text(LEAVES_A_PROCESS)
+    extra = {"FAKE_REAL_STOPPED": "1"} if stopped else {"FAKE_MATRIX_SECONDS": "0"}
+    proc = sandbox.start(script="test.sh", **extra)
+    if stopped:  # the real tier's process, the matrix and its sleep record their pids
+        _wait_for_pids(sandbox, 3, proc)
+        os.killpg(proc.pid, signal.SIGINT)
+    out = proc.communicate(timeout=60)[0]
+    assert proc.returncode == (130 if stopped else 0), out
+    assert _wait_gone(sandbox.pids()) == [], out
