@@ -12,11 +12,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from _backend import n
 from _pulumi import PulumiStackFactory
 from test_real_subset import _stack, destroyed_on_failure
 
 PROGRAM = Path(__file__).parent / "programs" / "drift"
+
+# Longer than one CLI command's COMMAND_TIMEOUT_REAL: the real tier's --timeout (900 s, the same)
+# ended a hung `pulumi up` first, without the CLI's output, and the destroy after it unguarded.
+pytestmark = pytest.mark.timeout(1800)
 
 
 def test_drift_finds_the_hand_made_project_only(backend, pulumi_stack: PulumiStackFactory):

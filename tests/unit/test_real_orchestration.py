@@ -18,6 +18,7 @@ Redis, so the script never reaches apt-get.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -592,3 +593,18 @@ def test_nothing_the_real_tier_started_outlives_test_sh(sandbox: Sandbox, stoppe
     out = proc.communicate(timeout=60)[0]
     assert proc.returncode == (130 if stopped else 0), out
     assert _wait_gone(sandbox.pids()) == [], out
+
+
+def test_each_real_e2e_file_gives_a_test_longer_than_one_cli_command() -> None:
+    # A CLI command against a real server stops at COMMAND_TIMEOUT_REAL so that a hang fails with the
+    # CLI's output (tests/e2e/_pulumi.py). test_real_drift.py had no per-test timeout: test-real.sh's
+    # --timeout, as long, ended its hung `pulumi up` first, as a bare Timeout.
+    command = re.search(r"^COMMAND_TIMEOUT_REAL = ([0-9.]+)$", (REPO / "tests/e2e/_pulumi.py").read_text(), re.M)
+    tier = re.search(r"--timeout=(\d+)", (REPO / "scripts" / "test-real.sh").read_text())
+    assert command is not None and tier is not None
+    files = sorted((REPO / "tests" / "e2e").glob("test_real_*.py"))
+    assert files
+    for path in files:
+        own = re.findall(r"^pytestmark = pytest\.mark\.timeout\((\d+)\)", path.read_text(), re.MULTILINE)
+        per_test = int(own[0]) if own else int(tier[1])
+        assert per_test > float(command[1]), path.name
