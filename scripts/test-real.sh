@@ -20,7 +20,8 @@
 # another); scripts/test.sh starts this script in the background, beside its other tiers.
 #
 # A server that cannot be brought up is a failure (exit 1, with the reason), never a skip. Ends
-# with one summary line per server: passed / failed / skipped, and the time taken.
+# with one summary line per server: passed / failed / skipped, and the time taken (also written to
+# the file REAL_TIER_SUMMARY names, if set: scripts/test.sh repeats it at the end of its run).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
