@@ -99,6 +99,10 @@ stop() {
   [ -z "$real_pid" ] || sed -n '/^test-real: stopped by/,$p' "$logs/real.log"
   exit "$2"
 }
+# took LOG EPOCH: a background tier's time, from EPOCH to its log's last write. It is waited for
+# only after the emulator tiers, and often ended long before: the real tier's line gave the time
+# to the end of the wait, the emulator tiers' own time when it had ended first.
+took() { echo $(($(stat -c %Y "$1") - $2)); }
 # sweep PID: kills what is left of a background tier's process group once its `timeout` (PID, the
 # group's leader) has ended. `timeout` ends with the script it runs, and its --kill-after only while
 # that runs: test-real.sh stops waiting for its tiers 30 s after a stop, and a tier's pytest still
@@ -112,7 +116,7 @@ trap 'stop HUP 129' HUP
 if [ -n "$real_mode" ]; then
   echo
   echo "=== $real_label (in the background, log: .test-logs/real.log)"
-  real_start=$SECONDS
+  real_epoch="$(date +%s)"
   # Stopped (with every test process it started) REAL_DEADLINE s after this script began, so that a
   # hung server ends in a failure with its log shown here, before a CI runner's own time limit.
   # SIGINT, not TERM: pytest ends on it as on Ctrl-C, running the finalizers that remove what the
@@ -166,7 +170,7 @@ if [ -n "$real_pid" ]; then
   cat "$logs/real.log"
   if [ "$real_rc" = 0 ]; then real_result="ok     "; else real_result="FAILED "; failed=1; fi
   [ "$real_rc" != 124 ] || echo "the real tier was stopped at REAL_DEADLINE (${REAL_DEADLINE:-4800} s into the run)"
-  summary+=("$(printf '%-58s %5d s' "$real_result $real_label" $((SECONDS - real_start))) (beside the tiers above)")
+  summary+=("$(printf '%-58s %5d s' "$real_result $real_label" "$(took "$logs/real.log" "$real_epoch")") (beside the tiers above)")
   # Its own summary (a line per server, with the tests that failed there), which it writes to
   # $REAL_TIER_SUMMARY as it ends. Killed before that (REAL_DEADLINE's --kill-after, a crash): the
   # last lines of its log, said to be that.
@@ -188,9 +192,7 @@ matrix_pid=""
 echo
 echo "=== $matrix_label (ended; its log follows)"
 cat "$logs/matrix.log"
-# Its time is its log's last write: it usually ends long before the real tier, which is waited for first.
-matrix_secs=$(($(stat -c %Y "$logs/matrix.log") - matrix_epoch))
-summary+=("$(printf '%-58s %5d s' "$matrix_result $matrix_label" "$matrix_secs") (beside the tiers above)")
+summary+=("$(printf '%-58s %5d s' "$matrix_result $matrix_label" "$(took "$logs/matrix.log" "$matrix_epoch")") (beside the tiers above)")
 failures "$logs/matrix.log"
 
 echo

@@ -107,6 +107,10 @@ case " $* " in *" --maxprocesses "*)
     printf '%s\n' "== short test summary info ==" "FAILED tests/unit/test_x.py::test_y - boom" "== 1 failed in 1s =="
     exit 1
   fi
+  if [ "${FAKE_EMULATOR_AFTER_REAL:-0}" = 1 ]; then  # ends 3 s after the real tier
+    until [ -f .test-logs/real-summary.txt ]; do sleep 0.1; done
+    sleep 3
+  fi
   echo "fake emulator tiers: passed"; exit 0 ;;
 esac
 exec PYTHON "$@"
@@ -608,3 +612,15 @@ def test_each_real_e2e_file_gives_a_test_longer_than_one_cli_command() -> None:
         own = re.findall(r"^pytestmark = pytest\.mark\.timeout\((\d+)\)", path.read_text(), re.MULTILINE)
         per_test = int(own[0]) if own else int(tier[1])
         assert per_test > float(command[1]), path.name
+
+
+def test_a_background_tiers_time_is_its_own_not_the_wait_for_it(sandbox: Sandbox) -> None:
+    # The real tier ends 3 s before the emulator tiers: its line gave the time until test.sh waited for
+    # it (after the emulator tiers), the whole run's.
+    proc = sandbox.start(script="test.sh", FAKE_MATRIX_SECONDS="0", FAKE_EMULATOR_AFTER_REAL="1")
+    out = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 0, out
+    summary = out.split("=== summary (", 1)[1]
+    total = int(summary.split(" s in all)", 1)[0])
+    real = re.search(r"^ok +real tier against .* built from source +(\d+) s \(beside", summary, re.MULTILINE)
+    assert real is not None and int(real[1]) <= total - 1, out
